@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mesh-samples",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "HTTPKit", targets: ["HTTPKit"]),
+        .executable(name: "productpage", targets: ["ProductPage"]),
+        .executable(name: "details", targets: ["Details"]),
+        .executable(name: "reviews", targets: ["Reviews"]),
+        .executable(name: "ratings", targets: ["Ratings"]),
+        .executable(name: "storage-app", targets: ["StorageApp"]),
+        .executable(name: "loadgen", targets: ["LoadGen"]),
+    ],
+    dependencies: [],
+    targets: [
+        .target(name: "HTTPKit"),
+        .executableTarget(name: "ProductPage", dependencies: ["HTTPKit"]),
+        .executableTarget(name: "Details", dependencies: ["HTTPKit"]),
+        .executableTarget(name: "Reviews", dependencies: ["HTTPKit"]),
+        .executableTarget(name: "Ratings", dependencies: ["HTTPKit"]),
+        .executableTarget(name: "StorageApp", dependencies: ["HTTPKit"]),
+        .executableTarget(name: "LoadGen", dependencies: ["HTTPKit"]),
+        .target(name: "TestSupport", dependencies: ["HTTPKit"], path: "Tests/TestSupport"),
+        .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "TestSupport"]),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: ["HTTPKit", "TestSupport", "ProductPage", "Details", "Reviews", "Ratings", "StorageApp"]
+        ),
+        .testTarget(name: "IntegrationTests", dependencies: ["HTTPKit", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,250 @@
+import Synchronization
+
+/// Why an outbound request failed; services map these to statuses.
+public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidURL(String)
+    case nameNotFound(String)
+    case connectionRefused(String)
+    case timedOut(String)
+    case protocolError(String)
+    case connectionClosed(String)
+    case invalidHeader(String)
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let url): return "invalid URL \(url)"
+        case .nameNotFound(let host): return "name not found: \(host)"
+        case .connectionRefused(let address): return "connection refused by \(address)"
+        case .timedOut(let address): return "timed out talking to \(address)"
+        case .protocolError(let why): return "protocol error: \(why)"
+        case .connectionClosed(let address): return "connection closed by \(address)"
+        case .invalidHeader(let name): return "invalid outgoing header \(name)"
+        }
+    }
+
+    /// A short label for metrics and logs.
+    public var kind: String {
+        switch self {
+        case .invalidURL: return "invalid_url"
+        case .nameNotFound: return "name_not_found"
+        case .connectionRefused: return "refused"
+        case .timedOut: return "timeout"
+        case .protocolError: return "protocol_error"
+        case .connectionClosed: return "closed"
+        case .invalidHeader: return "invalid_header"
+        }
+    }
+}
+
+/// Settings of an `HTTPClient`.
+public struct ClientConfiguration: Sendable {
+    public var connectTimeout: Double = 2
+    /// Keep connections open and reuse them per host:port.
+    public var keepAlive = true
+    /// Idle connections kept per host:port.
+    public var maxIdlePerHost = 32
+    /// How long an idle pooled connection is kept.
+    public var idleTimeout: Double = 30
+    public var maxResponseBodyBytes = 16 << 20
+    public var limits = ParserLimits(maxRequestLineBytes: 16384, maxHeaderBytes: 65536, maxHeaderCount: 200)
+
+    public init() {}
+}
+
+/// An HTTP/1.1 client on blocking sockets with a connect timeout, a total deadline per request and an optional
+/// keep-alive pool. Safe to share between threads.
+public final class HTTPClient: Sendable {
+    public let configuration: ClientConfiguration
+    private let pool = Mutex<[String: [(socket: Socket, idleSince: UInt64)]]>([:])
+
+    public init(configuration: ClientConfiguration = ClientConfiguration()) {
+        self.configuration = configuration
+    }
+
+    public struct URL: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var target: String
+
+        /// Parses `http://host[:port][/path][?query]`. IPv6 hosts go in brackets.
+        public init(_ text: String) throws {
+            guard text.hasPrefix("http://") else {
+                throw HTTPClientError.invalidURL(text.hasPrefix("https://") ? "\(text) (TLS is left to the mesh: use http://)" : text)
+            }
+            let rest = text.dropFirst(7)
+            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            var target = String(rest[authorityEnd...])
+            if target.isEmpty || target.hasPrefix("?") { target = "/" + target }
+            var host = Substring(authority)
+            var port = 80
+            if authority.hasPrefix("[") {
+                guard let close = authority.firstIndex(of: "]") else { throw HTTPClientError.invalidURL(text) }
+                host = authority[...close]
+                let after = authority[authority.index(after: close)...]
+                if after.hasPrefix(":") {
+                    guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { throw HTTPClientError.invalidURL(text) }
+                    port = p
+                }
+            } else if let colon = authority.lastIndex(of: ":") {
+                guard let p = Int(authority[authority.index(after: colon)...]), (1...65535).contains(p) else {
+                    throw HTTPClientError.invalidURL(text)
+                }
+                host = authority[..<colon]
+                port = p
+            }
+            guard !host.isEmpty else { throw HTTPClientError.invalidURL(text) }
+            self.host = String(host)
+            self.port = port
+            self.target = target
+        }
+
+        public var authority: String { port == 80 ? host : "\(host):\(port)" }
+    }
+
+    /// Sends one request and reads the whole response before `timeout` seconds pass.
+    public func request(
+        _ method: HTTPMethod = .get, _ url: String, headers: HTTPHeaders = [:], body: [UInt8] = [], timeout: Double
+    ) throws -> ClientResponse {
+        let parsed = try URL(url)
+        return try request(method, parsed, headers: headers, body: body, deadline: .after(seconds: timeout))
+    }
+
+    public func get(_ url: String, headers: HTTPHeaders = [:], timeout: Double) throws -> ClientResponse {
+        try request(.get, url, headers: headers, timeout: timeout)
+    }
+
+    public func request(
+        _ method: HTTPMethod, _ url: URL, headers: HTTPHeaders, body: [UInt8], deadline: Deadline
+    ) throws -> ClientResponse {
+        let bytes: [UInt8]
+        do {
+            bytes = try MessageWriter.request(
+                method: method, target: url.target, host: url.authority, headers: headers, body: body,
+                keepAlive: configuration.keepAlive
+            )
+        } catch let error as MessageWriter.InvalidHeader {
+            throw HTTPClientError.invalidHeader(error.name)
+        }
+        let key = "\(url.host):\(url.port)"
+        let idempotent = method != .post && method != .patch
+        if configuration.keepAlive, let socket = takeIdle(key) {
+            do {
+                return try exchange(socket, bytes, method: method, key: key, deadline: deadline, reused: true)
+            } catch StaleConnection.stale where idempotent {
+                // The server closed the pooled connection before answering: try once on a fresh one.
+            } catch StaleConnection.stale {
+                throw HTTPClientError.connectionClosed(key)
+            }
+        }
+        let socket = try connect(url, deadline: deadline)
+        do {
+            return try exchange(socket, bytes, method: method, key: key, deadline: deadline, reused: false)
+        } catch StaleConnection.stale {
+            throw HTTPClientError.connectionClosed(key)
+        }
+    }
+
+    private enum StaleConnection: Error { case stale }
+
+    private func connect(_ url: URL, deadline: Deadline) throws -> Socket {
+        let connectDeadline = Deadline.earliest(deadline, .after(seconds: configuration.connectTimeout))
+        let address = url.authority
+        do {
+            return try Connector.connect(host: url.host, port: url.port, deadline: connectDeadline)
+        } catch let error as ConnectError {
+            switch error {
+            case .nameNotFound(let host): throw HTTPClientError.nameNotFound(host)
+            case .refused: throw HTTPClientError.connectionRefused(address)
+            case .timedOut: throw HTTPClientError.timedOut(address)
+            case .other(let why): throw HTTPClientError.connectionRefused("\(address) (\(why))")
+            }
+        }
+    }
+
+    private func exchange(
+        _ socket: Socket, _ bytes: [UInt8], method: HTTPMethod, key: String, deadline: Deadline, reused: Bool
+    ) throws -> ClientResponse {
+        socket.setTimeouts(receive: nil, send: Double(deadline.remainingMilliseconds) / 1000 + 0.001)
+        do {
+            try socket.send(bytes)
+        } catch {
+            socket.close()
+            if reused { throw StaleConnection.stale }
+            throw HTTPClientError.connectionClosed(key)
+        }
+        var parser = ResponseParser(limits: configuration.limits, maxBodyBytes: configuration.maxResponseBodyBytes)
+        parser.requestWasHead = method == .head
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        var receivedAny = false
+        while true {
+            switch parser.next() {
+            case .response(let response):
+                if configuration.keepAlive, response.keepAlive, !parser.hasBufferedBytes {
+                    putIdle(key, socket)
+                } else {
+                    socket.close()
+                }
+                return response
+            case .error(let error):
+                socket.close()
+                throw HTTPClientError.protocolError(error.description)
+            case .needMore:
+                let count: Int
+                do {
+                    count = try buffer.withUnsafeMutableBytes { try socket.receive(into: $0, until: deadline) }
+                } catch {
+                    socket.close()
+                    throw HTTPClientError.timedOut(key)
+                }
+                if count == 0 {
+                    if reused, !receivedAny {
+                        socket.close()
+                        throw StaleConnection.stale
+                    }
+                    let event = parser.finishAtEOF()
+                    socket.close()
+                    switch event {
+                    case .response(let response): return response
+                    case .error(let error):
+                        if !receivedAny { throw HTTPClientError.connectionClosed(key) }
+                        throw HTTPClientError.protocolError(error.description)
+                    case .needMore: throw HTTPClientError.connectionClosed(key)
+                    }
+                }
+                receivedAny = true
+                buffer.withUnsafeBytes { parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            }
+        }
+    }
+
+    private func takeIdle(_ key: String) -> Socket? {
+        let now = monotonicNanos()
+        let maxIdle = UInt64(configuration.idleTimeout * 1e9)
+        while let entry = pool.withLock({ $0[key]?.popLast() }) {
+            if now - entry.idleSince < maxIdle, !entry.socket.isStale { return entry.socket }
+            entry.socket.close()
+        }
+        return nil
+    }
+
+    private func putIdle(_ key: String, _ socket: Socket) {
+        let kept = pool.withLock { pool -> Bool in
+            var list = pool[key, default: []]
+            guard list.count < configuration.maxIdlePerHost else { return false }
+            list.append((socket, monotonicNanos()))
+            pool[key] = list
+            return true
+        }
+        if !kept { socket.close() }
+    }
+
+    /// Closes every pooled connection.
+    public func closeIdleConnections() {
+        let all = pool.withLock { pool -> [Socket] in
+            defer { pool.removeAll() }
+            return pool.values.flatMap { $0.map(\.socket) }
+        }
+        for socket in all { socket.close() }
+    }
+}

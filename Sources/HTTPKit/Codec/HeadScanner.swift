@@ -1,0 +1,140 @@
+/// Finds the end of a message head (start line and fields, CRLF-terminated) in a growing buffer, remembering
+/// how far it has looked so that drip-fed input is scanned once.
+struct HeadScanner {
+    private(set) var lines: [Range<Int>] = []
+    private var lineStart: Int?
+    private var position: Int?
+
+    mutating func reset() {
+        lines.removeAll(keepingCapacity: true)
+        lineStart = nil
+        position = nil
+    }
+
+    mutating func rebase(by offset: Int) {
+        lines = lines.map { ($0.lowerBound - offset)..<($0.upperBound - offset) }
+        lineStart = lineStart.map { $0 - offset }
+        position = position.map { $0 - offset }
+    }
+
+    /// Scans `buffer[start...]`. Returns the index after the blank line when the head is complete, nil when more
+    /// bytes are needed. Leading empty lines are skipped (RFC 9112 §2.2). `firstLineLimit` and `totalLimit`
+    /// bound what is kept.
+    mutating func scan(
+        _ buffer: [UInt8], from start: Int, firstLineLimit: Int, firstLineError: ParseError, totalLimit: Int
+    ) throws -> Int? {
+        var i = position ?? start
+        var currentLineStart = lineStart ?? start
+        defer {
+            position = i
+            lineStart = currentLineStart
+        }
+        while i < buffer.count {
+            let byte = buffer[i]
+            if byte == 0x0A {
+                guard i > currentLineStart, buffer[i - 1] == 0x0D else {
+                    throw ParseError.malformed("line not terminated by CRLF")
+                }
+                let line = currentLineStart..<(i - 1)
+                i += 1
+                currentLineStart = i
+                if line.isEmpty {
+                    if lines.isEmpty { continue }
+                    return i
+                }
+                lines.append(line)
+                continue
+            }
+            if i > currentLineStart, buffer[i - 1] == 0x0D {
+                throw ParseError.malformed("bare CR")
+            }
+            i += 1
+            if lines.isEmpty {
+                if i - currentLineStart > firstLineLimit { throw firstLineError }
+            } else if i - start > totalLimit {
+                throw ParseError.headersTooLarge
+            }
+        }
+        return nil
+    }
+}
+
+enum HeaderFieldParser {
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default: return false
+        }
+    }
+
+    static func isToken(_ bytes: ArraySlice<UInt8>) -> Bool {
+        !bytes.isEmpty && bytes.allSatisfy(isTokenByte)
+    }
+
+    /// Parses `name: value` lines (RFC 9112 §5). Rejects obs-fold, space before the colon and control bytes.
+    static func parse(_ buffer: [UInt8], lines: ArraySlice<Range<Int>>, maxCount: Int) throws -> HTTPHeaders {
+        guard lines.count <= maxCount else { throw ParseError.headersTooLarge }
+        var headers = HTTPHeaders()
+        for line in lines {
+            let bytes = buffer[line]
+            guard let first = bytes.first, first != 0x20, first != 0x09 else {
+                throw ParseError.malformed("obsolete line folding")
+            }
+            guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else {
+                throw ParseError.malformed("header field without ':'")
+            }
+            let name = bytes[bytes.startIndex..<colon]
+            guard isToken(name) else { throw ParseError.malformed("invalid header field name") }
+            var valueStart = colon + 1
+            var valueEnd = bytes.endIndex
+            while valueStart < valueEnd, buffer[valueStart] == 0x20 || buffer[valueStart] == 0x09 { valueStart += 1 }
+            while valueEnd > valueStart, buffer[valueEnd - 1] == 0x20 || buffer[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+            let value = buffer[valueStart..<valueEnd]
+            guard !value.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) else {
+                throw ParseError.malformed("control character in header field value")
+            }
+            headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        }
+        return headers
+    }
+
+    /// The body framing the header fields declare (RFC 9112 §6.3), rejecting ambiguous framing.
+    static func framing(of headers: HTTPHeaders, version: HTTPVersion, maxBody: Int?) throws -> BodyFraming {
+        let codings = headers.tokens("Transfer-Encoding").map { $0.lowercased() }
+        let hasTransferEncoding = headers.contains("Transfer-Encoding")
+        let lengths = headers.tokens("Content-Length")
+        if hasTransferEncoding {
+            guard !headers.contains("Content-Length") else {
+                throw ParseError.malformed("both Content-Length and Transfer-Encoding")
+            }
+            guard version != .http1_0 else { throw ParseError.malformed("Transfer-Encoding in HTTP/1.0") }
+            guard codings.last == "chunked" else { throw ParseError.malformed("chunked is not the final transfer coding") }
+            guard codings.count == 1 else {
+                throw ParseError.unsupportedTransferCoding(codings.dropLast().joined(separator: ", "))
+            }
+            return .chunked
+        }
+        if headers.contains("Content-Length") {
+            guard let first = lengths.first, lengths.allSatisfy({ $0 == first }) else {
+                throw ParseError.malformed("conflicting Content-Length values")
+            }
+            guard first.utf8.count <= 18, first.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(first) else {
+                throw ParseError.malformed("invalid Content-Length")
+            }
+            if let maxBody, length > maxBody { throw ParseError.bodyTooLarge }
+            return length == 0 ? .none : .length(length)
+        }
+        return .none
+    }
+}
+
+enum BodyFraming: Equatable {
+    case none
+    case length(Int)
+    case chunked
+    case untilClose
+}

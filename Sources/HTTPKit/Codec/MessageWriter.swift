@@ -1,0 +1,94 @@
+/// Serialises messages. Header names must be tokens and values free of CR, LF, NUL and other controls.
+public enum MessageWriter {
+    public struct InvalidHeader: Error, Sendable, CustomStringConvertible {
+        public let name: String
+        public var description: String { "invalid header field \(name)" }
+    }
+
+    /// True when the value can be sent as a header field value (RFC 9110 §5.5): no CTL but HTAB.
+    public static func isValidValue(_ value: String) -> Bool {
+        value.utf8.allSatisfy { ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 }
+    }
+
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy(HeaderFieldParser.isTokenByte)
+    }
+
+    public static func validate(_ headers: HTTPHeaders) throws {
+        for (name, value) in headers where !isValidName(name) || !isValidValue(value) {
+            throw InvalidHeader(name: name)
+        }
+    }
+
+    /// The bytes of a response. `Content-Length` is set from the body unless the status forbids a body;
+    /// for HEAD the length of the body that GET would send is kept and the body is left out.
+    public static func response(
+        _ response: Response, version: HTTPVersion = .http1_1, keepAlive: Bool, isHead: Bool = false
+    ) throws -> [UInt8] {
+        try validate(response.headers)
+        var out = ""
+        out.reserveCapacity(128 + response.headers.count * 40)
+        out += version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 "
+        out += String(response.status.code)
+        out += " "
+        out += response.status.reason.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) ? response.status.reason : ""
+        out += "\r\n"
+        for (name, value) in response.headers {
+            if HTTPHeaders.equalNames(name, "Content-Length") || HTTPHeaders.equalNames(name, "Connection")
+                || HTTPHeaders.equalNames(name, "Transfer-Encoding")
+            {
+                continue
+            }
+            out += name
+            out += ": "
+            out += value
+            out += "\r\n"
+        }
+        if response.status.mayHaveBody {
+            out += "Content-Length: "
+            out += String(response.body.count)
+            out += "\r\n"
+        }
+        if !keepAlive {
+            out += "Connection: close\r\n"
+        } else if version == .http1_0 {
+            out += "Connection: keep-alive\r\n"
+        }
+        out += "\r\n"
+        var bytes = Array(out.utf8)
+        if !isHead, response.status.mayHaveBody { bytes.append(contentsOf: response.body) }
+        return bytes
+    }
+
+    /// The bytes of a request with `Host` and `Content-Length` set.
+    public static func request(
+        method: HTTPMethod, target: String, host: String, headers: HTTPHeaders, body: [UInt8], keepAlive: Bool
+    ) throws -> [UInt8] {
+        try validate(headers)
+        guard target.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), isValidValue(host) else {
+            throw InvalidHeader(name: "request target")
+        }
+        var out = method.rawValue + " " + target + " HTTP/1.1\r\nHost: " + host + "\r\n"
+        for (name, value) in headers {
+            if HTTPHeaders.equalNames(name, "Host") || HTTPHeaders.equalNames(name, "Content-Length")
+                || HTTPHeaders.equalNames(name, "Connection") || HTTPHeaders.equalNames(name, "Transfer-Encoding")
+            {
+                continue
+            }
+            out += name + ": " + value + "\r\n"
+        }
+        if !body.isEmpty || method == .post || method == .put { out += "Content-Length: \(body.count)\r\n" }
+        if !keepAlive { out += "Connection: close\r\n" }
+        out += "\r\n"
+        return Array(out.utf8) + body
+    }
+
+    /// The canned reply to a protocol error, after which the server closes the connection.
+    public static func errorReply(_ status: HTTPStatus, message: String) -> [UInt8] {
+        let body = "{\"error\":" + JSON.quoted(message) + "}"
+        return Array(
+            ("HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+                + body).utf8
+        )
+    }
+}

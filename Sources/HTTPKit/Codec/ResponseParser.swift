@@ -1,0 +1,136 @@
+/// The head and body of a response as a client receives it.
+public struct ClientResponse: Sendable {
+    public var status: HTTPStatus
+    public var version: HTTPVersion
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+    /// Whether the server lets the connection be reused.
+    public var keepAlive: Bool { HTTPKeepAlive.decide(version: version, headers: headers) && framedByLength }
+    var framedByLength = true
+}
+
+/// An incremental, socket-free HTTP/1.1 response parser. Interim 1xx responses are skipped.
+public struct ResponseParser {
+    public enum Event {
+        case needMore
+        case response(ClientResponse)
+        case error(ParseError)
+    }
+
+    private enum State {
+        case head
+        case body(ClientResponse, BodyDecoder)
+        case failed(ParseError)
+    }
+
+    let limits: ParserLimits
+    let maxBodyBytes: Int
+    /// Responses to HEAD carry no body whatever their headers say.
+    public var requestWasHead = false
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var scanner = HeadScanner()
+    private var state = State.head
+
+    public init(limits: ParserLimits = ParserLimits(), maxBodyBytes: Int = 16 << 20) {
+        self.limits = limits
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// True when bytes arrived that no response has consumed yet.
+    public var hasBufferedBytes: Bool { start < buffer.count }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        buffer.append(contentsOf: bytes)
+    }
+
+    public mutating func append(_ bytes: some Sequence<UInt8>) {
+        buffer.append(contentsOf: bytes)
+    }
+
+    public mutating func next() -> Event {
+        do {
+            while true {
+                switch state {
+                case .failed(let error):
+                    return .error(error)
+                case .head:
+                    guard let end = try scanner.scan(
+                        buffer, from: start, firstLineLimit: limits.maxHeaderBytes, firstLineError: .headersTooLarge,
+                        totalLimit: limits.maxHeaderBytes
+                    ) else { return .needMore }
+                    let (response, framing) = try parseHead()
+                    scanner.reset()
+                    start = end
+                    if (100..<200).contains(response.status.code) { continue }
+                    var decoder = BodyDecoder(framing: framing, limits: limits, maxBody: maxBodyBytes)
+                    if try decoder.consume(buffer, &start) { return finish(response, decoder) }
+                    state = .body(response, decoder)
+                    return .needMore
+                case .body(let response, var decoder):
+                    if try decoder.consume(buffer, &start) { return finish(response, decoder) }
+                    state = .body(response, decoder)
+                    return .needMore
+                }
+            }
+        } catch let error as ParseError {
+            state = .failed(error)
+            return .error(error)
+        } catch {
+            state = .failed(.malformed("\(error)"))
+            return .error(.malformed("\(error)"))
+        }
+    }
+
+    /// The server closed the connection: completes a close-delimited body.
+    public mutating func finishAtEOF() -> Event {
+        switch state {
+        case .failed(let error): return .error(error)
+        case .head: return .error(.malformed("connection closed before a complete response head"))
+        case .body(let response, var decoder):
+            do {
+                try decoder.finishAtEOF()
+                return finish(response, decoder)
+            } catch let error as ParseError {
+                state = .failed(error)
+                return .error(error)
+            } catch {
+                return .error(.malformed("\(error)"))
+            }
+        }
+    }
+
+    private mutating func finish(_ response: ClientResponse, _ decoder: BodyDecoder) -> Event {
+        var complete = response
+        complete.body = decoder.body
+        state = .head
+        return .response(complete)
+    }
+
+    private func parseHead() throws -> (ClientResponse, BodyFraming) {
+        let lines = scanner.lines
+        let statusLine = Array(buffer[lines[0]])
+        guard statusLine.count >= 12, statusLine[8] == 0x20, statusLine.count == 12 || statusLine[12] == 0x20 else {
+            throw ParseError.malformed("invalid status line")
+        }
+        let version = try RequestParser.parseVersion(statusLine[0..<8])
+        guard let code = Int(String(decoding: statusLine[9..<12], as: UTF8.self)), (100...999).contains(code) else {
+            throw ParseError.malformed("invalid status code")
+        }
+        let reason = statusLine.count > 13 ? String(decoding: statusLine[13...], as: UTF8.self) : ""
+        let headers = try HeaderFieldParser.parse(buffer, lines: lines[1...], maxCount: limits.maxHeaderCount)
+        let status = HTTPStatus(code: code, reason: reason)
+        var framing: BodyFraming
+        if requestWasHead || !status.mayHaveBody {
+            framing = .none
+        } else {
+            framing = try HeaderFieldParser.framing(of: headers, version: .http1_1, maxBody: maxBodyBytes)
+            if framing == .none, !headers.contains("Content-Length") { framing = .untilClose }
+        }
+        var response = ClientResponse(status: status, version: version, headers: headers, body: [])
+        response.framedByLength = framing != .untilClose
+        return (response, framing)
+    }
+}

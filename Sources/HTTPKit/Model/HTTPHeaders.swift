@@ -1,0 +1,76 @@
+/// An ordered list of header fields. Lookup ignores case; the original spelling and order are kept.
+public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, Equatable {
+    public private(set) var fields: [(name: String, value: String)] = []
+
+    public init() {}
+    public init(_ fields: [(String, String)]) {
+        self.fields = fields.map { (name: $0.0, value: $0.1) }
+    }
+    public init(dictionaryLiteral elements: (String, String)...) {
+        self.init(elements)
+    }
+
+    public var count: Int { fields.count }
+    public var isEmpty: Bool { fields.isEmpty }
+
+    public mutating func add(_ name: String, _ value: String) {
+        fields.append((name: name, value: value))
+    }
+
+    /// Removes every field with this name and appends one with the value.
+    public mutating func replaceOrAdd(_ name: String, _ value: String) {
+        remove(name)
+        add(name, value)
+    }
+
+    public mutating func remove(_ name: String) {
+        fields.removeAll { Self.equalNames($0.name, name) }
+    }
+
+    public func contains(_ name: String) -> Bool {
+        fields.contains { Self.equalNames($0.name, name) }
+    }
+
+    /// The first value of the field, or nil.
+    public subscript(_ name: String) -> String? {
+        for field in fields where Self.equalNames(field.name, name) { return field.value }
+        return nil
+    }
+
+    /// Every value of the field, in order.
+    public func values(_ name: String) -> [String] {
+        fields.filter { Self.equalNames($0.name, name) }.map(\.value)
+    }
+
+    /// The comma-separated list elements of every value of the field, trimmed (RFC 9110 §5.6.1).
+    public func tokens(_ name: String) -> [String] {
+        values(name).flatMap { $0.split(separator: ",") }.map { trimOWS(Substring($0)) }.filter { !$0.isEmpty }
+    }
+
+    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
+        fields.makeIterator()
+    }
+
+    public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
+        lhs.fields.count == rhs.fields.count
+            && zip(lhs.fields, rhs.fields).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    static func equalNames(_ a: String, _ b: String) -> Bool {
+        let au = a.utf8, bu = b.utf8
+        guard au.count == bu.count else { return false }
+        for (x, y) in zip(au, bu) where asciiLower(x) != asciiLower(y) { return false }
+        return true
+    }
+}
+
+@inline(__always) func asciiLower(_ byte: UInt8) -> UInt8 {
+    (byte >= 65 && byte <= 90) ? byte | 0x20 : byte
+}
+
+func trimOWS(_ text: Substring) -> String {
+    var slice = text
+    while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
+    while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
+    return String(slice)
+}

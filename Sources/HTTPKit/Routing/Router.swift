@@ -1,0 +1,136 @@
+/// Handles one request.
+public typealias Handler = @Sendable (Request) throws -> Response
+
+/// Wraps the handling of every request: it may change the request, change the response, or answer itself
+/// without calling `next`. The first middleware added is the outermost.
+public typealias Middleware = @Sendable (_ request: Request, _ next: Handler) throws -> Response
+
+/// Method and path-pattern routing: `/reviews/:id` captures `id`, a final `*rest` captures the remaining path.
+/// Unknown paths get 404, a known path with another method 405 and `Allow`; HEAD falls back to GET and OPTIONS
+/// is answered from the routes. The matched pattern is set as `request.route`.
+public struct Router: Sendable {
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+        case rest(String)
+    }
+
+    struct Route: Sendable {
+        let method: HTTPMethod
+        let pattern: String
+        let segments: [Segment]
+        let handler: Handler
+    }
+
+    private var routes: [Route] = []
+    private var middleware: [Middleware] = []
+    /// Answers paths no route matches.
+    public var notFound: Handler = { request in
+        throw HTTPError(.notFound, "no route for \(request.method) \(request.path)")
+    }
+
+    public init() {}
+
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
+        let segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part -> Segment in
+            if part.hasPrefix(":") { return .parameter(String(part.dropFirst())) }
+            if part.hasPrefix("*") { return .rest(String(part.dropFirst())) }
+            return .literal(String(part))
+        }
+        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
+    }
+
+    public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add(.get, pattern, handler) }
+    public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add(.post, pattern, handler) }
+    public mutating func put(_ pattern: String, _ handler: @escaping Handler) { add(.put, pattern, handler) }
+    public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { add(.delete, pattern, handler) }
+
+    public mutating func use(_ middleware: @escaping Middleware) { self.middleware.append(middleware) }
+
+    /// The route pattern that would handle this path, whatever the method.
+    public func routePattern(for path: String) -> String? {
+        let parts = Self.split(path)
+        return routes.first { Self.match($0.segments, parts) != nil }?.pattern
+    }
+
+    /// Answers a request; a thrown `HTTPError` becomes its response, any other error a 500.
+    public func respond(to request: Request) -> Response {
+        var request = request
+        let handler = resolve(&request)
+        var chain = handler
+        for outer in middleware.reversed() {
+            let inner = chain
+            chain = { try outer($0, inner) }
+        }
+        do {
+            return try chain(request)
+        } catch let error as HTTPError {
+            return error.response
+        } catch {
+            return HTTPError(.internalServerError, "internal error: \(error)").response
+        }
+    }
+
+    /// Finds the handler and fills in `route` and `parameters`.
+    func resolve(_ request: inout Request) -> Handler {
+        let parts = Self.split(request.path)
+        var allowed: [HTTPMethod] = []
+        var fallback: (Route, [String: String?])?
+        for route in routes {
+            guard let parameters = Self.match(route.segments, parts) else { continue }
+            if route.method == request.method {
+                return bind(route, parameters, &request)
+            }
+            if request.method == .head, route.method == .get, fallback == nil { fallback = (route, parameters) }
+            if !allowed.contains(route.method) { allowed.append(route.method) }
+        }
+        if let (route, parameters) = fallback { return bind(route, parameters, &request) }
+        guard !allowed.isEmpty else { return notFound }
+        request.route = routes.first { Self.match($0.segments, parts) != nil }?.pattern
+        if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
+        allowed.append(.options)
+        let allow = allowed.map(\.rawValue).joined(separator: ", ")
+        if request.method == .options {
+            return { _ in Response(status: .noContent, headers: ["Allow": allow]) }
+        }
+        return { request in
+            throw HTTPError(.methodNotAllowed, "method \(request.method) not allowed for \(request.path)", headers: ["Allow": allow])
+        }
+    }
+
+    private func bind(_ route: Route, _ parameters: [String: String?], _ request: inout Request) -> Handler {
+        request.route = route.pattern
+        var decoded: [String: String] = [:]
+        for (name, value) in parameters {
+            guard let value else {
+                return { _ in throw HTTPError(.badRequest, "invalid percent-encoding in path parameter \(name)") }
+            }
+            decoded[name] = value
+        }
+        request.parameters = decoded
+        return route.handler
+    }
+
+    static func split(_ path: String) -> [Substring] {
+        Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
+    }
+
+    /// Parameters (nil values are undecodable) if the segments match.
+    static func match(_ segments: [Segment], _ parts: [Substring]) -> [String: String?]? {
+        var parameters: [String: String?] = [:]
+        for (index, segment) in segments.enumerated() {
+            switch segment {
+            case .rest(let name):
+                guard index < parts.count else { return nil }
+                parameters[name] = URI.percentDecode(parts[index...].joined(separator: "/"))
+                return parameters
+            case .literal(let text):
+                guard index < parts.count, parts[index] == text else { return nil }
+            case .parameter(let name):
+                guard index < parts.count, !parts[index].isEmpty else { return nil }
+                parameters[name] = URI.percentDecode(parts[index])
+            }
+        }
+        return parts.count == segments.count ? parameters : nil
+    }
+}

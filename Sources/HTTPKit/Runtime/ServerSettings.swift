@@ -1,0 +1,49 @@
+/// The settings every service shares: listening, limits, timeouts, the client and logging.
+public enum ServerSettings {
+    public static let table: [Setting] = [
+        Setting("PORT", "9080", "Port to listen on; a first argument or --port overrides it", .port),
+        Setting("HTTP_SERVER_HOST", "::", "Address to listen on; :: is dual-stack (IPv6 and IPv4)", .required),
+        Setting("HTTP_SERVER_MAX_CONNECTIONS", "4096", "Open connections at once; more are answered 503", .integer(1...1_000_000)),
+        Setting("HTTP_SERVER_MAX_REQUEST_LINE_BYTES", "8192", "Longest request line; longer is 414", .integer(64...1_048_576)),
+        Setting("HTTP_SERVER_MAX_HEADER_BYTES", "16384", "Largest request head; larger is 431", .integer(256...1_048_576)),
+        Setting("HTTP_SERVER_MAX_HEADER_COUNT", "100", "Most header fields in a request; more is 431", .integer(1...10_000)),
+        Setting("HTTP_SERVER_MAX_BODY_BYTES", "1048576", "Largest request body; larger is 413, unread", .integer(0...1_073_741_824)),
+        Setting("HTTP_SERVER_HEADER_TIMEOUT", "10s", "Time from a request's first byte to the end of its head; then 408", .duration),
+        Setting("HTTP_SERVER_BODY_TIMEOUT", "30s", "Time to receive a request body; then 408", .duration),
+        Setting("HTTP_SERVER_IDLE_TIMEOUT", "65m", "Keep-alive idle time; above Envoy's 1h upstream default", .duration),
+        Setting("HTTP_SERVER_WRITE_TIMEOUT", "30s", "Time one response write may block", .duration),
+        Setting("SHUTDOWN_TIMEOUT", "20s", "After SIGTERM, how long in-flight requests may finish", .duration),
+        Setting("SHUTDOWN_DELAY", "0s", "After SIGTERM, how long to keep serving with /ready at 503 before closing", .duration),
+        Setting("HTTP_CLIENT_KEEP_ALIVES", "true", "Reuse outbound connections per host:port", .boolean),
+        Setting("HTTP_CLIENT_MAX_IDLE_PER_HOST", "32", "Idle outbound connections kept per host:port", .integer(0...10_000)),
+        Setting("HTTP_CLIENT_CONNECT_TIMEOUT", "2s", "Outbound connect timeout (also bounded by the call's deadline)", .duration),
+        Setting("LOG_REQUESTS", "true", "Write one JSON line per request", .boolean),
+    ]
+
+    public static func serverConfiguration(_ settings: Settings) -> ServerConfiguration {
+        var config = ServerConfiguration()
+        config.host = settings.string("HTTP_SERVER_HOST")
+        config.port = settings.int("PORT")
+        config.maxConnections = settings.int("HTTP_SERVER_MAX_CONNECTIONS")
+        config.limits = ParserLimits(
+            maxRequestLineBytes: settings.int("HTTP_SERVER_MAX_REQUEST_LINE_BYTES"),
+            maxHeaderBytes: settings.int("HTTP_SERVER_MAX_HEADER_BYTES"),
+            maxHeaderCount: settings.int("HTTP_SERVER_MAX_HEADER_COUNT"),
+            maxBodyBytes: settings.int("HTTP_SERVER_MAX_BODY_BYTES")
+        )
+        config.headerTimeout = settings.seconds("HTTP_SERVER_HEADER_TIMEOUT")
+        config.bodyTimeout = settings.seconds("HTTP_SERVER_BODY_TIMEOUT")
+        config.idleTimeout = settings.seconds("HTTP_SERVER_IDLE_TIMEOUT")
+        config.writeTimeout = settings.seconds("HTTP_SERVER_WRITE_TIMEOUT")
+        config.shutdownTimeout = settings.seconds("SHUTDOWN_TIMEOUT")
+        return config
+    }
+
+    public static func clientConfiguration(_ settings: Settings) -> ClientConfiguration {
+        var config = ClientConfiguration()
+        config.keepAlive = settings.bool("HTTP_CLIENT_KEEP_ALIVES")
+        config.maxIdlePerHost = settings.int("HTTP_CLIENT_MAX_IDLE_PER_HOST")
+        config.connectTimeout = settings.seconds("HTTP_CLIENT_CONNECT_TIMEOUT")
+        return config
+    }
+}

@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import Synchronization
+
+/// What a service's router builder gets: its settings, logger, metrics, outbound client and readiness.
+public final class ServiceContext: Sendable {
+    public let name: String
+    public let version: String
+    public let settings: Settings
+    public let logger: Logger
+    public let metrics: MetricsRegistry
+    public let client: HTTPClient
+    private let clientRequests: Counter
+    private let clientDuration: Histogram
+    private let draining = Atomic<Bool>(false)
+    private let notReadyReason = Mutex<String?>(nil)
+
+    public init(name: String, version: String, settings: Settings, logger: Logger? = nil) {
+        self.name = name
+        self.version = version
+        self.settings = settings
+        self.logger = logger ?? Logger(service: name, version: version, enabled: settings.bool("LOG_REQUESTS"))
+        metrics = MetricsRegistry()
+        client = HTTPClient(configuration: ServerSettings.clientConfiguration(settings))
+        clientRequests = metrics.counter("http_client_requests_total", "Outbound requests by upstream and result", labels: ["upstream", "code"])
+        clientDuration = metrics.histogram("http_client_request_duration_seconds", "Outbound request duration", labels: ["upstream"])
+    }
+
+    /// Settings for tests: the table with these overrides.
+    public convenience init(testing name: String, table: [Setting], environment: [String: String] = [:]) throws {
+        let settings = try Settings(table: ServerSettings.table + table, environment: environment)
+        self.init(name: name, version: "test", settings: settings, logger: .discarding(service: name))
+    }
+
+    public func upstream(_ name: String, baseURL: String) -> Upstream {
+        Upstream(name: name, baseURL: baseURL, client: client, requests: clientRequests, duration: clientDuration)
+    }
+
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+    func beginDraining() { draining.store(true, ordering: .relaxed) }
+
+    /// Marks the service unready (503 on /ready) with a reason, or ready again with nil.
+    public func setNotReady(_ reason: String?) { notReadyReason.withLock { $0 = reason } }
+    public var readinessProblem: String? {
+        if isDraining { return "shutting down" }
+        return notReadyReason.withLock { $0 }
+    }
+}
+
+/// Runs a service process: settings, `--help`, start-up line, server, request logs and metrics, signals.
+public enum ServiceRunner {
+    public struct Definition: Sendable {
+        public let name: String
+        public let summary: String
+        public let version: String
+        public let table: [Setting]
+        public let build: @Sendable (ServiceContext) throws -> Router
+
+        public init(name: String, summary: String, version: String = "1.0.0", table: [Setting], build: @escaping @Sendable (ServiceContext) throws -> Router) {
+            self.name = name
+            self.summary = summary
+            self.version = version
+            self.table = table
+            self.build = build
+        }
+    }
+
+    /// The whole life of the process; returns the exit status (0 after a clean shutdown, 2 for bad settings).
+    public static func main(_ definition: Definition, arguments: [String], environment: [String: String]) -> Int32 {
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGTERM)
+        sigaddset(&blocked, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &blocked, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        let table = ServerSettings.table + definition.table
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(Settings.helpText(service: definition.name, summary: definition.summary, table: table), terminator: "")
+            return 0
+        }
+        if arguments.contains("--version") {
+            print("\(definition.name) \(definition.version)")
+            return 0
+        }
+        let settings: Settings
+        do {
+            settings = try Settings(table: table, environment: environment, arguments: arguments)
+        } catch {
+            writeError("\(definition.name): \(error)\nRun \(definition.name) --help for the settings.\n")
+            return 2
+        }
+        let context = ServiceContext(name: definition.name, version: settings.string("SERVICE_VERSION").isEmpty ? definition.version : settings.string("SERVICE_VERSION"), settings: settings)
+        let router: Router
+        do {
+            router = try definition.build(context)
+        } catch let error as ConfigError {
+            writeError("\(definition.name): \(error)\n")
+            return 2
+        } catch {
+            writeError("\(definition.name): cannot start: \(error)\n")
+            return 1
+        }
+        let server = makeServer(router: router, context: context)
+        do {
+            try server.start()
+        } catch {
+            writeError("\(definition.name): cannot listen: \(error)\n")
+            return 1
+        }
+        context.logger.info("listening on \(server.configuration.host):\(server.port)", [
+            ("event", .string("start")), ("port", .int(server.port)), ("config", settings.json),
+        ])
+        var signalNumber: Int32 = 0
+        sigwait(&blocked, &signalNumber)
+        context.beginDraining()
+        context.logger.info("received \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"), draining", [("event", .string("drain"))])
+        let delay = settings.seconds("SHUTDOWN_DELAY")
+        if delay > 0 { usleep(UInt32(min(delay, 3600) * 1_000_000)) }
+        let clean = server.shutdown()
+        context.logger.info(clean ? "stopped" : "stopped with requests cut off at the deadline", [("event", .string("stop"))])
+        return 0
+    }
+
+    /// The server with `/ready`, `/metrics` and a default `/health`, request logging and metrics around the router.
+    public static func makeServer(router: Router, context: ServiceContext) -> HTTPServer {
+        let configuration = ServerSettings.serverConfiguration(context.settings)
+        let responder = makeResponder(router: router, context: context)
+        let rejected = context.metrics.counter("http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)", labels: ["code"])
+        let logger = context.logger
+        let serverBox = Mutex<HTTPServer?>(nil)
+        let server = HTTPServer(configuration: configuration, responder: responder) { status, reason in
+            rejected.increment([String(status.code)])
+            logger.warning("rejected: \(reason)", [("status", .int(status.code))])
+        }
+        serverBox.withLock { $0 = server }
+        context.metrics.gauge("http_server_open_connections", "Open client connections") {
+            Double(serverBox.withLock { $0?.openConnections ?? 0 })
+        }
+        return server
+    }
+
+    public static func makeResponder(router: Router, context: ServiceContext) -> Responder {
+        var router = router
+        let hasHealth = router.routePattern(for: "/health") != nil
+        if !hasHealth {
+            router.get("/health") { _ in .json("{\"status\":\"\(context.name) is healthy\"}") }
+        }
+        if router.routePattern(for: "/ready") == nil {
+            router.get("/ready") { _ in
+                if let problem = context.readinessProblem {
+                    return .json(.object([("status", .string("not ready")), ("reason", .string(problem))]), status: .serviceUnavailable)
+                }
+                return .json("{\"status\":\"ready\"}")
+            }
+        }
+        let metrics = context.metrics
+        if router.routePattern(for: "/metrics") == nil {
+            router.get("/metrics") { _ in Response(status: .ok, contentType: MetricsRegistry.contentType, body: metrics.render()) }
+        }
+        let requests = metrics.counter("http_server_requests_total", "Requests by method, route and status code", labels: ["method", "route", "code"])
+        let duration = metrics.histogram("http_server_request_duration_seconds", "Request duration by method and route", labels: ["method", "route"])
+        let inFlight = metrics.gauge("http_server_requests_in_flight", "Requests being handled")
+        let logger = context.logger
+        let frozen = router
+        return { request in
+            let start = monotonicNanos()
+            inFlight.add(1)
+            let response = frozen.respond(to: request)
+            inFlight.add(-1)
+            let seconds = Double(monotonicNanos() - start) / 1e9
+            let route = frozen.routePattern(for: request.path) ?? "unmatched"
+            let method = knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
+            requests.increment([method, route, String(response.status.code)])
+            duration.observe(seconds, [method, route])
+            logger.info("request", [
+                ("method", .string(request.method.rawValue)), ("route", .string(route)), ("path", .string(request.path)),
+                ("status", .int(response.status.code)), ("duration_ms", .number(String(Double(Int(seconds * 100_000)) / 100))),
+                ("bytes", .int(response.body.count)), ("x_request_id", .string(request.headers["x-request-id"] ?? "")),
+                ("trace_id", .string(TraceContext.traceID(request.headers))), ("remote", .string(request.remoteAddress)),
+            ])
+            return response
+        }
+    }
+
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
+
+    static func writeError(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,144 @@
+/// One setting of a service: an environment variable with a default, a description and a type.
+public struct Setting: Sendable {
+    public enum Kind: Sendable {
+        case string
+        /// A non-empty string.
+        case required
+        case integer(ClosedRange<Int>)
+        case boolean
+        /// Seconds: `3`, `2.5`, `250ms`, `10s`, `5m`, `1h`.
+        case duration
+        case oneOf([String])
+        case port
+    }
+
+    public let name: String
+    public let defaultValue: String
+    public let help: String
+    public let kind: Kind
+
+    public init(_ name: String, _ defaultValue: String, _ help: String, _ kind: Kind = .string) {
+        self.name = name
+        self.defaultValue = defaultValue
+        self.help = help
+        self.kind = kind
+    }
+
+    func validate(_ value: String) -> String? {
+        switch kind {
+        case .string: return nil
+        case .required: return value.isEmpty ? "must not be empty" : nil
+        case .integer(let range):
+            guard let n = Int(value), range.contains(n) else { return "must be a whole number from \(range.lowerBound) to \(range.upperBound)" }
+            return nil
+        case .boolean: return Settings.parseBool(value) == nil ? "must be true or false" : nil
+        case .duration: return Settings.parseDuration(value) == nil ? "must be a duration such as 3, 2.5s, 250ms, 5m or 1h" : nil
+        case .oneOf(let choices): return choices.contains(value) ? nil : "must be one of \(choices.joined(separator: ", "))"
+        case .port:
+            guard let n = Int(value), (0...65535).contains(n) else { return "must be a port number from 0 to 65535" }
+            return nil
+        }
+    }
+
+    var typeName: String {
+        switch kind {
+        case .string, .required: return "string"
+        case .integer: return "integer"
+        case .boolean: return "bool"
+        case .duration: return "duration"
+        case .oneOf(let choices): return choices.joined(separator: "|")
+        case .port: return "port"
+        }
+    }
+}
+
+/// A configuration error: the process prints it and exits with status 2.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public let variable: String
+    public let message: String
+    public init(variable: String, message: String) {
+        self.variable = variable
+        self.message = message
+    }
+    public var description: String { "configuration error: \(variable) \(message)" }
+}
+
+/// The parsed values of a service's settings table.
+public struct Settings: Sendable {
+    public let table: [Setting]
+    public private(set) var values: [String: String]
+
+    /// Reads every setting from the environment (or its default) and validates it. The port may also come from
+    /// `--port N` or a bare first argument, as the original bookinfo services take it.
+    public init(table: [Setting], environment: [String: String], arguments: [String] = []) throws {
+        self.table = table
+        var values: [String: String] = [:]
+        for setting in table {
+            let value = environment[setting.name] ?? setting.defaultValue
+            if let problem = setting.validate(value) {
+                throw ConfigError(variable: setting.name, message: "\(problem) (got \"\(value)\")")
+            }
+            values[setting.name] = value
+        }
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            if argument == "--port" {
+                guard let value = rest.popFirst() else { throw ConfigError(variable: "--port", message: "needs a value") }
+                values["PORT"] = try Self.checkPort(value, variable: "--port")
+            } else if let value = argument.split(separator: "=", maxSplits: 1).dropFirst().first, argument.hasPrefix("--port=") {
+                values["PORT"] = try Self.checkPort(String(value), variable: "--port")
+            } else if !argument.hasPrefix("-") {
+                values["PORT"] = try Self.checkPort(argument, variable: "port argument")
+            } else {
+                throw ConfigError(variable: argument, message: "is not a known option (try --help)")
+            }
+        }
+        self.values = values
+    }
+
+    private static func checkPort(_ value: String, variable: String) throws -> String {
+        guard let n = Int(value), (0...65535).contains(n) else {
+            throw ConfigError(variable: variable, message: "must be a port number from 0 to 65535 (got \"\(value)\")")
+        }
+        return value
+    }
+
+    public func string(_ name: String) -> String { values[name] ?? "" }
+    public func int(_ name: String) -> Int { Int(string(name)) ?? 0 }
+    public func bool(_ name: String) -> Bool { Self.parseBool(string(name)) ?? false }
+    public func seconds(_ name: String) -> Double { Self.parseDuration(string(name)) ?? 0 }
+
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off", "": return false
+        default: return nil
+        }
+    }
+
+    static func parseDuration(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let n = Double(text.dropLast(suffix.count)), n >= 0, n.isFinite else { return nil }
+            return n * scale
+        }
+        guard let n = Double(text), n >= 0, n.isFinite else { return nil }
+        return n
+    }
+
+    /// The `--help` text: usage line and one entry per setting.
+    public static func helpText(service: String, summary: String, table: [Setting]) -> String {
+        var out = "\(service): \(summary)\n\nUsage: \(service) [PORT] [--port PORT] [--help] [--version]\n\n"
+        out += "Settings (environment variables):\n"
+        for setting in table {
+            let shown = setting.defaultValue.isEmpty ? "\"\"" : setting.defaultValue
+            out += "  \(setting.name) (\(setting.typeName), default \(shown))\n      \(setting.help)\n"
+        }
+        return out
+    }
+
+    /// The effective values as a JSON object, in table order, for the start-up log line.
+    public var json: JSON {
+        .object(table.map { ($0.name, .string(values[$0.name] ?? "")) })
+    }
+}

@@ -1,0 +1,24 @@
+/// How the server listens, what it accepts and how long it waits.
+public struct ServerConfiguration: Sendable {
+    /// `::` listens dual-stack (IPv6 and IPv4-mapped); `0.0.0.0`, `127.0.0.1` or `::1` narrow it.
+    public var host: String = "::"
+    /// 0 picks a free port; read it back from `HTTPServer.port`.
+    public var port: Int = 9080
+    public var limits = ParserLimits()
+    /// Open connections at once; one more is answered 503 and closed.
+    public var maxConnections: Int = 4096
+    /// From the first byte of a request to the end of its head (slow-client protection); then 408.
+    public var headerTimeout: Double = 10
+    /// From the end of the head to the end of the body; then 408.
+    public var bodyTimeout: Double = 30
+    /// How long a keep-alive connection may wait for its next request. Longer than Envoy's default upstream
+    /// idle timeout (1 h), so a sidecar never reuses a connection the server has just closed.
+    public var idleTimeout: Double = 3900
+    /// How long one response write may block on a client that does not read.
+    public var writeTimeout: Double = 30
+    /// How long in-flight requests may run after SIGTERM before the process exits anyway.
+    public var shutdownTimeout: Double = 20
+    public var listenBacklog: Int32 = 1024
+
+    public init() {}
+}

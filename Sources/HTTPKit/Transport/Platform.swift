@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Monotonic time in nanoseconds.
+@inline(__always) func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// A point in monotonic time after which an operation gives up.
+public struct Deadline: Sendable, Comparable {
+    public let nanos: UInt64
+    public init(nanos: UInt64) { self.nanos = nanos }
+    public static func after(seconds: Double) -> Deadline {
+        Deadline(nanos: monotonicNanos() &+ UInt64(max(0, seconds) * 1e9))
+    }
+    public static var now: Deadline { Deadline(nanos: monotonicNanos()) }
+    public static let never = Deadline(nanos: UInt64.max / 2)
+    /// Milliseconds left, rounded up, at least 0; capped to fit `poll`.
+    public var remainingMilliseconds: Int32 {
+        let now = monotonicNanos()
+        guard nanos > now else { return 0 }
+        return Int32(min((nanos - now + 999_999) / 1_000_000, UInt64(Int32.max)))
+    }
+    public var hasPassed: Bool { monotonicNanos() >= nanos }
+    public static func < (a: Deadline, b: Deadline) -> Bool { a.nanos < b.nanos }
+    public static func earliest(_ a: Deadline, _ b: Deadline) -> Deadline { a < b ? a : b }
+}
+
+/// Wall-clock time as RFC 3339 UTC with milliseconds, written without Foundation.
+func rfc3339Now() -> String {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    var seconds = ts.tv_sec
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    func pad(_ value: Int32, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+    return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
+        + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "."
+        + pad(Int32(ts.tv_nsec / 1_000_000), 3) + "Z"
+}
+
+private final class ThreadBody {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
+
+private func threadTrampoline(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().run()
+    return nil
+}
+
+/// Starts a detached OS thread. A small stack keeps thousands of connection threads cheap; pages are only
+/// committed when touched.
+@discardableResult
+public func startThread(stackSize: Int = 512 * 1024, _ body: @escaping @Sendable () -> Void) -> Bool {
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setstacksize(&attributes, stackSize)
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    var thread = pthread_t()
+    let result = pthread_create(&thread, &attributes, threadTrampoline, context)
+    if result != 0 {
+        Unmanaged<ThreadBody>.fromOpaque(context).release()
+        return false
+    }
+    return true
+}
+
+/// The text of an errno value.
+func errnoText(_ code: Int32) -> String {
+    String(cString: strerror(code))
+}
