@@ -117,7 +117,7 @@ public struct RequestParser {
     /// The peer closed its side: an unfinished request is an error, nothing buffered is fine.
     public mutating func finishAtEOF() -> ParseError? {
         if case .failed(let error) = state { return error }
-        if isIdle || (start == buffer.count && scanner.lines.isEmpty) { return nil }
+        if isIdle { return nil }
         return .malformed("connection closed in the middle of a request")
     }
 

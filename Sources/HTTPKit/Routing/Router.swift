@@ -57,7 +57,9 @@ public struct Router: Sendable {
     public func respond(to request: Request) -> Response {
         var request = request
         let handler = resolve(&request)
-        var chain = handler
+        var chain: Handler = { request in
+            do { return try handler(request) } catch let error as HTTPError { return error.response }
+        }
         for outer in middleware.reversed() {
             let inner = chain
             chain = { try outer($0, inner) }

@@ -125,7 +125,7 @@ final class MetricFamily: Sendable {
                     cumulative += entry.bucketCounts[index]
                     out += "\(name)_bucket\(labelText(key, extra: ("le", Self.number(bound)))) \(cumulative)\n"
                 }
-                out += "\(name)_bucket\(labelText(key, extra: ("le", "+Inf")))) \(entry.count)\n"
+                out += "\(name)_bucket\(labelText(key, extra: ("le", "+Inf"))) \(entry.count)\n"
                 out += "\(name)_sum\(labelText(key)) \(entry.value)\n"
                 out += "\(name)_count\(labelText(key)) \(entry.count)\n"
             } else {

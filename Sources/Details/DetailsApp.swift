@@ -1,0 +1,48 @@
+import HTTPKit
+
+/// The details service: the book's details, from constants or from a Google Books-shaped API.
+enum DetailsApp {
+    static let table: [Setting] = [
+        Setting("SERVICE_VERSION", "v1", "Version label shown in logs (v1, v2)"),
+        Setting("ENABLE_EXTERNAL_BOOK_SERVICE", "false", "Fetch the book from the external book service (details v2)", .boolean),
+        Setting("DO_NOT_ENCRYPT", "false", "Call the book service over plain HTTP and let the mesh originate TLS; required with the external service", .boolean),
+        Setting("BOOK_SERVICE_HOST", "www.googleapis.com", "Host of the Google Books API (or a local stand-in)", .required),
+        Setting("BOOK_SERVICE_PORT", "80", "Port of the book service", .port),
+        Setting("BOOK_SERVICE_TIMEOUT", "5s", "Deadline of a book service call", .duration),
+    ]
+
+    static let definition = ServiceRunner.Definition(
+        name: "details", summary: "bookinfo details service", table: table, build: makeRouter
+    )
+
+    static let invalidID = "please provide numeric product id"
+
+    static func makeRouter(_ context: ServiceContext) throws -> Router {
+        let settings = context.settings
+        let external: Upstream?
+        if !settings.bool("ENABLE_EXTERNAL_BOOK_SERVICE") {
+            external = nil
+        } else {
+            guard settings.bool("DO_NOT_ENCRYPT") else {
+                throw ConfigError(
+                    variable: "DO_NOT_ENCRYPT",
+                    message: "must be true when ENABLE_EXTERNAL_BOOK_SERVICE is true: this image speaks plain HTTP and leaves TLS to the mesh (see k8s egress for googleapis)"
+                )
+            }
+            external = context.upstream("books", baseURL: "http://\(settings.string("BOOK_SERVICE_HOST")):\(settings.string("BOOK_SERVICE_PORT"))")
+        }
+        let timeout = settings.seconds("BOOK_SERVICE_TIMEOUT")
+        var router = Router()
+        router.get("/health") { _ in .json("{\"status\":\"Details is healthy\"}") }
+        router.get("/details") { _ in throw HTTPError(.badRequest, invalidID) }
+        router.get("/details/") { _ in throw HTTPError(.badRequest, invalidID) }
+        router.get("/details/:id") { request in
+            let id = try request.decimalParameter("id", message: invalidID)
+            if let external {
+                return try BookService.fetch(id: id, upstream: external, headers: request.headers, timeout: timeout)
+            }
+            return .json(Book.standard(id: id).json)
+        }
+        return router
+    }
+}

@@ -1,0 +1,8 @@
+import HTTPKit
+
+@main
+struct DetailsMain {
+    static func main() {
+        ProcessEnvironment.run(DetailsApp.definition)
+    }
+}

@@ -1,0 +1,2 @@
+@main
+struct PlaceholderLoadGen { static func main() {} }

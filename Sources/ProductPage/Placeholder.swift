@@ -1,0 +1,2 @@
+@main
+struct PlaceholderProductPage { static func main() {} }

@@ -1,0 +1,2 @@
+@main
+struct PlaceholderRatings { static func main() {} }

@@ -1,0 +1,2 @@
+@main
+struct PlaceholderReviews { static func main() {} }

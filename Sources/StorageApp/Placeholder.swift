@@ -1,0 +1,2 @@
+@main
+struct PlaceholderStorageApp { static func main() {} }

@@ -1,0 +1,114 @@
+import Foundation
+import HTTPKit
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct ClientTests {
+    @Test func getAndPostAgainstTheServer() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let client = HTTPClient()
+        let get = try client.get(server.baseURL + "/echo/hi", timeout: 2)
+        #expect(get.status == .ok)
+        #expect(get.bodyText == "hi")
+        let post = try client.request(.post, server.baseURL + "/body", body: Array("xyz".utf8), timeout: 2)
+        #expect(post.bodyText == "got 3: xyz")
+        let missing = try client.get(server.baseURL + "/nope", timeout: 2)
+        #expect(missing.status == .notFound)
+    }
+
+    @Test func keepAliveReusesOneConnection() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let client = HTTPClient()
+        for i in 0..<10 { _ = try client.get(server.baseURL + "/echo/\(i)", timeout: 2) }
+        #expect(server.server.openConnections == 1)
+        var off = ClientConfiguration()
+        off.keepAlive = false
+        let plain = HTTPClient(configuration: off)
+        for i in 0..<3 { _ = try plain.get(server.baseURL + "/echo/\(i)", timeout: 2) }
+        #expect(eventually { server.server.openConnections == 1 })
+    }
+
+    @Test func retriesOnceWhenAPooledConnectionWasClosed() throws {
+        let server = try TestServer(configure: { $0.idleTimeout = 0.2 }, router: echoRouter())
+        defer { server.stop() }
+        let client = HTTPClient()
+        _ = try client.get(server.baseURL + "/echo/a", timeout: 2)
+        usleep(400_000)
+        #expect(try client.get(server.baseURL + "/echo/b", timeout: 2).bodyText == "b")
+    }
+
+    @Test func chunkedResponse() throws {
+        let peer = try CannedPeer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n")
+        defer { peer.stop() }
+        #expect(try HTTPClient().get("http://127.0.0.1:\(peer.port)/", timeout: 2).bodyText == "Wikipedia")
+    }
+
+    @Test func closeDelimitedResponse() throws {
+        let peer = try CannedPeer("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
+        defer { peer.stop() }
+        #expect(try HTTPClient().get("http://127.0.0.1:\(peer.port)/", timeout: 2).bodyText == "until the end")
+    }
+
+    @Test func truncatedResponseIsAProtocolError() throws {
+        let peer = try CannedPeer("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+        defer { peer.stop() }
+        #expect {
+            _ = try HTTPClient().get("http://127.0.0.1:\(peer.port)/", timeout: 2)
+        } throws: { error in
+            guard case HTTPClientError.protocolError = error else { return false }
+            return true
+        }
+    }
+
+    @Test func malformedResponseIsAProtocolError() throws {
+        let peer = try CannedPeer("HTTP/1.1 OK\r\n\r\n")
+        defer { peer.stop() }
+        #expect {
+            _ = try HTTPClient().get("http://127.0.0.1:\(peer.port)/", timeout: 2)
+        } throws: { error in
+            guard case HTTPClientError.protocolError = error else { return false }
+            return true
+        }
+    }
+
+    @Test func silentPeerTimesOutAtTheDeadline() throws {
+        let peer = try CannedPeer(reply: nil)
+        defer { peer.stop() }
+        let start = Deadline.now
+        #expect(throws: HTTPClientError.timedOut("127.0.0.1:\(peer.port)")) {
+            _ = try HTTPClient().get("http://127.0.0.1:\(peer.port)/", timeout: 0.3)
+        }
+        let elapsed = Double(Deadline.now.nanos - start.nanos) / 1e9
+        #expect(elapsed >= 0.3 && elapsed < 1.5)
+    }
+
+    @Test func refusedPortIsReported() throws {
+        let listener = try Listener(host: "127.0.0.1", port: 0)
+        let port = listener.port
+        listener.socket.close()
+        #expect(throws: HTTPClientError.connectionRefused("127.0.0.1:\(port)")) {
+            _ = try HTTPClient().get("http://127.0.0.1:\(port)/", timeout: 2)
+        }
+    }
+
+    @Test func unknownNameIsReported() {
+        #expect {
+            _ = try HTTPClient().get("http://no-such-host.invalid:9080/", timeout: 3)
+        } throws: { error in
+            guard let error = error as? HTTPClientError else { return false }
+            if case .nameNotFound = error { return true }
+            if case .timedOut = error { return true }
+            return false
+        }
+    }
+
+    @Test func invalidURLsAndHeadersAreRejected() {
+        #expect(throws: HTTPClientError.self) { _ = try HTTPClient().get("https://x/", timeout: 1) }
+        #expect(throws: HTTPClientError.self) { _ = try HTTPClient().get("http://x:99999/", timeout: 1) }
+        #expect(throws: HTTPClientError.invalidHeader("X")) {
+            _ = try HTTPClient().get("http://127.0.0.1:1/", headers: ["X": "a\r\nb"], timeout: 1)
+        }
+    }
+}

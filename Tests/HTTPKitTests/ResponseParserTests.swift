@@ -1,0 +1,89 @@
+import HTTPKit
+import Testing
+
+@Suite struct ResponseParserTests {
+    func parseAll(_ text: String, head: Bool = false, eof: Bool = true) -> [Result<ClientResponse, ParseError>] {
+        var results: [Result<ClientResponse, ParseError>] = []
+        for chunks in feedings(Array(text.utf8)) {
+            var parser = ResponseParser()
+            parser.requestWasHead = head
+            var outcome: Result<ClientResponse, ParseError>?
+            for chunk in chunks {
+                parser.append(chunk)
+                switch parser.next() {
+                case .response(let r): outcome = .success(r)
+                case .error(let e): outcome = .failure(e)
+                case .needMore: break
+                }
+                if outcome != nil { break }
+            }
+            if outcome == nil, eof {
+                switch parser.finishAtEOF() {
+                case .response(let r): outcome = .success(r)
+                case .error(let e): outcome = .failure(e)
+                case .needMore: break
+                }
+            }
+            if let outcome { results.append(outcome) }
+        }
+        return results
+    }
+
+    func bodies(_ results: [Result<ClientResponse, ParseError>]) -> Set<String> {
+        Set(results.map { (try? $0.get().bodyText) ?? "error" })
+    }
+
+    @Test func contentLength() throws {
+        let results = parseAll("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc")
+        #expect(bodies(results) == ["abc"])
+        #expect(try results[0].get().keepAlive)
+    }
+
+    @Test func chunked() {
+        #expect(bodies(parseAll("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")) == ["abcde"])
+    }
+
+    @Test func closeDelimited() throws {
+        let results = parseAll("HTTP/1.1 200 OK\r\n\r\nuntil close")
+        #expect(bodies(results) == ["until close"])
+        #expect(try results[0].get().keepAlive == false)
+    }
+
+    @Test func truncatedIsAnError() {
+        #expect(bodies(parseAll("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")) == ["error"])
+        #expect(bodies(parseAll("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab")) == ["error"])
+    }
+
+    @Test func interimResponsesAreSkipped() {
+        #expect(bodies(parseAll("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")) == ["ok"])
+    }
+
+    @Test func noBodyFor204AndHead() {
+        #expect(bodies(parseAll("HTTP/1.1 204 No Content\r\n\r\n", eof: false)) == [""])
+        #expect(bodies(parseAll("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", head: true, eof: false)) == [""])
+    }
+
+    @Test func malformedStatusLine() {
+        #expect(bodies(parseAll("HTTP/1.1 2x0 OK\r\n\r\n")) == ["error"])
+        #expect(bodies(parseAll("garbage\r\n\r\n")) == ["error"])
+    }
+}
+
+@Suite struct JSONTests {
+    @Test func roundTripKeepsOrderAndNumbers() throws {
+        let text = #"{"b":1,"a":[true,false,null,-0.5e3,"x\"\u00e9\n"],"c":{}}"#
+        let value = try JSON.parse(text)
+        #expect(value.serialized() == #"{"b":1,"a":[true,false,null,-0.5e3,"x\"é\n"],"c":{}}"#)
+        #expect(value.serialized(.python) == #"{"b": 1, "a": [true, false, null, -0.5e3, "x\"é\n"], "c": {}}"#)
+    }
+
+    @Test(arguments: ["{", "{\"a\"}", "[1,]", "01", "\"\\x\"", "nul", "{} x", "\"\u{1}\"", "\"\\ud800\""])
+    func rejectsInvalid(_ text: String) {
+        #expect(throws: JSON.ParseError.self) { try JSON.parse(text) }
+    }
+
+    @Test func depthIsBounded() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(throws: JSON.ParseError.self) { try JSON.parse(deep) }
+    }
+}

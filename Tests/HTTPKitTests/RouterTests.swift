@@ -1,0 +1,154 @@
+import HTTPKit
+import Testing
+
+@Suite struct RouterTests {
+    let router: Router = {
+        var router = Router()
+        router.get("/reviews/:id") { .text("review \(try $0.parameter("id"))") }
+        router.post("/reviews/:id") { _ in .text("posted", status: .created) }
+        router.get("/static/*path") { .text("file \(try $0.parameter("path"))") }
+        router.get("/") { _ in .text("root") }
+        router.use { request, next in
+            var response = try next(request)
+            response.headers.add("X-Route", request.route ?? "none")
+            return response
+        }
+        return router
+    }()
+
+    func send(_ method: HTTPMethod, _ target: String) -> Response {
+        router.respond(to: Request(method: method, target: target))
+    }
+
+    @Test func parametersAreDecoded() {
+        let response = send(.get, "/reviews/a%20b")
+        #expect(response.bodyText == "review a b")
+        #expect(response.headers["X-Route"] == "/reviews/:id")
+    }
+
+    @Test func restCapturesTheRemainingPath() {
+        #expect(send(.get, "/static/img/a.png").bodyText == "file img/a.png")
+    }
+
+    @Test func unknownPathIs404() {
+        #expect(send(.get, "/nope").status == .notFound)
+        #expect(send(.get, "/reviews/1/extra").status == .notFound)
+        #expect(send(.get, "/reviews/").status == .notFound)
+    }
+
+    @Test func otherMethodIs405WithAllow() {
+        let response = send(.delete, "/reviews/1")
+        #expect(response.status == .methodNotAllowed)
+        #expect(response.headers["Allow"] == "GET, POST, HEAD, OPTIONS")
+        #expect(response.headers["X-Route"] == "/reviews/:id")
+    }
+
+    @Test func headFallsBackToGetAndOptionsListsMethods() {
+        #expect(send(.head, "/").bodyText == "root")
+        let options = send(.options, "/reviews/1")
+        #expect(options.status == .noContent)
+        #expect(options.headers["Allow"]?.contains("POST") == true)
+    }
+
+    @Test func badPercentEncodingIs400() {
+        #expect(send(.get, "/reviews/%zz").status == .badRequest)
+    }
+
+    @Test func thrownHTTPErrorBecomesOneLineJSON() {
+        var router = Router()
+        router.get("/x") { _ in throw HTTPError(.conflict, "it \"clashed\"") }
+        let response = router.respond(to: Request(method: .get, target: "/x"))
+        #expect(response.status.code == 409)
+        #expect(response.bodyText == #"{"error":"it \"clashed\""}"#)
+    }
+}
+
+extension HTTPStatus {
+    static let conflict = HTTPStatus(code: 409)
+}
+
+@Suite struct SettingsTests {
+    let table = ServerSettings.table + [Setting("FLAG", "false", "a flag", .boolean), Setting("WAIT", "3s", "a wait", .duration)]
+
+    @Test func defaultsEnvironmentAndPortArgument() throws {
+        let settings = try Settings(table: table, environment: ["FLAG": "true", "PORT": "8000"], arguments: ["7000"])
+        #expect(settings.bool("FLAG"))
+        #expect(settings.int("PORT") == 7000)
+        #expect(settings.seconds("WAIT") == 3)
+        #expect(try Settings(table: table, environment: [:], arguments: ["--port", "81"]).int("PORT") == 81)
+        #expect(try Settings(table: table, environment: ["WAIT": "250ms"]).seconds("WAIT") == 0.25)
+    }
+
+    @Test(arguments: [("PORT", "99999"), ("FLAG", "maybe"), ("WAIT", "soon"), ("HTTP_SERVER_MAX_BODY_BYTES", "-1")])
+    func badValuesNameTheVariable(_ name: String, _ value: String) {
+        do {
+            _ = try Settings(table: table, environment: [name: value])
+            Issue.record("accepted \(name)=\(value)")
+        } catch let error as ConfigError {
+            #expect(error.variable == name)
+            #expect(error.description.contains(value))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func helpListsEverySetting() {
+        let help = Settings.helpText(service: "svc", summary: "a service", table: table)
+        for setting in table { #expect(help.contains(setting.name)) }
+        #expect(help.hasPrefix("svc: a service\n\nUsage: svc [PORT]"))
+    }
+
+    @Test func serviceExitsTwoOnBadSetting() {
+        let definition = ServiceRunner.Definition(name: "svc", summary: "s", table: []) { _ in Router() }
+        #expect(ServiceRunner.main(definition, arguments: [], environment: ["HTTP_SERVER_IDLE_TIMEOUT": "x"]) == 2)
+        #expect(ServiceRunner.main(definition, arguments: ["--bogus"], environment: [:]) == 2)
+    }
+}
+
+@Suite struct PropagationAndMetricsTests {
+    @Test func copiesTheListVerbatimAndReplacesEndUser() {
+        let incoming: HTTPHeaders = [
+            "X-Request-Id": "r1", "X-B3-TraceId": "80f198ee56343ba8", "x-b3-flags": "1", "traceparent": "00-abc-def-01",
+            "User-Agent": "ua", "end-user": "mallory", "X-Other": "no", "b3": "a-b-1",
+        ]
+        let out = HeaderPropagation.outgoing(from: incoming, endUser: .some("jason"))
+        #expect(out["x-request-id"] == "r1")
+        #expect(out["x-b3-traceid"] == "80f198ee56343ba8")
+        #expect(out["x-b3-flags"] == "1")
+        #expect(out["b3"] == "a-b-1")
+        #expect(out["user-agent"] == "ua")
+        #expect(out.values("end-user") == ["jason"])
+        #expect(out["x-other"] == nil)
+        #expect(HeaderPropagation.outgoing(from: incoming)["end-user"] == "mallory")
+        #expect(HeaderPropagation.outgoing(from: incoming, endUser: .some(nil))["end-user"] == nil)
+    }
+
+    @Test func prometheusText() {
+        let registry = MetricsRegistry()
+        let counter = registry.counter("c_total", "a counter", labels: ["route"])
+        counter.increment(["/a\"b"])
+        let histogram = registry.histogram("h_seconds", "a histogram", buckets: [0.1, 1])
+        histogram.observe(0.05)
+        histogram.observe(5)
+        let text = registry.render()
+        #expect(text.contains("# TYPE c_total counter\nc_total{route=\"/a\\\"b\"} 1\n"))
+        #expect(text.contains("h_seconds_bucket{le=\"0.1\"} 1\nh_seconds_bucket{le=\"1\"} 1\nh_seconds_bucket{le=\"+Inf\"} 2\n"))
+        #expect(text.contains("h_seconds_count 2\n"))
+    }
+
+    @Test func writerRejectsHeaderInjection() {
+        var response = Response.text("x")
+        response.headers.add("X-Bad", "a\r\nSet-Cookie: evil=1")
+        #expect(throws: MessageWriter.InvalidHeader.self) {
+            try MessageWriter.response(response, keepAlive: true)
+        }
+        #expect(throws: MessageWriter.InvalidHeader.self) {
+            try MessageWriter.request(method: .get, target: "/", host: "h", headers: ["X": "a\nb"], body: [], keepAlive: true)
+        }
+    }
+
+    @Test func headResponseKeepsLengthWithoutBody() throws {
+        let bytes = try MessageWriter.response(.text("hello"), keepAlive: true, isHead: true)
+        #expect(String(decoding: bytes, as: UTF8.self) == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\n\r\n")
+    }
+}

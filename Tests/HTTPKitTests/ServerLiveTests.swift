@@ -1,0 +1,224 @@
+import Foundation
+import HTTPKit
+import Testing
+import TestSupport
+
+func echoRouter() -> Router {
+    var router = Router()
+    router.get("/echo/:word") { request in .text(try request.parameter("word")) }
+    router.post("/body") { request in .text("got \(request.body.count): \(request.bodyText)") }
+    router.get("/sleep/:ms") { request in
+        usleep(UInt32(Int(try request.parameter("ms")) ?? 0) * 1000)
+        return .text("slept")
+    }
+    return router
+}
+
+@Suite(.serialized) struct ServerLiveTests {
+    @Test func keepAliveReusesTheConnection() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        for word in ["one", "two", "three"] {
+            try connection.send("GET /echo/\(word) HTTP/1.1\r\nHost: t\r\n\r\n")
+            let responses = connection.readResponses(1)
+            #expect(responses.first?.bodyText == word)
+        }
+        #expect(server.server.openConnections == 1)
+    }
+
+    @Test func http10ClosesUnlessKeepAliveAsked() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let plain = try RawConnection(port: server.port)
+        try plain.send("GET /echo/a HTTP/1.0\r\n\r\n")
+        let text = plain.readToEnd()
+        #expect(text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        #expect(text.contains("Connection: close\r\n"))
+        #expect(text.hasSuffix("\r\n\r\na"))
+
+        let keep = try RawConnection(port: server.port)
+        try keep.send("GET /echo/b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        let first = keep.readResponses(1)
+        #expect(first.first?.headers["Connection"] == "keep-alive")
+        try keep.send("GET /echo/c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(keep.readResponses(1).first?.bodyText == "c")
+    }
+
+    @Test func pipelinedRequestsAnsweredInOrder() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /sleep/50 HTTP/1.1\r\nHost: t\r\n\r\nGET /echo/2 HTTP/1.1\r\nHost: t\r\n\r\nPOST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /echo/4 HTTP/1.1\r\nHost: t\r\n\r\n")
+        let bodies = connection.readResponses(4).map(\.bodyText)
+        #expect(bodies == ["slept", "2", "got 3: abc", "4"])
+    }
+
+    @Test func expectContinue() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("POST /body HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        let interim = connection.readBytes(until: { $0.containsSubsequence(Array("\r\n\r\n".utf8)) }, timeout: 2)
+        #expect(String(decoding: interim, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
+        try connection.send("data")
+        #expect(connection.readResponses(1).first?.bodyText == "got 4: data")
+    }
+
+    @Test func chunkedRequestBody() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        #expect(connection.readResponses(1).first?.bodyText == "got 3: abc")
+    }
+
+    @Test func headSendsGetHeadersWithoutBody() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("HEAD /echo/hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        let text = connection.readToEnd()
+        #expect(text == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+    }
+
+    @Test func oversizedHeadersGetTheExactCannedReply() throws {
+        let server = try TestServer(configure: { $0.limits.maxHeaderBytes = 1024 }, router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /echo/a HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "x", count: 2000))\r\n\r\n")
+        let body = #"{"error":"request header fields too large"}"#
+        #expect(connection.readToEnd() == "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+    }
+
+    @Test func oversizedBodyIsRefusedUnread() throws {
+        let server = try TestServer(configure: { $0.limits.maxBodyBytes = 100 }, router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
+        let body = #"{"error":"request body too large"}"#
+        #expect(connection.readToEnd() == "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+    }
+
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+        ("GET / HTTP/3.0\r\nHost: t\r\n\r\n", 505),
+        ("GET / HTTP/1.1\r\n\r\n", 400),
+        ("POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: br, chunked\r\n\r\n", 501),
+    ])
+    func protocolErrorsCloseWithTheirStatus(_ input: String, _ status: Int) throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send(input)
+        let text = connection.readToEnd()
+        #expect(text.hasPrefix("HTTP/1.1 \(status) "))
+        #expect(text.contains("Connection: close"))
+    }
+
+    @Test func slowClientIsTimedOut() throws {
+        let server = try TestServer(configure: { $0.headerTimeout = 0.3 }, router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /echo/a HTTP/1.1\r\n")
+        let start = Deadline.now
+        let text = connection.readToEnd(timeout: 3)
+        #expect(text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+        #expect(Deadline.now.nanos - start.nanos < 2_000_000_000)
+    }
+
+    @Test func dripFedHeadStillTimesOutAtTheDeadline() throws {
+        let server = try TestServer(configure: { $0.headerTimeout = 0.5 }, router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        let start = Deadline.now
+        for byte in "GET /echo/a HTTP/1.1\r\nHost: t\r\nX: ".utf8 {
+            guard (try? connection.send([byte])) != nil else { break }
+            usleep(50_000)
+            if Deadline.now.nanos - start.nanos > 1_500_000_000 { break }
+        }
+        let text = connection.readToEnd(timeout: 2)
+        #expect(text.hasPrefix("HTTP/1.1 408"))
+    }
+
+    @Test func idleKeepAliveConnectionIsClosed() throws {
+        let server = try TestServer(configure: { $0.idleTimeout = 0.3 }, router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /echo/a HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(connection.readResponses(1).count == 1)
+        #expect(connection.isClosedByPeer(timeout: 2))
+    }
+
+    @Test func clientDroppingMidBodyLeavesNothingBehind() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let before = openFileDescriptorCount()
+        for _ in 0..<20 {
+            let connection = try RawConnection(port: server.port)
+            try connection.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly part")
+            connection.close()
+        }
+        #expect(eventually { server.server.openConnections == 0 })
+        #expect(eventually { openFileDescriptorCount() <= before })
+        let client = HTTPClient()
+        #expect(try client.get(server.baseURL + "/echo/alive", timeout: 2).bodyText == "alive")
+    }
+
+    @Test func openDescriptorCountIsStable() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        var config = ClientConfiguration()
+        config.keepAlive = false
+        let client = HTTPClient(configuration: config)
+        _ = try client.get(server.baseURL + "/echo/warm", timeout: 2)
+        #expect(eventually { server.server.openConnections == 0 })
+        let before = openFileDescriptorCount()
+        for i in 0..<300 {
+            _ = try client.get(server.baseURL + "/echo/\(i)", timeout: 2)
+        }
+        #expect(eventually { server.server.openConnections == 0 })
+        #expect(eventually { openFileDescriptorCount() == before }, "fds before \(before), after \(openFileDescriptorCount())")
+    }
+
+    @Test func connectionLimitAnswers503() throws {
+        let server = try TestServer(configure: { $0.maxConnections = 2 }, router: echoRouter())
+        defer { server.stop() }
+        let a = try RawConnection(port: server.port)
+        let b = try RawConnection(port: server.port)
+        #expect(eventually { server.server.openConnections == 2 })
+        let c = try RawConnection(port: server.port)
+        #expect(c.readToEnd().hasPrefix("HTTP/1.1 503 Service Unavailable"))
+        a.close()
+        b.close()
+    }
+
+    @Test func gracefulShutdownFinishesInFlightRequests() throws {
+        let server = try TestServer(router: echoRouter())
+        let busy = try RawConnection(port: server.port)
+        let idle = try RawConnection(port: server.port)
+        try idle.send("GET /echo/x HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(idle.readResponses(1).count == 1)
+        try busy.send("GET /sleep/400 HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(eventually { server.server.inFlightRequests == 1 })
+        let started = Deadline.now
+        let clean = server.server.shutdown(timeout: 5)
+        #expect(clean)
+        let text = busy.readToEnd(timeout: 2)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(text.contains("Connection: close"))
+        #expect(text.hasSuffix("slept"))
+        #expect(idle.isClosedByPeer(timeout: 1))
+        #expect(Deadline.now.nanos - started.nanos < 3_000_000_000)
+        #expect(throws: (any Error).self) { _ = try RawConnection(port: server.port) }
+    }
+
+    @Test func dualStackListenerAcceptsIPv4AndIPv6() throws {
+        let server = try TestServer(configure: { $0.host = "::" }, router: echoRouter())
+        defer { server.stop() }
+        let client = HTTPClient()
+        #expect(try client.get("http://127.0.0.1:\(server.port)/echo/v4", timeout: 2).bodyText == "v4")
+        #expect(try client.get("http://[::1]:\(server.port)/echo/v6", timeout: 2).bodyText == "v6")
+    }
+}

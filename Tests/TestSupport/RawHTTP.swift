@@ -1,0 +1,92 @@
+import Foundation
+import HTTPKit
+
+/// A raw TCP conversation: send exact bytes, read exact bytes.
+public final class RawConnection {
+    public let socket: Socket
+
+    public init(port: Int, host: String = "127.0.0.1") throws {
+        socket = try RawConnection.connect(host: host, port: port)
+    }
+
+    static func connect(host: String, port: Int) throws -> Socket {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            Glibc.close(fd)
+            throw SocketError.system("connect", errno)
+        }
+        return Socket(fd: fd)
+    }
+
+    public func send(_ text: String) throws { try socket.send(Array(text.utf8)) }
+    public func send(_ bytes: [UInt8]) throws { try socket.send(bytes) }
+
+    /// Reads until the peer closes or `timeout` passes; returns what arrived.
+    public func readToEnd(timeout: Double = 5) -> String {
+        String(decoding: readBytes(until: { _ in false }, timeout: timeout), as: UTF8.self)
+    }
+
+    /// Reads until `count` responses have fully arrived (framed by Content-Length), the peer closes, or timeout.
+    public func readResponses(_ count: Int, timeout: Double = 5) -> [ClientResponse] {
+        var parser = ResponseParser()
+        var responses: [ClientResponse] = []
+        let deadline = Deadline.after(seconds: timeout)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while responses.count < count {
+            while case .response(let r) = parser.next() { responses.append(r) }
+            if responses.count >= count { break }
+            let n = (try? buffer.withUnsafeMutableBytes { try socket.receive(into: $0, until: deadline) }) ?? 0
+            if n <= 0 { break }
+            parser.append(buffer[0..<n])
+        }
+        return responses
+    }
+
+    public func readBytes(until done: ([UInt8]) -> Bool, timeout: Double) -> [UInt8] {
+        let deadline = Deadline.after(seconds: timeout)
+        var all: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !done(all) {
+            let n = (try? buffer.withUnsafeMutableBytes { try socket.receive(into: $0, until: deadline) }) ?? 0
+            if n <= 0 { break }
+            all.append(contentsOf: buffer[0..<n])
+        }
+        return all
+    }
+
+    /// True when the peer has closed the connection (a read returns end of file) within `timeout`.
+    public func isClosedByPeer(timeout: Double = 2) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let deadline = Deadline.after(seconds: timeout)
+        while true {
+            guard let n = try? buffer.withUnsafeMutableBytes({ try socket.receive(into: $0, until: deadline) }) else { return false }
+            if n == 0 { return true }
+        }
+    }
+
+    public func close() { socket.close() }
+}
+
+/// Open file descriptors of this process.
+public func openFileDescriptorCount() -> Int {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+public func eventually(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
+    let deadline = Deadline.after(seconds: timeout)
+    while !deadline.hasPassed {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}

@@ -1,0 +1,72 @@
+import Foundation
+import HTTPKit
+
+/// An in-process HTTPKit server on 127.0.0.1 and a free port, stopped by `stop()`.
+public final class TestServer: @unchecked Sendable {
+    public let server: HTTPServer
+    public var port: Int { server.port }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public init(configure: (inout ServerConfiguration) -> Void = { _ in }, responder: @escaping Responder) throws {
+        var configuration = ServerConfiguration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configure(&configuration)
+        server = HTTPServer(configuration: configuration, responder: responder)
+        try server.start()
+    }
+
+    public convenience init(configure: (inout ServerConfiguration) -> Void = { _ in }, router: Router) throws {
+        try self.init(configure: configure) { router.respond(to: $0) }
+    }
+
+    public func stop() { server.shutdown(timeout: 2) }
+}
+
+/// A peer that answers every connection with canned bytes (or nothing), to test the client's error paths.
+public final class CannedPeer: @unchecked Sendable {
+    public let listener: Listener
+    public var port: Int { listener.port }
+
+    /// - Parameter reply: what to send after the request head arrives; nil means never answer.
+    public init(reply: [UInt8]?, closeAfter: Bool = true) throws {
+        listener = try Listener(host: "127.0.0.1", port: 0)
+        let listener = self.listener
+        startThread {
+            while let (socket, _) = try? listener.accept() {
+                startThread {
+                    var buffer = [UInt8](repeating: 0, count: 65536)
+                    var received: [UInt8] = []
+                    while !received.containsSubsequence(Array("\r\n\r\n".utf8)) {
+                        let n = (try? buffer.withUnsafeMutableBytes { try socket.receive(into: $0, until: .after(seconds: 5)) }) ?? 0
+                        if n <= 0 { return }
+                        received.append(contentsOf: buffer[0..<n])
+                    }
+                    guard let reply else {
+                        usleep(5_000_000)
+                        socket.close()
+                        return
+                    }
+                    try? socket.send(reply)
+                    if closeAfter { socket.close() } else { usleep(5_000_000); socket.close() }
+                }
+            }
+        }
+    }
+
+    public convenience init(_ text: String, closeAfter: Bool = true) throws {
+        try self.init(reply: Array(text.utf8), closeAfter: closeAfter)
+    }
+
+    public func stop() {
+        listener.shutdown()
+    }
+}
+
+extension Array where Element == UInt8 {
+    public func containsSubsequence(_ needle: [UInt8]) -> Bool {
+        guard needle.count <= count else { return false }
+        for start in 0...(count - needle.count) where self[start..<start + needle.count].elementsEqual(needle) { return true }
+        return false
+    }
+}
