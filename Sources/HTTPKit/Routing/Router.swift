@@ -55,6 +55,11 @@ public struct Router: Sendable {
 
     /// Answers a request; a thrown `HTTPError` becomes its response, any other error a 500.
     public func respond(to request: Request) -> Response {
+        respondWithRoute(to: request).response
+    }
+
+    /// The response and the pattern of the route that matched, if any.
+    public func respondWithRoute(to request: Request) -> (response: Response, route: String?) {
         var request = request
         let handler = resolve(&request)
         var chain: Handler = { request in
@@ -65,11 +70,11 @@ public struct Router: Sendable {
             chain = { try outer($0, inner) }
         }
         do {
-            return try chain(request)
+            return (try chain(request), request.route)
         } catch let error as HTTPError {
-            return error.response
+            return (error.response, request.route)
         } catch {
-            return HTTPError(.internalServerError, "internal error: \(error)").response
+            return (HTTPError(.internalServerError, "internal error: \(error)").response, request.route)
         }
     }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import Synchronization
 
 /// A Prometheus registry: counters, gauges and histograms with labels, rendered in text format 0.0.4.
@@ -47,20 +50,32 @@ public final class MetricsRegistry: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 }
 
+/// The threads of a thread-per-connection server update metrics all the time: series are kept in stripes picked
+/// by thread, so concurrent updates rarely wait on each other, and summed when scraped.
 final class MetricFamily: Sendable {
     struct Series {
         var value: Double = 0
         var bucketCounts: [UInt64] = []
         var count: UInt64 = 0
+
+        mutating func merge(_ other: Series) {
+            value += other.value
+            count += other.count
+            for i in other.bucketCounts.indices { bucketCounts[i] += other.bucketCounts[i] }
+        }
     }
 
+    static let stripeCount = 16
     let name: String
     let help: String
     let type: String
     let labelNames: [String]
     let buckets: [Double]
     let reader: (@Sendable () -> Double)?
-    let series = Mutex<[[String]: Series]>([:])
+    final class Stripe: Sendable {
+        let series = Mutex<[[String]: Series]>([:])
+    }
+    let stripes: [Stripe]
     let order = Mutex<[[String]]>([])
 
     init(name: String, help: String, type: String, labelNames: [String], buckets: [Double], reader: (@Sendable () -> Double)? = nil) {
@@ -70,17 +85,39 @@ final class MetricFamily: Sendable {
         self.labelNames = labelNames
         self.buckets = buckets
         self.reader = reader
+        stripes = (0..<Self.stripeCount).map { _ in Stripe() }
+    }
+
+    private var stripe: Int {
+        let id = UInt64(UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))))
+        return Int((id &* 0x9E37_79B9_7F4A_7C15) >> 60) % Self.stripeCount
     }
 
     func update(_ labels: [String], _ body: (inout Series) -> Void) {
-        let isNew = series.withLock { all -> Bool in
+        let isNew = stripes[stripe].series.withLock { all -> Bool in
             let fresh = all[labels] == nil
             var entry = all[labels] ?? Series(bucketCounts: Array(repeating: 0, count: buckets.count))
             body(&entry)
             all[labels] = entry
             return fresh
         }
-        if isNew { order.withLock { $0.append(labels) } }
+        if isNew { order.withLock { if !$0.contains(labels) { $0.append(labels) } } }
+    }
+
+    /// The series summed over every stripe.
+    func snapshot() -> [[String]: Series] {
+        var total: [[String]: Series] = [:]
+        for stripe in stripes {
+            for (labels, series) in stripe.series.withLock({ $0 }) {
+                if var existing = total[labels] {
+                    existing.merge(series)
+                    total[labels] = existing
+                } else {
+                    total[labels] = series
+                }
+            }
+        }
+        return total
     }
 
     func labelText(_ values: [String], extra: (String, String)? = nil) -> String {
@@ -116,7 +153,7 @@ final class MetricFamily: Sendable {
             return
         }
         let keys = order.withLock { $0 }
-        let snapshot = series.withLock { $0 }
+        let snapshot = self.snapshot()
         for key in keys {
             guard let entry = snapshot[key] else { continue }
             if type == "histogram" {
@@ -141,7 +178,7 @@ public struct Counter: Sendable {
         family.update(labels) { $0.value += amount }
     }
     /// The current value, for tests.
-    public func value(_ labels: [String] = []) -> Double { family.series.withLock { $0[labels]?.value ?? 0 } }
+    public func value(_ labels: [String] = []) -> Double { family.snapshot()[labels]?.value ?? 0 }
 }
 
 public struct Gauge: Sendable {
@@ -160,5 +197,5 @@ public struct Histogram: Sendable {
             series.value += value
         }
     }
-    public func count(_ labels: [String] = []) -> UInt64 { family.series.withLock { $0[labels]?.count ?? 0 } }
+    public func count(_ labels: [String] = []) -> UInt64 { family.snapshot()[labels]?.count ?? 0 }
 }

@@ -138,6 +138,9 @@ public enum ServiceRunner {
         context.metrics.gauge("http_server_open_connections", "Open client connections") {
             Double(serverBox.withLock { $0?.openConnections ?? 0 })
         }
+        context.metrics.gauge("http_server_requests_in_flight", "Requests being handled") {
+            Double(serverBox.withLock { $0?.inFlightRequests ?? 0 })
+        }
         return server
     }
 
@@ -161,16 +164,13 @@ public enum ServiceRunner {
         }
         let requests = metrics.counter("http_server_requests_total", "Requests by method, route and status code", labels: ["method", "route", "code"])
         let duration = metrics.histogram("http_server_request_duration_seconds", "Request duration by method and route", labels: ["method", "route"])
-        let inFlight = metrics.gauge("http_server_requests_in_flight", "Requests being handled")
         let logger = context.logger
         let frozen = router
         return { request in
             let start = monotonicNanos()
-            inFlight.add(1)
-            let response = frozen.respond(to: request)
-            inFlight.add(-1)
+            let (response, matched) = frozen.respondWithRoute(to: request)
             let seconds = Double(monotonicNanos() - start) / 1e9
-            let route = frozen.routePattern(for: request.path) ?? "unmatched"
+            let route = matched ?? "unmatched"
             let method = knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
             requests.increment([method, route, String(response.status.code)])
             duration.observe(seconds, [method, route])

@@ -1,65 +1,57 @@
 import Synchronization
 
-/// Tracks open connections and whether each is busy with a request, so a drain can close the idle ones at once
-/// and wait for the busy ones.
-final class ConnectionRegistry: Sendable {
-    private struct Entry {
-        let socket: Socket
-        var busy: Bool
-    }
+/// One open connection: its socket and whether a request is being handled on it.
+final class ConnectionEntry: Sendable {
+    let socket: Socket
+    let busy = Atomic<Bool>(false)
+    init(socket: Socket) { self.socket = socket }
+}
 
+/// Tracks open connections so a drain can close the idle ones at once and wait for the busy ones. The per-request
+/// path touches only atomics; the lock is taken when a connection opens or closes.
+final class ConnectionRegistry: Sendable {
     private struct State {
-        var entries: [Int: Entry] = [:]
-        var nextID = 0
-        var draining = false
-        var inFlight = 0
+        var entries: [ObjectIdentifier: ConnectionEntry] = [:]
     }
 
     private let state = Mutex(State())
+    private let open = Atomic<Int>(0)
+    private let busyCount = Atomic<Int>(0)
+    private let draining = Atomic<Bool>(false)
 
-    var count: Int { state.withLock { $0.entries.count } }
-    var inFlight: Int { state.withLock { $0.inFlight } }
-    var isDraining: Bool { state.withLock { $0.draining } }
+    var count: Int { open.load(ordering: .relaxed) }
+    var inFlight: Int { busyCount.load(ordering: .relaxed) }
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     /// Registers a connection unless the limit is reached or the server is draining.
-    func register(_ socket: Socket, limit: Int) -> Int? {
-        state.withLock { state in
-            guard !state.draining, state.entries.count < limit else { return nil }
-            let id = state.nextID
-            state.nextID += 1
-            state.entries[id] = Entry(socket: socket, busy: false)
-            return id
-        }
+    func register(_ socket: Socket, limit: Int) -> ConnectionEntry? {
+        guard !isDraining, open.load(ordering: .relaxed) < limit else { return nil }
+        let entry = ConnectionEntry(socket: socket)
+        state.withLock { $0.entries[ObjectIdentifier(entry)] = entry }
+        open.add(1, ordering: .relaxed)
+        return entry
     }
 
-    func remove(_ id: Int) {
-        state.withLock { state in
-            if let entry = state.entries.removeValue(forKey: id), entry.busy { state.inFlight -= 1 }
-        }
+    func remove(_ entry: ConnectionEntry) {
+        setBusy(entry, false)
+        state.withLock { _ = $0.entries.removeValue(forKey: ObjectIdentifier(entry)) }
+        open.subtract(1, ordering: .relaxed)
     }
 
-    /// Marks the connection busy; false when the server is draining and the request should not start.
-    func setBusy(_ id: Int, _ busy: Bool) {
-        state.withLock { state in
-            guard var entry = state.entries[id], entry.busy != busy else { return }
-            entry.busy = busy
-            state.entries[id] = entry
-            state.inFlight += busy ? 1 : -1
-        }
+    func setBusy(_ entry: ConnectionEntry, _ busy: Bool) {
+        let (exchanged, _) = entry.busy.compareExchange(expected: !busy, desired: busy, ordering: .acquiringAndReleasing)
+        if exchanged { busyCount.add(busy ? 1 : -1, ordering: .relaxed) }
     }
 
-    /// Starts draining: idle connections are woken to close; returns how many were busy.
-    func beginDrain() -> Int {
-        state.withLock { state in
-            state.draining = true
-            for entry in state.entries.values where !entry.busy { entry.socket.shutdown() }
-            return state.inFlight
-        }
+    /// Starts draining: idle connections stop reading (their thread sees end of input and closes).
+    func beginDrain() {
+        draining.store(true, ordering: .sequentiallyConsistent)
+        let entries = state.withLock { Array($0.entries.values) }
+        for entry in entries where !entry.busy.load(ordering: .acquiring) { entry.socket.shutdownRead() }
     }
 
     func closeAll() {
-        state.withLock { state in
-            for entry in state.entries.values { entry.socket.shutdown() }
-        }
+        let entries = state.withLock { Array($0.entries.values) }
+        for entry in entries { entry.socket.shutdown() }
     }
 }

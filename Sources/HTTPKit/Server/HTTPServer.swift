@@ -50,7 +50,7 @@ public final class HTTPServer: Sendable {
     public func shutdown(timeout: Double? = nil) -> Bool {
         let deadline = Deadline.after(seconds: timeout ?? configuration.shutdownTimeout)
         listener.withLock { $0?.shutdown() }
-        _ = connections.beginDrain()
+        connections.beginDrain()
         while connections.count > 0, !deadline.hasPassed { usleep(5_000) }
         let clean = connections.count == 0
         if !clean { connections.closeAll() }
@@ -64,17 +64,17 @@ public final class HTTPServer: Sendable {
         defer { acceptLoopDone.store(true, ordering: .releasing) }
         while true {
             guard let (socket, peer) = try? listener.accept() else { return }
-            guard let id = connections.register(socket, limit: configuration.maxConnections) else {
+            guard let entry = connections.register(socket, limit: configuration.maxConnections) else {
                 reject(socket, .serviceUnavailable, connections.isDraining ? "server is shutting down" : "too many connections")
                 continue
             }
             let started = startThread(stackSize: 512 * 1024) { [self] in
-                serve(socket, peer: peer, id: id)
-                connections.remove(id)
+                serve(socket, peer: peer, entry: entry)
+                connections.remove(entry)
                 socket.close()
             }
             if !started {
-                connections.remove(id)
+                connections.remove(entry)
                 reject(socket, .serviceUnavailable, "cannot start a connection thread")
             }
         }
@@ -99,7 +99,7 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private func serve(_ socket: Socket, peer: String, id: Int) {
+    private func serve(_ socket: Socket, peer: String, entry: ConnectionEntry) {
         let config = configuration
         socket.setNoDelay()
         socket.setTimeouts(receive: config.idleTimeout, send: config.writeTimeout)
@@ -122,7 +122,7 @@ public final class HTTPServer: Sendable {
                 if idle, connections.isDraining { return }
                 if !idle, requestDeadline == nil {
                     requestDeadline = .after(seconds: config.headerTimeout)
-                    connections.setBusy(id, true)
+                    connections.setBusy(entry, true)
                 }
                 if !idle, parser.isReadingBody, !readingBody {
                     readingBody = true
@@ -148,7 +148,7 @@ public final class HTTPServer: Sendable {
                 fail(error.status, error.description)
                 return
             case .request(var request):
-                connections.setBusy(id, true)
+                connections.setBusy(entry, true)
                 request.remoteAddress = peer
                 let response = responder(request)
                 let keepAlive = request.keepAlive && !connections.isDraining
@@ -162,7 +162,7 @@ public final class HTTPServer: Sendable {
                 do { try socket.send(bytes) } catch { return }
                 requestDeadline = nil
                 readingBody = false
-                connections.setBusy(id, false)
+                connections.setBusy(entry, false)
                 if !keepAlive {
                     socket.shutdownWrite()
                     return

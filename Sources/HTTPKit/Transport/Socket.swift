@@ -40,6 +40,11 @@ public final class Socket: Sendable {
         if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
+    public func shutdownRead() {
+        let fd = self.fd
+        if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) }
+    }
+
     public func shutdownWrite() {
         let fd = self.fd
         if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
