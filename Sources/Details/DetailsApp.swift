@@ -33,10 +33,10 @@ enum DetailsApp {
         }
         let timeout = settings.seconds("BOOK_SERVICE_TIMEOUT")
         var router = Router()
-        router.get("/health") { _ in .json("{\"status\":\"Details is healthy\"}") }
-        router.get("/details") { _ in throw HTTPError(.badRequest, invalidID) }
-        router.get("/details/") { _ in throw HTTPError(.badRequest, invalidID) }
-        router.get("/details/:id") { request in
+        router.get("/health", execution: .inline) { _ in .json("{\"status\":\"Details is healthy\"}") }
+        router.get("/details", execution: .inline) { _ in throw HTTPError(.badRequest, invalidID) }
+        router.get("/details/", execution: .inline) { _ in throw HTTPError(.badRequest, invalidID) }
+        router.get("/details/:id", execution: external == nil ? .inline : .blocking) { request in
             let id = try request.decimalParameter("id", message: invalidID)
             if let external {
                 return try BookService.fetch(id: id, upstream: external, headers: request.headers, timeout: timeout)

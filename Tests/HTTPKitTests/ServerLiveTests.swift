@@ -5,7 +5,7 @@ import TestSupport
 
 func echoRouter() -> Router {
     var router = Router()
-    router.get("/echo/:word") { request in .text(try request.parameter("word")) }
+    router.get("/echo/:word", execution: .inline) { request in .text(try request.parameter("word")) }
     router.post("/body") { request in .text("got \(request.body.count): \(request.bodyText)") }
     router.get("/sleep/:ms") { request in
         usleep(UInt32(Int(try request.parameter("ms")) ?? 0) * 1000)

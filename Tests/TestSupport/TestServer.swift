@@ -7,17 +7,21 @@ public final class TestServer: @unchecked Sendable {
     public var port: Int { server.port }
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    public init(configure: (inout ServerConfiguration) -> Void = { _ in }, responder: @escaping Responder) throws {
+    public init(
+        configure: (inout ServerConfiguration) -> Void = { _ in }, offload: @escaping @Sendable (Request) -> Bool = { _ in true },
+        responder: @escaping Responder
+    ) throws {
         var configuration = ServerConfiguration()
         configuration.host = "127.0.0.1"
         configuration.port = 0
         configure(&configuration)
-        server = HTTPServer(configuration: configuration, responder: responder)
+        server = HTTPServer(configuration: configuration, responder: responder, offload: offload)
         try server.start()
     }
 
+    /// Inline routes run on the event loop, the others on the worker pool, as in a service.
     public convenience init(configure: (inout ServerConfiguration) -> Void = { _ in }, router: Router) throws {
-        try self.init(configure: configure) { router.respond(to: $0) }
+        try self.init(configure: configure, offload: { router.execution(for: $0) == .blocking }) { router.respond(to: $0) }
     }
 
     public func stop() { server.shutdown(timeout: 2) }

@@ -26,38 +26,37 @@ public enum MessageWriter {
         _ response: Response, version: HTTPVersion = .http1_1, keepAlive: Bool, isHead: Bool = false
     ) throws -> [UInt8] {
         try validate(response.headers)
-        var out = ""
-        out.reserveCapacity(128 + response.headers.count * 40)
-        out += version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 "
-        out += String(response.status.code)
-        out += " "
-        out += response.status.reason.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) ? response.status.reason : ""
-        out += "\r\n"
+        var out: [UInt8] = []
+        out.reserveCapacity(96 + response.headers.count * 48 + (isHead ? 0 : response.body.count))
+        out.append(contentsOf: (version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ").utf8)
+        out.append(contentsOf: String(response.status.code).utf8)
+        out.append(0x20)
+        if response.status.reason.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) { out.append(contentsOf: response.status.reason.utf8) }
+        out.append(contentsOf: [0x0D, 0x0A])
         for (name, value) in response.headers {
             if HTTPHeaders.equalNames(name, "Content-Length") || HTTPHeaders.equalNames(name, "Connection")
                 || HTTPHeaders.equalNames(name, "Transfer-Encoding")
             {
                 continue
             }
-            out += name
-            out += ": "
-            out += value
-            out += "\r\n"
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: [0x3A, 0x20])
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: [0x0D, 0x0A])
         }
         if response.status.mayHaveBody {
-            out += "Content-Length: "
-            out += String(response.body.count)
-            out += "\r\n"
+            out.append(contentsOf: "Content-Length: ".utf8)
+            out.append(contentsOf: String(response.body.count).utf8)
+            out.append(contentsOf: [0x0D, 0x0A])
         }
         if !keepAlive {
-            out += "Connection: close\r\n"
+            out.append(contentsOf: "Connection: close\r\n".utf8)
         } else if version == .http1_0 {
-            out += "Connection: keep-alive\r\n"
+            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         }
-        out += "\r\n"
-        var bytes = Array(out.utf8)
-        if !isHead, response.status.mayHaveBody { bytes.append(contentsOf: response.body) }
-        return bytes
+        out.append(contentsOf: [0x0D, 0x0A])
+        if !isHead, response.status.mayHaveBody { out.append(contentsOf: response.body) }
+        return out
     }
 
     /// The bytes of a request with `Host` and `Content-Length` set.

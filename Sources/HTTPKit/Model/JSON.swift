@@ -58,66 +58,79 @@ public indirect enum JSON: Sendable, Equatable {
     }
 
     public func serialized(_ style: Style = .compact) -> String {
-        var out = ""
+        String(decoding: bytes(style), as: UTF8.self)
+    }
+
+    /// The UTF-8 text of the value.
+    public func bytes(_ style: Style = .compact) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128)
         write(to: &out, style: style)
         return out
     }
 
-    func write(to out: inout String, style: Style) {
-        let comma = style == .compact ? "," : ", "
-        let colon = style == .compact ? ":" : ": "
+    public func write(to out: inout [UInt8], style: Style) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += n
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let n): out.append(contentsOf: n.utf8)
         case .string(let s): JSON.writeString(s, to: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += comma }
+                if i > 0 { JSON.separator(&out, style) }
                 item.write(to: &out, style: style)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (i, member) in members.enumerated() {
-                if i > 0 { out += comma }
+                if i > 0 { JSON.separator(&out, style) }
                 JSON.writeString(member.0, to: &out)
-                out += colon
+                out.append(UInt8(ascii: ":"))
+                if style == .python { out.append(UInt8(ascii: " ")) }
                 member.1.write(to: &out, style: style)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    /// Writes a JSON string literal with the escapes JSON requires.
-    public static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
+    @inline(__always) static func separator(_ out: inout [UInt8], _ style: Style) {
+        out.append(UInt8(ascii: ","))
+        if style == .python { out.append(UInt8(ascii: " ")) }
+    }
+
+    /// Appends a JSON string literal with the escapes JSON requires.
+    public static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var utf8 = s.utf8
+        if utf8.withContiguousStorageIfAvailable({ $0.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C } }) == true {
+            out.append(contentsOf: utf8)
+        } else {
+            utf8 = s.utf8
+            for byte in utf8 {
+                switch byte {
+                case 0x22: out.append(contentsOf: [0x5C, 0x22])
+                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+                case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                default: out.append(byte)
                 }
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 
     public static func quoted(_ s: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         writeString(s, to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: Parsing

@@ -27,7 +27,7 @@ public struct Response: Sendable {
     }
 
     public static func json(_ value: JSON, status: HTTPStatus = .ok) -> Response {
-        json(value.serialized(), status: status)
+        Response(status: status, headers: ["Content-Type": "application/json"], body: value.bytes())
     }
 
     public static func redirect(to location: String, status: HTTPStatus = .found) -> Response {

@@ -9,6 +9,13 @@ public typealias Middleware = @Sendable (_ request: Request, _ next: Handler) th
 /// Unknown paths get 404, a known path with another method 405 and `Allow`; HEAD falls back to GET and OPTIONS
 /// is answered from the routes. The matched pattern is set as `request.route`.
 public struct Router: Sendable {
+    /// Where a handler runs. `inline` handlers run on the event loop and must never block (no I/O, no sleep):
+    /// constant replies and in-memory work. `blocking` handlers (the default) run on the worker pool.
+    public enum Execution: Sendable {
+        case inline
+        case blocking
+    }
+
     enum Segment: Sendable, Equatable {
         case literal(String)
         case parameter(String)
@@ -19,11 +26,13 @@ public struct Router: Sendable {
         let method: HTTPMethod
         let pattern: String
         let segments: [Segment]
+        let execution: Execution
         let handler: Handler
     }
 
     private var routes: [Route] = []
     private var middleware: [Middleware] = []
+    private var middlewareBlocks = false
     /// Answers paths no route matches.
     public var notFound: Handler = { request in
         throw HTTPError(.notFound, "no route for \(request.method) \(request.path)")
@@ -31,21 +40,45 @@ public struct Router: Sendable {
 
     public init() {}
 
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part -> Segment in
             if part.hasPrefix(":") { return .parameter(String(part.dropFirst())) }
             if part.hasPrefix("*") { return .rest(String(part.dropFirst())) }
             return .literal(String(part))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, execution: execution, handler: handler))
     }
 
-    public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add(.get, pattern, handler) }
-    public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add(.post, pattern, handler) }
-    public mutating func put(_ pattern: String, _ handler: @escaping Handler) { add(.put, pattern, handler) }
-    public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { add(.delete, pattern, handler) }
+    public mutating func get(_ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
+        add(.get, pattern, execution: execution, handler)
+    }
+    public mutating func post(_ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
+        add(.post, pattern, execution: execution, handler)
+    }
+    public mutating func put(_ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
+        add(.put, pattern, execution: execution, handler)
+    }
+    public mutating func delete(_ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
+        add(.delete, pattern, execution: execution, handler)
+    }
 
-    public mutating func use(_ middleware: @escaping Middleware) { self.middleware.append(middleware) }
+    /// Adds middleware around every route; `blocking` middleware sends every request to the worker pool.
+    public mutating func use(blocking: Bool = false, _ middleware: @escaping Middleware) {
+        self.middleware.append(middleware)
+        if blocking { middlewareBlocks = true }
+    }
+
+    /// Where this request's handler would run. Unknown paths and 405/OPTIONS answers run inline.
+    public func execution(for request: Request) -> Execution {
+        if middlewareBlocks { return .blocking }
+        let parts = Self.split(request.path)
+        var fallback: Execution?
+        for route in routes where Self.match(route.segments, parts) != nil {
+            if route.method == request.method { return route.execution }
+            if request.method == .head, route.method == .get, fallback == nil { fallback = route.execution }
+        }
+        return fallback ?? .inline
+    }
 
     /// The route pattern that would handle this path, whatever the method.
     public func routePattern(for path: String) -> String? {

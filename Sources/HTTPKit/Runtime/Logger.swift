@@ -32,9 +32,8 @@ public struct Logger: Sendable {
             ("version", .string(version)), ("message", .string(message)),
         ]
         members.append(contentsOf: fields)
-        var line = JSON.object(members).serialized()
-        line += "\n"
-        var bytes = Array(line.utf8)
+        var bytes = JSON.object(members).bytes()
+        bytes.append(0x0A)
         bytes.withUnsafeMutableBytes { raw in
             var offset = 0
             while offset < raw.count {

@@ -3,6 +3,7 @@ public enum ServerSettings {
     public static let table: [Setting] = [
         Setting("PORT", "9080", "Port to listen on; a first argument or --port overrides it", .port),
         Setting("HTTP_SERVER_HOST", "::", "Address to listen on; :: is dual-stack (IPv6 and IPv4)", .required),
+        Setting("HTTP_SERVER_EVENT_LOOPS", "2", "Event-loop threads; blocking handlers run on a separate, growing worker pool", .integer(1...64)),
         Setting("HTTP_SERVER_MAX_CONNECTIONS", "4096", "Open connections at once; more are answered 503", .integer(1...1_000_000)),
         Setting("HTTP_SERVER_MAX_REQUEST_LINE_BYTES", "8192", "Longest request line; longer is 414", .integer(64...1_048_576)),
         Setting("HTTP_SERVER_MAX_HEADER_BYTES", "16384", "Largest request head; larger is 431", .integer(256...1_048_576)),
@@ -25,6 +26,7 @@ public enum ServerSettings {
         config.host = settings.string("HTTP_SERVER_HOST")
         config.port = settings.int("PORT")
         config.maxConnections = settings.int("HTTP_SERVER_MAX_CONNECTIONS")
+        config.eventLoops = settings.int("HTTP_SERVER_EVENT_LOOPS")
         config.limits = ParserLimits(
             maxRequestLineBytes: settings.int("HTTP_SERVER_MAX_REQUEST_LINE_BYTES"),
             maxHeaderBytes: settings.int("HTTP_SERVER_MAX_HEADER_BYTES"),

@@ -126,11 +126,11 @@ public enum ServiceRunner {
     /// The server with `/ready`, `/metrics` and a default `/health`, request logging and metrics around the router.
     public static func makeServer(router: Router, context: ServiceContext) -> HTTPServer {
         let configuration = ServerSettings.serverConfiguration(context.settings)
-        let responder = makeResponder(router: router, context: context)
+        let (responder, final) = makeResponder(router: router, context: context)
         let rejected = context.metrics.counter("http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)", labels: ["code"])
         let logger = context.logger
         let serverBox = Mutex<HTTPServer?>(nil)
-        let server = HTTPServer(configuration: configuration, responder: responder) { status, reason in
+        let server = HTTPServer(configuration: configuration, responder: responder, offload: { final.execution(for: $0) == .blocking }) { status, reason in
             rejected.increment([String(status.code)])
             logger.warning("rejected: \(reason)", [("status", .int(status.code))])
         }
@@ -144,14 +144,15 @@ public enum ServiceRunner {
         return server
     }
 
-    public static func makeResponder(router: Router, context: ServiceContext) -> Responder {
+    /// The responder with runtime routes, logging and metrics, and the final router (for execution lookups).
+    public static func makeResponder(router: Router, context: ServiceContext) -> (Responder, Router) {
         var router = router
         let hasHealth = router.routePattern(for: "/health") != nil
         if !hasHealth {
-            router.get("/health") { _ in .json("{\"status\":\"\(context.name) is healthy\"}") }
+            router.get("/health", execution: .inline) { _ in .json("{\"status\":\"\(context.name) is healthy\"}") }
         }
         if router.routePattern(for: "/ready") == nil {
-            router.get("/ready") { _ in
+            router.get("/ready", execution: .inline) { _ in
                 if let problem = context.readinessProblem {
                     return .json(.object([("status", .string("not ready")), ("reason", .string(problem))]), status: .serviceUnavailable)
                 }
@@ -160,13 +161,13 @@ public enum ServiceRunner {
         }
         let metrics = context.metrics
         if router.routePattern(for: "/metrics") == nil {
-            router.get("/metrics") { _ in Response(status: .ok, contentType: MetricsRegistry.contentType, body: metrics.render()) }
+            router.get("/metrics", execution: .inline) { _ in Response(status: .ok, contentType: MetricsRegistry.contentType, body: metrics.render()) }
         }
         let requests = metrics.counter("http_server_requests_total", "Requests by method, route and status code", labels: ["method", "route", "code"])
         let duration = metrics.histogram("http_server_request_duration_seconds", "Request duration by method and route", labels: ["method", "route"])
         let logger = context.logger
         let frozen = router
-        return { request in
+        let responder: Responder = { request in
             let start = monotonicNanos()
             let (response, matched) = frozen.respondWithRoute(to: request)
             let seconds = Double(monotonicNanos() - start) / 1e9
@@ -182,6 +183,7 @@ public enum ServiceRunner {
             ])
             return response
         }
+        return (responder, frozen)
     }
 
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]

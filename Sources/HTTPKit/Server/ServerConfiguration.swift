@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     /// How long in-flight requests may run after SIGTERM before the process exits anyway.
     public var shutdownTimeout: Double = 20
     public var listenBacklog: Int32 = 1024
+    /// Event-loop threads reading and writing connections; handlers that block run on a separate worker pool.
+    public var eventLoops: Int = 2
 
     public init() {}
 }

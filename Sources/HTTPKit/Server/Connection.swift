@@ -1,0 +1,48 @@
+/// One client connection. It belongs to one thread at a time: its event loop, or a worker while a blocking
+/// handler runs, which hands it back when the response is ready.
+final class Connection: @unchecked Sendable {
+    enum Phase {
+        case reading
+        case working
+        case lingering(Deadline)
+        case closed
+    }
+
+    let socket: Socket
+    let peer: String
+    let token: UInt64
+    var parser: RequestParser
+    var output: [UInt8] = []
+    var outputOffset = 0
+    var phase = Phase.reading
+    var closeAfterFlush = false
+    var lingerAfterFlush = false
+    var peerClosed = false
+    var busy = false
+    var requestDeadline: Deadline?
+    var readingBody = false
+    var lastActivity = monotonicNanos()
+    var writeBlockedSince: UInt64?
+
+    init(socket: Socket, peer: String, token: UInt64, limits: ParserLimits) {
+        self.socket = socket
+        self.peer = peer
+        self.token = token
+        parser = RequestParser(limits: limits)
+    }
+
+    var hasPendingOutput: Bool { outputOffset < output.count }
+
+    var isIdle: Bool {
+        if case .reading = phase { return parser.isIdle && !hasPendingOutput && !busy }
+        return false
+    }
+
+    func queue(_ bytes: [UInt8]) {
+        if output.isEmpty {
+            output = bytes
+        } else {
+            output.append(contentsOf: bytes)
+        }
+    }
+}

@@ -1,0 +1,308 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import Synchronization
+
+/// Shared by the loops of one server.
+final class ServerCore: Sendable {
+    let configuration: ServerConfiguration
+    let responder: Responder
+    let offload: @Sendable (Request) -> Bool
+    let onReject: @Sendable (HTTPStatus, String) -> Void
+    let pool: WorkerPool
+    let open = Atomic<Int>(0)
+    let busy = Atomic<Int>(0)
+    let draining = Atomic<Bool>(false)
+    let forceClose = Atomic<Bool>(false)
+    let stopping = Atomic<Bool>(false)
+
+    init(configuration: ServerConfiguration, responder: @escaping Responder, offload: @escaping @Sendable (Request) -> Bool,
+         onReject: @escaping @Sendable (HTTPStatus, String) -> Void) {
+        self.configuration = configuration
+        self.responder = responder
+        self.offload = offload
+        self.onReject = onReject
+        pool = WorkerPool(maxThreads: configuration.maxConnections)
+    }
+
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// The bytes answering a request, honouring keep-alive, draining and HEAD.
+    func answer(_ request: Request, on connection: Connection) -> [UInt8] {
+        var request = request
+        request.remoteAddress = connection.peer
+        let response = responder(request)
+        let keepAlive = request.keepAlive && !isDraining
+        connection.closeAfterFlush = !keepAlive
+        do {
+            return try MessageWriter.response(response, version: request.version, keepAlive: keepAlive, isHead: request.method == .head)
+        } catch {
+            connection.closeAfterFlush = true
+            onReject(.internalServerError, "the handler produced an invalid header: \(error)")
+            return MessageWriter.errorReply(.internalServerError, message: "invalid response header")
+        }
+    }
+}
+
+/// An epoll loop serving many connections on one thread: it reads, parses, answers non-blocking routes inline,
+/// hands blocking ones to the worker pool, writes, and enforces the timeouts.
+final class EventLoop: @unchecked Sendable {
+    private let core: ServerCore
+    private let epoll: Epoll
+    private let inbox = Mutex<[Connection]>([])
+    private var connections: [UInt64: Connection] = [:]
+    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var lastSweep = monotonicNanos()
+    let finished = Atomic<Bool>(false)
+
+    init(core: ServerCore) throws {
+        self.core = core
+        epoll = try Epoll()
+    }
+
+    /// Hands a new connection, or one a worker has finished with, to this loop.
+    func submit(_ connection: Connection) {
+        inbox.withLock { $0.append(connection) }
+        epoll.wake()
+    }
+
+    func wake() { epoll.wake() }
+
+    func run() {
+        var events = [UInt8](repeating: 0, count: 256 * 16)
+        while true {
+            events.withUnsafeMutableBytes { buffer in
+                epoll.wait(into: buffer, timeoutMilliseconds: 100) { token, flags in
+                    if token == Epoll.wakeToken {
+                        epoll.drainWakeups()
+                        return
+                    }
+                    guard let connection = connections[token] else { return }
+                    if case .working = connection.phase { return }
+                    if flags & (Epoll.readHangUp | Epoll.hangUp | Epoll.error) != 0, flags & Epoll.readable == 0 {
+                        connection.peerClosed = true
+                    }
+                    drive(connection)
+                }
+            }
+            for connection in inbox.withLock({ box -> [Connection] in defer { box.removeAll() }; return box }) {
+                if connections[connection.token] == nil {
+                    connections[connection.token] = connection
+                    epoll.add(connection.socket.fd, token: connection.token,
+                              events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
+                } else {
+                    connection.phase = .reading
+                }
+                drive(connection)
+            }
+            let now = monotonicNanos()
+            if now - lastSweep >= 100_000_000 || core.isDraining {
+                lastSweep = now
+                sweep(now)
+            }
+            if core.stopping.load(ordering: .relaxed) {
+                for connection in connections.values { close(connection) }
+                epoll.close()
+                finished.store(true, ordering: .releasing)
+                return
+            }
+        }
+    }
+
+    private enum ReadResult { case data, wouldBlock, end, failed }
+
+    private func read(_ connection: Connection) -> ReadResult {
+        let fd = connection.socket.fd
+        let count = readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if count > 0 {
+            readBuffer.withUnsafeBytes { connection.parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            connection.lastActivity = monotonicNanos()
+            return .data
+        }
+        if count == 0 { return .end }
+        let code = errno
+        if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return .wouldBlock }
+        return .failed
+    }
+
+    /// Writes what is queued; false when the socket would block or the connection failed.
+    private func flush(_ connection: Connection) -> Bool {
+        let fd = connection.socket.fd
+        while connection.hasPendingOutput {
+            let sent = connection.output.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + connection.outputOffset, raw.count - connection.outputOffset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            if sent > 0 {
+                connection.outputOffset += sent
+                continue
+            }
+            let code = errno
+            if sent < 0, code == EAGAIN || code == EWOULDBLOCK {
+                if connection.writeBlockedSince == nil { connection.writeBlockedSince = monotonicNanos() }
+                return false
+            }
+            if sent < 0, code == EINTR { continue }
+            close(connection)
+            return false
+        }
+        if connection.output.count > 256 * 1024 {
+            connection.output = []
+        } else {
+            connection.output.removeAll(keepingCapacity: true)
+        }
+        connection.outputOffset = 0
+        connection.writeBlockedSince = nil
+        connection.lastActivity = monotonicNanos()
+        return true
+    }
+
+    /// Moves a connection forward as far as it can go without blocking.
+    private func drive(_ connection: Connection) {
+        while true {
+            if case .closed = connection.phase { return }
+            if connection.hasPendingOutput, !flush(connection) { return }
+            if case .closed = connection.phase { return }
+            if connection.busy {
+                connection.busy = false
+                connection.requestDeadline = nil
+                connection.readingBody = false
+                core.busy.subtract(1, ordering: .relaxed)
+            }
+            if connection.closeAfterFlush {
+                if connection.lingerAfterFlush {
+                    connection.socket.shutdownWrite()
+                    connection.closeAfterFlush = false
+                    connection.phase = .lingering(.after(seconds: 1))
+                } else {
+                    close(connection)
+                    return
+                }
+            }
+            switch connection.phase {
+            case .working, .closed:
+                return
+            case .lingering:
+                while true {
+                    let result = read(connection)
+                    if result == .wouldBlock { return }
+                    if result != .data || connection.parser.bufferedByteCount > 1 << 20 {
+                        close(connection)
+                        return
+                    }
+                    connection.parser = RequestParser(limits: core.configuration.limits)
+                }
+            case .reading:
+                break
+            }
+            switch connection.parser.next() {
+            case .request(let request):
+                markBusy(connection)
+                if core.offload(request) {
+                    connection.phase = .working
+                    let core = self.core
+                    core.pool.submit { [self] in
+                        connection.queue(core.answer(request, on: connection))
+                        submit(connection)
+                    }
+                    return
+                }
+                connection.queue(core.answer(request, on: connection))
+            case .expectContinue:
+                connection.queue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            case .error(let error):
+                reject(connection, error.status, error.description)
+            case .needMore:
+                let idle = connection.parser.isIdle
+                if idle, core.isDraining {
+                    close(connection)
+                    return
+                }
+                if !idle {
+                    let config = core.configuration
+                    if connection.requestDeadline == nil {
+                        markBusy(connection)
+                        connection.requestDeadline = .after(seconds: config.headerTimeout)
+                    }
+                    if connection.parser.isReadingBody, !connection.readingBody {
+                        connection.readingBody = true
+                        connection.requestDeadline = .after(seconds: config.bodyTimeout)
+                    }
+                }
+                if connection.peerClosed {
+                    close(connection)
+                    return
+                }
+                switch read(connection) {
+                case .data: continue
+                case .wouldBlock: return
+                case .end:
+                    connection.peerClosed = true
+                    if case .error = connection.parser.next() {}
+                    close(connection)
+                    return
+                case .failed:
+                    close(connection)
+                    return
+                }
+            }
+        }
+    }
+
+    private func markBusy(_ connection: Connection) {
+        if !connection.busy {
+            connection.busy = true
+            core.busy.add(1, ordering: .relaxed)
+        }
+    }
+
+    private func reject(_ connection: Connection, _ status: HTTPStatus, _ reason: String) {
+        connection.queue(MessageWriter.errorReply(status, message: reason))
+        connection.closeAfterFlush = true
+        connection.lingerAfterFlush = true
+        core.onReject(status, reason)
+    }
+
+    private func sweep(_ now: UInt64) {
+        let config = core.configuration
+        let idleNanos = UInt64(config.idleTimeout * 1e9)
+        let writeNanos = UInt64(config.writeTimeout * 1e9)
+        let force = core.forceClose.load(ordering: .relaxed)
+        let draining = core.isDraining
+        for connection in Array(connections.values) {
+            if force {
+                close(connection)
+                continue
+            }
+            switch connection.phase {
+            case .working, .closed:
+                continue
+            case .lingering(let deadline):
+                if deadline.hasPassed { close(connection) }
+                continue
+            case .reading:
+                break
+            }
+            if let blocked = connection.writeBlockedSince, now - blocked > writeNanos {
+                close(connection)
+            } else if connection.isIdle, draining || now - connection.lastActivity > idleNanos {
+                close(connection)
+            } else if let deadline = connection.requestDeadline, !connection.hasPendingOutput, deadline.hasPassed {
+                reject(connection, .requestTimeout, connection.readingBody ? "request body not received in time" : "request head not received in time")
+                drive(connection)
+            }
+        }
+    }
+
+    private func close(_ connection: Connection) {
+        if case .closed = connection.phase { return }
+        connection.phase = .closed
+        if connection.busy {
+            connection.busy = false
+            core.busy.subtract(1, ordering: .relaxed)
+        }
+        connections.removeValue(forKey: connection.token)
+        epoll.remove(connection.socket.fd)
+        connection.socket.close()
+        core.open.subtract(1, ordering: .relaxed)
+    }
+}
