@@ -19,6 +19,17 @@ struct Book: Equatable {
         )
     }
 
+    /// The body of `standard(id:)` split around the id, so the common reply is two copies and a number.
+    static let standardParts: ([UInt8], [UInt8]) = {
+        let text = Book.standard(id: 0).json.serialized()
+        let marker = #"{"id":0"#
+        return (Array(#"{"id":"#.utf8), Array(text.utf8.dropFirst(marker.utf8.count)))
+    }()
+
+    static func standardBody(id: Int) -> [UInt8] {
+        standardParts.0 + Array(String(id).utf8) + standardParts.1
+    }
+
     var json: JSON {
         .object([
             ("id", .int(id)), ("author", .string(author)), ("year", year), ("type", .string(type)), ("pages", pages),

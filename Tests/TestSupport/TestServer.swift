@@ -8,7 +8,7 @@ public final class TestServer: @unchecked Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     public init(
-        configure: (inout ServerConfiguration) -> Void = { _ in }, offload: @escaping @Sendable (Request) -> Bool = { _ in true },
+        configure: (inout ServerConfiguration) -> Void = { _ in }, offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
         responder: @escaping Responder
     ) throws {
         var configuration = ServerConfiguration()
@@ -21,7 +21,7 @@ public final class TestServer: @unchecked Sendable {
 
     /// Inline routes run on the event loop, the others on the worker pool, as in a service.
     public convenience init(configure: (inout ServerConfiguration) -> Void = { _ in }, router: Router) throws {
-        try self.init(configure: configure, offload: { router.execution(for: $0) == .blocking }) { router.respond(to: $0) }
+        try self.init(configure: configure, offload: { router.execution(for: &$0) == .blocking }) { router.respond(to: $0) }
     }
 
     public func stop() { server.shutdown(timeout: 2) }

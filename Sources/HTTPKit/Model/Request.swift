@@ -16,6 +16,8 @@ public struct Request: Sendable {
     public var route: String?
     /// The peer's address as text.
     public var remoteAddress: String = ""
+    /// The router's match, remembered between deciding where the request runs and running it.
+    var match: (index: Int, parameters: [String: String?])?
 
     public init(
         method: HTTPMethod, target: String, version: HTTPVersion = .http1_1,

@@ -68,16 +68,31 @@ public struct Router: Sendable {
         if blocking { middlewareBlocks = true }
     }
 
-    /// Where this request's handler would run. Unknown paths and 405/OPTIONS answers run inline.
-    public func execution(for request: Request) -> Execution {
-        if middlewareBlocks { return .blocking }
+    /// Where this request's handler would run. Unknown paths and 405/OPTIONS answers run inline. The match is
+    /// remembered in the request so that answering it does not match again.
+    public func execution(for request: inout Request) -> Execution {
         let parts = Self.split(request.path)
-        var fallback: Execution?
-        for route in routes where Self.match(route.segments, parts) != nil {
-            if route.method == request.method { return route.execution }
-            if request.method == .head, route.method == .get, fallback == nil { fallback = route.execution }
+        var fallback: Int?
+        var fallbackParameters: [String: String?] = [:]
+        var found: Execution = .inline
+        for (index, route) in routes.enumerated() {
+            guard let parameters = Self.match(route.segments, parts) else { continue }
+            if route.method == request.method {
+                request.match = (index, parameters)
+                found = route.execution
+                fallback = nil
+                break
+            }
+            if request.method == .head, route.method == .get, fallback == nil {
+                fallback = index
+                fallbackParameters = parameters
+            }
         }
-        return fallback ?? .inline
+        if let fallback {
+            request.match = (fallback, fallbackParameters)
+            found = routes[fallback].execution
+        }
+        return middlewareBlocks ? .blocking : found
     }
 
     /// The route pattern that would handle this path, whatever the method.
@@ -113,6 +128,7 @@ public struct Router: Sendable {
 
     /// Finds the handler and fills in `route` and `parameters`.
     func resolve(_ request: inout Request) -> Handler {
+        if let (index, parameters) = request.match { return bind(routes[index], parameters, &request) }
         let parts = Self.split(request.path)
         var allowed: [HTTPMethod] = []
         var fallback: (Route, [String: String?])?

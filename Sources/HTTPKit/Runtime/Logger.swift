@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import Synchronization
 
 /// Writes JSON lines, one `write(2)` per line, to standard output (or any descriptor).
 public struct Logger: Sendable {
@@ -34,16 +35,105 @@ public struct Logger: Sendable {
         members.append(contentsOf: fields)
         var bytes = JSON.object(members).bytes()
         bytes.append(0x0A)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 {
-                    if n < 0, errno == EINTR { continue }
-                    return
-                }
-                offset += n
+        LogSink.shared(fd).append(bytes)
+    }
+
+    /// The per-request line, written without building a JSON tree (it is on every request's path).
+    public func logRequest(
+        method: String, route: String, path: String, status: Int, durationMicros: Int, bytes: Int,
+        requestID: String, traceID: String, remote: String
+    ) {
+        guard enabled, fd >= 0 else { return }
+        var out: [UInt8] = []
+        out.reserveCapacity(320)
+        func field(_ name: StaticString, _ value: String) {
+            out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            JSON.writeString(value, to: &out)
+        }
+        func number(_ name: StaticString, _ value: Int) {
+            out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: String(value).utf8)
+        }
+        field("{\"time\":", rfc3339Now())
+        out.append(contentsOf: #","level":"info","service":"#.utf8)
+        JSON.writeString(service, to: &out)
+        field(",\"version\":", version)
+        out.append(contentsOf: #","message":"request""#.utf8)
+        field(",\"method\":", method)
+        field(",\"route\":", route)
+        field(",\"path\":", path)
+        number(",\"status\":", status)
+        out.append(contentsOf: #","duration_ms":"#.utf8)
+        out.append(contentsOf: String(durationMicros / 1000).utf8)
+        out.append(UInt8(ascii: "."))
+        let fraction = durationMicros % 1000
+        out.append(contentsOf: (fraction < 10 ? "00" : fraction < 100 ? "0" : "").utf8)
+        out.append(contentsOf: String(fraction).utf8)
+        number(",\"bytes\":", bytes)
+        field(",\"x_request_id\":", requestID)
+        field(",\"trace_id\":", traceID)
+        field(",\"remote\":", remote)
+        out.append(contentsOf: "}\n".utf8)
+        LogSink.shared(fd).append(out)
+    }
+
+    /// Writes out every buffered line; call before the process exits.
+    public func flush() { LogSink.shared(fd).flush() }
+}
+
+/// Collects log lines and writes them in batches from a background thread (every few milliseconds, or at once
+/// when 64 KiB are waiting), so that a busy server does not pay a system call per request. Lines stay whole.
+final class LogSink: Sendable {
+    private static let sinks = Mutex<[Int32: LogSink]>([:])
+    private let fd: Int32
+    private let buffer = Mutex<[UInt8]>([])
+    private let writing = Mutex<Void>(())
+
+    static func shared(_ fd: Int32) -> LogSink {
+        sinks.withLock { sinks in
+            if let sink = sinks[fd] { return sink }
+            let sink = LogSink(fd: fd)
+            sinks[fd] = sink
+            startThread(stackSize: 128 * 1024) { sink.flushPeriodically() }
+            return sink
+        }
+    }
+
+    private init(fd: Int32) { self.fd = fd }
+
+    func append(_ line: [UInt8]) {
+        let full = buffer.withLock { buffer -> Bool in
+            buffer.append(contentsOf: line)
+            return buffer.count >= 64 * 1024
+        }
+        if full { flush() }
+    }
+
+    func flush() {
+        writing.withLock { _ in
+            let pending = buffer.withLock { buffer -> [UInt8] in
+                defer { buffer.removeAll(keepingCapacity: true) }
+                return buffer
             }
+            guard !pending.isEmpty else { return }
+            pending.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n <= 0 {
+                        if n < 0, errno == EINTR { continue }
+                        return
+                    }
+                    offset += n
+                }
+            }
+        }
+    }
+
+    private func flushPeriodically() {
+        while true {
+            usleep(5_000)
+            flush()
         }
     }
 }

@@ -120,6 +120,7 @@ public enum ServiceRunner {
         if delay > 0 { usleep(UInt32(min(delay, 3600) * 1_000_000)) }
         let clean = server.shutdown()
         context.logger.info(clean ? "stopped" : "stopped with requests cut off at the deadline", [("event", .string("stop"))])
+        context.logger.flush()
         return 0
     }
 
@@ -130,7 +131,7 @@ public enum ServiceRunner {
         let rejected = context.metrics.counter("http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)", labels: ["code"])
         let logger = context.logger
         let serverBox = Mutex<HTTPServer?>(nil)
-        let server = HTTPServer(configuration: configuration, responder: responder, offload: { final.execution(for: $0) == .blocking }) { status, reason in
+        let server = HTTPServer(configuration: configuration, responder: responder, offload: { final.execution(for: &$0) == .blocking }) { status, reason in
             rejected.increment([String(status.code)])
             logger.warning("rejected: \(reason)", [("status", .int(status.code))])
         }
@@ -175,12 +176,11 @@ public enum ServiceRunner {
             let method = knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
             requests.increment([method, route, String(response.status.code)])
             duration.observe(seconds, [method, route])
-            logger.info("request", [
-                ("method", .string(request.method.rawValue)), ("route", .string(route)), ("path", .string(request.path)),
-                ("status", .int(response.status.code)), ("duration_ms", .number(String(Double(Int(seconds * 100_000)) / 100))),
-                ("bytes", .int(response.body.count)), ("x_request_id", .string(request.headers["x-request-id"] ?? "")),
-                ("trace_id", .string(TraceContext.traceID(request.headers))), ("remote", .string(request.remoteAddress)),
-            ])
+            logger.logRequest(
+                method: request.method.rawValue, route: route, path: request.path, status: response.status.code,
+                durationMicros: Int(seconds * 1e6), bytes: response.body.count, requestID: request.headers["x-request-id"] ?? "",
+                traceID: TraceContext.traceID(request.headers), remote: request.remoteAddress
+            )
             return response
         }
         return (responder, frozen)

@@ -7,7 +7,7 @@ import Synchronization
 final class ServerCore: Sendable {
     let configuration: ServerConfiguration
     let responder: Responder
-    let offload: @Sendable (Request) -> Bool
+    let offload: @Sendable (inout Request) -> Bool
     let onReject: @Sendable (HTTPStatus, String) -> Void
     let pool: WorkerPool
     let open = Atomic<Int>(0)
@@ -16,7 +16,7 @@ final class ServerCore: Sendable {
     let forceClose = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
 
-    init(configuration: ServerConfiguration, responder: @escaping Responder, offload: @escaping @Sendable (Request) -> Bool,
+    init(configuration: ServerConfiguration, responder: @escaping Responder, offload: @escaping @Sendable (inout Request) -> Bool,
          onReject: @escaping @Sendable (HTTPStatus, String) -> Void) {
         self.configuration = configuration
         self.responder = responder
@@ -195,9 +195,9 @@ final class EventLoop: @unchecked Sendable {
                 break
             }
             switch connection.parser.next() {
-            case .request(let request):
+            case .request(var request):
                 markBusy(connection)
-                if core.offload(request) {
+                if core.offload(&request) {
                     connection.phase = .working
                     let core = self.core
                     core.pool.submit { [self] in

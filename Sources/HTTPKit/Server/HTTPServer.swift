@@ -24,7 +24,7 @@ public final class HTTPServer: Sendable {
     ///     connection limit) with the status and a reason, for logs and metrics.
     public init(
         configuration: ServerConfiguration, responder: @escaping Responder,
-        offload: @escaping @Sendable (Request) -> Bool = { _ in true },
+        offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
         onReject: @escaping @Sendable (HTTPStatus, String) -> Void = { _, _ in }
     ) {
         self.configuration = configuration

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -33,10 +34,16 @@ public struct Deadline: Sendable, Comparable {
     public static func earliest(_ a: Deadline, _ b: Deadline) -> Deadline { a < b ? a : b }
 }
 
-/// Wall-clock time as RFC 3339 UTC with milliseconds, written without Foundation.
+private let secondsCache = Mutex<(seconds: Int, text: String)>((-1, ""))
+
+/// Wall-clock time as RFC 3339 UTC with milliseconds, written without Foundation. The text up to the second is
+/// kept between calls.
 func rfc3339Now() -> String {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
+    let millis = Int(ts.tv_nsec / 1_000_000)
+    let fraction = (millis < 10 ? "00" : millis < 100 ? "0" : "") + String(millis) + "Z"
+    if let cached = secondsCache.withLock({ $0.seconds == ts.tv_sec ? $0.text : nil }) { return cached + fraction }
     var seconds = ts.tv_sec
     var parts = tm()
     gmtime_r(&seconds, &parts)
@@ -44,9 +51,10 @@ func rfc3339Now() -> String {
         let text = String(value)
         return String(repeating: "0", count: max(0, width - text.count)) + text
     }
-    return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
+    let text = pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
         + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "."
-        + pad(Int32(ts.tv_nsec / 1_000_000), 3) + "Z"
+    secondsCache.withLock { $0 = (ts.tv_sec, text) }
+    return text + fraction
 }
 
 private final class ThreadBody {
