@@ -116,7 +116,8 @@ public struct Settings: Sendable {
         }
     }
 
-    static func parseDuration(_ text: String) -> Double? {
+    /// Seconds in a duration text (`2.5s`, `250ms`, `3`), or nil.
+    public static func parseDuration(_ text: String) -> Double? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             guard let n = Double(text.dropLast(suffix.count)), n >= 0, n.isFinite else { return nil }

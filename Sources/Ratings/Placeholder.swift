@@ -1,2 +1,0 @@
-@main
-struct PlaceholderRatings { static func main() {} }

@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import HTTPKit
+
+/// The ratings service: two reviewers' stars per product, posted ratings kept in memory, and fault modes.
+enum RatingsApp {
+    static let table: [Setting] = [
+        Setting("SERVICE_VERSION", "v1", "v1, or a fault mode: v-faulty, v-delayed, v-unavailable, v-unhealthy"),
+        Setting("FAULT_PROBABILITY", "0.5", "Share of requests v-faulty fails and v-delayed delays (0 to 1)", .string),
+        Setting("FAULT_DELAY", "7s", "How long v-delayed waits", .duration),
+        Setting("UNAVAILABLE_PERIOD", "60s", "v-unavailable switches between available and not every period", .duration),
+        Setting("UNHEALTHY_PERIOD", "15m", "v-unhealthy switches between healthy and not every period", .duration),
+        Setting("RAND_SEED", "", "Seed of the fault random source; empty: from the clock"),
+        Setting("RATINGS_STORE_MAX", "1000", "Product ids whose posted ratings are kept; more are refused with 507", .integer(0...1_000_000)),
+        Setting("RATINGS_MAX_ENTRY_BYTES", "4096", "Largest posted ratings body; larger is 413", .integer(2...1_048_576)),
+    ]
+
+    static let definition = ServiceRunner.Definition(
+        name: "ratings", summary: "bookinfo ratings service", table: table, build: makeRouter
+    )
+
+    static let invalidID = "please provide numeric product ID"
+    static let unavailable = HTTPError(.serviceUnavailable, "Service unavailable")
+
+    static func makeRouter(_ context: ServiceContext) throws -> Router {
+        let settings = context.settings
+        let mode = try FaultMode(serviceVersion: settings.string("SERVICE_VERSION"))
+        guard let probability = Double(settings.string("FAULT_PROBABILITY")), (0...1).contains(probability) else {
+            throw ConfigError(variable: "FAULT_PROBABILITY", message: "must be a number from 0 to 1 (got \"\(settings.string("FAULT_PROBABILITY"))\")")
+        }
+        let seedText = settings.string("RAND_SEED")
+        guard seedText.isEmpty || UInt64(seedText) != nil else {
+            throw ConfigError(variable: "RAND_SEED", message: "must be empty or a whole number (got \"\(seedText)\")")
+        }
+        let random = SeededRandom(seed: UInt64(seedText))
+        let delay = settings.seconds("FAULT_DELAY")
+        let started = Deadline.now
+        let unavailableClock = FaultClock(start: started, period: settings.seconds("UNAVAILABLE_PERIOD"))
+        let unhealthyClock = FaultClock(start: started, period: settings.seconds("UNHEALTHY_PERIOD"))
+        let store = RatingsStore(maxEntries: settings.int("RATINGS_STORE_MAX"))
+        let maxEntryBytes = settings.int("RATINGS_MAX_ENTRY_BYTES")
+
+        var router = Router()
+        router.get("/health", execution: .inline) { _ in
+            if mode == .unhealthy, unhealthyClock.inFaultPhase {
+                return .json(#"{"status":"Ratings is not healthy"}"#, status: .internalServerError)
+            }
+            return .json(#"{"status":"Ratings is healthy"}"#)
+        }
+        router.get("/ratings/:id", execution: mode == .delayed ? .blocking : .inline) { request in
+            let id = try request.decimalParameter("id", message: invalidID)
+            switch mode {
+            case .faulty where random.chance(probability): throw unavailable
+            case .unavailable where unavailableClock.inFaultPhase: throw unavailable
+            case .unhealthy where unhealthyClock.inFaultPhase: throw unavailable
+            case .delayed where random.chance(probability): usleep(UInt32(min(delay, 3600) * 1_000_000))
+            default: break
+            }
+            return .json(ratings(for: id, store: store))
+        }
+        router.post("/ratings/:id", execution: .inline) { request in
+            let id = try request.decimalParameter("id", message: invalidID)
+            guard request.body.count <= maxEntryBytes else {
+                throw HTTPError(.contentTooLarge, "ratings JSON larger than \(maxEntryBytes) bytes (RATINGS_MAX_ENTRY_BYTES)")
+            }
+            guard let ratings = try? JSON.parse(request.body) else { throw HTTPError(.badRequest, "please provide valid ratings JSON") }
+            do {
+                try store.put(id, ratings)
+            } catch {
+                throw HTTPError(HTTPStatus(code: 507), "ratings store is full (\(store.maxEntries) product ids, RATINGS_STORE_MAX)")
+            }
+            return .json(.object([("id", .int(id)), ("ratings", ratings)]))
+        }
+        return router
+    }
+
+    static func ratings(for id: Int, store: RatingsStore) -> JSON {
+        let ratings = store.get(id) ?? .object([("Reviewer1", .int(5)), ("Reviewer2", .int(4))])
+        return .object([("id", .int(id)), ("ratings", ratings)])
+    }
+}

@@ -1,0 +1,8 @@
+import HTTPKit
+
+@main
+struct RatingsMain {
+    static func main() {
+        ProcessEnvironment.run(RatingsApp.definition)
+    }
+}

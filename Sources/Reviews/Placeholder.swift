@@ -1,2 +1,0 @@
-@main
-struct PlaceholderReviews { static func main() {} }

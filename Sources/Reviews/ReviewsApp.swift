@@ -1,0 +1,86 @@
+import HTTPKit
+
+/// The reviews service: two reviews of the book, with stars from ratings in v2 and v3.
+enum ReviewsApp {
+    static let table: [Setting] = [
+        Setting("SERVICE_VERSION", "v1", "v1 (no ratings), v2 (black stars), v3 (red stars); a preset for the two below"),
+        Setting("ENABLE_RATINGS", "", "Call ratings and show stars (true/false); empty: from SERVICE_VERSION"),
+        Setting("STAR_COLOR", "", "Colour of the stars; empty: from SERVICE_VERSION (black, red for v3)"),
+        Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to the ratings host name"),
+        Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required),
+        Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port),
+        Setting("RATINGS_TIMEOUT", "", "Deadline of a ratings call; empty: 10s for black stars, 2.5s otherwise", .string),
+        Setting("HOSTNAME", "null", "Pod name shown as podname"),
+        Setting("CLUSTER_NAME", "null", "Cluster name shown as clustername"),
+    ]
+
+    static let definition = ServiceRunner.Definition(
+        name: "reviews", summary: "bookinfo reviews service", table: table, build: makeRouter
+    )
+
+    static func makeRouter(_ context: ServiceContext) throws -> Router {
+        if !context.settings.string("RATINGS_TIMEOUT").isEmpty, Settings.parseDuration(context.settings.string("RATINGS_TIMEOUT")) == nil {
+            throw ConfigError(variable: "RATINGS_TIMEOUT", message: "must be empty or a duration such as 2.5s (got \"\(context.settings.string("RATINGS_TIMEOUT"))\")")
+        }
+        let config = try ReviewsConfig(context.settings)
+        let ratings = context.upstream("ratings", baseURL: config.ratingsURL)
+        let logger = context.logger
+        var router = Router()
+        router.get("/health", execution: .inline) { _ in .json(#"{"status": "Reviews is healthy"}"#) }
+        router.get("/reviews/:id", execution: config.ratingsEnabled ? .blocking : .inline) { request in
+            let id = try request.decimalParameter("id", message: "please provide numeric product id")
+            var stars: (Int?, Int?) = (nil, nil)
+            if config.ratingsEnabled {
+                stars = fetchStars(id: id, ratings: ratings, headers: request.headers, timeout: config.ratingsTimeout, logger: logger)
+            }
+            return .json(ReviewsBody.render(id: id, config: config, stars: stars))
+        }
+        return router
+    }
+
+    /// The two reviewers' stars, or nil for a reviewer whose rating could not be had.
+    static func fetchStars(id: Int, ratings: Upstream, headers: HTTPHeaders, timeout: Double, logger: Logger) -> (Int?, Int?) {
+        var outgoing = HeaderPropagation.outgoing(from: headers)
+        outgoing.add("Accept", "application/json")
+        let service = ratings.baseURL + "/ratings"
+        do {
+            let response = try ratings.call(.get, "/ratings/\(id)", headers: outgoing, timeout: timeout)
+            guard response.status.code == 200 else {
+                logger.warning("Error: unable to contact \(service) got status of \(response.status.code)")
+                return (nil, nil)
+            }
+            let json = try? JSON.parse(response.body)
+            let values = json?["ratings"]
+            return (values?["Reviewer1"]?.intValue, values?["Reviewer2"]?.intValue)
+        } catch {
+            logger.warning("Error: unable to contact \(service) got exception \(error)")
+            return (nil, nil)
+        }
+    }
+}
+
+/// The reviews JSON, spaced exactly as the original builds it by string concatenation.
+enum ReviewsBody {
+    static let reviews = [
+        ("Reviewer1", "An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!"),
+        ("Reviewer2", "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare."),
+    ]
+    static let unavailable = "Ratings service is currently unavailable"
+
+    static func render(id: Int, config: ReviewsConfig, stars: (Int?, Int?)) -> String {
+        var out = "{\"id\": \"\(id)\",\"podname\": \(JSON.quoted(config.podName)),\"clustername\": \(JSON.quoted(config.clusterName)),\"reviews\": ["
+        for (index, review) in reviews.enumerated() {
+            if index > 0 { out += "," }
+            out += "{  \"reviewer\": \(JSON.quoted(review.0)),  \"text\": \(JSON.quoted(review.1))"
+            if config.ratingsEnabled {
+                if let count = index == 0 ? stars.0 : stars.1, count >= 0 {
+                    out += ", \"rating\": {\"stars\": \(count), \"color\": \(JSON.quoted(config.starColor))}"
+                } else {
+                    out += ", \"rating\": {\"error\": \"\(unavailable)\"}"
+                }
+            }
+            out += "}"
+        }
+        return out + "]}"
+    }
+}

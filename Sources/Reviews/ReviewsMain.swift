@@ -1,0 +1,8 @@
+import HTTPKit
+
+@main
+struct ReviewsMain {
+    static func main() {
+        ProcessEnvironment.run(ReviewsApp.definition)
+    }
+}
