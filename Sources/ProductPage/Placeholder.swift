@@ -1,2 +1,0 @@
-@main
-struct PlaceholderProductPage { static func main() {} }

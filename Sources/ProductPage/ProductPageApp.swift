@@ -1,0 +1,143 @@
+import HTTPKit
+
+/// The product page: the HTML page, sign-in, and the JSON API over details, reviews and ratings.
+enum ProductPageApp {
+    static let table: [Setting] = [
+        Setting("SERVICE_VERSION", "v1", "Version label shown in the footer and logs"),
+        Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to every backend host name"),
+        Setting("DETAILS_HOSTNAME", "details", "Host of the details service", .required),
+        Setting("DETAILS_SERVICE_PORT", "9080", "Port of the details service", .port),
+        Setting("REVIEWS_HOSTNAME", "reviews", "Host of the reviews service", .required),
+        Setting("REVIEWS_SERVICE_PORT", "9080", "Port of the reviews service", .port),
+        Setting("REVIEWS_ENDPOINTS", "", "Comma-separated host:port list used in turn instead of the reviews host (local runs without a mesh)"),
+        Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required),
+        Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port),
+        Setting("FLOOD_FACTOR", "0", "Extra reviews calls per page view (the flooding image sets 100)", .integer(0...1000)),
+        Setting("BACKEND_TIMEOUT", "3s", "Deadline of each backend call", .duration),
+        Setting("REVIEWS_ATTEMPTS", "2", "Tries of the reviews call (the original retries once)", .integer(1...10)),
+        Setting("SESSION_SECRET", "bookinfo-swift-default-session-secret", "Key signing the session cookie; set the same real secret on every replica", .required),
+        Setting("HOSTNAME", "localhost", "Pod name shown in the footer"),
+    ]
+
+    static let definition = ServiceRunner.Definition(
+        name: "productpage", summary: "bookinfo product page", table: table, build: makeRouter
+    )
+
+    static func makeRouter(_ context: ServiceContext) throws -> Router {
+        let settings = context.settings
+        let domain = settings.string("SERVICES_DOMAIN")
+        func base(_ host: String, _ port: String) -> String { "http://\(host)\(domain.isEmpty ? "" : "." + domain):\(port)" }
+        let detailsURL = base(settings.string("DETAILS_HOSTNAME"), settings.string("DETAILS_SERVICE_PORT"))
+        let ratingsURL = base(settings.string("RATINGS_HOSTNAME"), settings.string("RATINGS_SERVICE_PORT"))
+        var reviewsURLs = [base(settings.string("REVIEWS_HOSTNAME"), settings.string("REVIEWS_SERVICE_PORT"))]
+        let endpoints = settings.string("REVIEWS_ENDPOINTS").split(separator: ",").map { $0.trimmingSpaces }
+        if !endpoints.isEmpty {
+            reviewsURLs = try endpoints.map { endpoint in
+                let url = "http://\(endpoint)"
+                guard (try? HTTPClient.URL(url)) != nil, !endpoint.contains("/") else {
+                    throw ConfigError(variable: "REVIEWS_ENDPOINTS", message: "has \"\(endpoint)\", which is not host:port")
+                }
+                return url
+            }
+        }
+        for (name, url) in [("DETAILS_HOSTNAME", detailsURL), ("RATINGS_HOSTNAME", ratingsURL), ("REVIEWS_HOSTNAME", reviewsURLs[0])] {
+            guard (try? HTTPClient.URL(url)) != nil else { throw ConfigError(variable: name, message: "does not make a valid URL (\(url))") }
+        }
+        let backends = Backends(
+            details: context.upstream("details", baseURL: detailsURL),
+            reviews: reviewsURLs.map { context.upstream("reviews", baseURL: $0) },
+            ratings: context.upstream("ratings", baseURL: ratingsURL),
+            timeout: settings.seconds("BACKEND_TIMEOUT"), reviewsAttempts: settings.int("REVIEWS_ATTEMPTS"),
+            results: context.metrics.counter("request_result_total", "Backend calls by destination and result", labels: ["destination_app", "response_code"])
+        )
+        let session = Session(secret: Array(settings.string("SESSION_SECRET").utf8))
+        let flood = settings.int("FLOOD_FACTOR")
+        let footer = ProductPageHTML.Footer(version: settings.string("SERVICE_VERSION"), podName: settings.string("HOSTNAME"))
+        let invalidID = "please provide numeric product id"
+
+        var router = Router()
+        let indexPage = IndexHTML.render(details: detailsURL, reviews: reviewsURLs.joined(separator: ", "), ratings: ratingsURL)
+        let index: Handler = { _ in .html(indexPage) }
+        router.get("/", execution: .inline, index)
+        router.get("/index.html", execution: .inline, index)
+        router.get("/health", execution: .inline) { _ in .html("Product page is healthy") }
+        router.get("/static/*path", execution: .inline) { request in
+            guard let response = StaticAssets.response(for: try request.parameter("path")) else {
+                throw HTTPError(.notFound, "no static file \(request.path)")
+            }
+            return response
+        }
+        router.get("/productpage") { request in
+            let user = session.user(of: request.headers)
+            let headers = HeaderPropagation.outgoing(from: request.headers, endUser: .some(user))
+            for _ in 0..<flood { _ = backends.fetchReviews(id: Product.id, headers: headers) }
+            let (details, reviews) = Background.concurrently(
+                { backends.fetchDetails(id: Product.id, headers: headers) },
+                { backends.fetchReviews(id: Product.id, headers: headers) }
+            )
+            var response = Response.html(ProductPageHTML.render(details: details, reviews: reviews, user: user, footer: footer))
+            response.headers.add("Vary", "Cookie")
+            return response
+        }
+        router.post("/login", execution: .inline) { request in
+            let form = request.headers["Content-Type"]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
+                ? URI.parseForm(request.bodyText) : []
+            let username = form.first { $0.0 == "username" }?.1 ?? request.queryValue("username") ?? ""
+            guard Session.isValidUsername(username) else {
+                throw HTTPError(.badRequest, "username must be 1 to \(Session.maxUsernameLength) printable characters")
+            }
+            var response = Response.redirect(to: redirectTarget(request))
+            response.headers.add("Set-Cookie", session.setCookie(user: username))
+            response.headers.add("Vary", "Cookie")
+            return response
+        }
+        router.get("/logout", execution: .inline) { request in
+            var response = Response.redirect(to: redirectTarget(request))
+            response.headers.add("Set-Cookie", Session.clearCookie)
+            response.headers.add("Vary", "Cookie")
+            return response
+        }
+        router.get("/api/v1/products", execution: .inline) { _ in
+            .json(String(decoding: JSON.array([Product.json]).bytes(.python), as: UTF8.self))
+        }
+        router.get("/api/v1/products/:id") { request in
+            let id = try request.decimalParameter("id", message: invalidID)
+            return api(backends.fetchDetails(id: id, headers: apiHeaders(request, session)))
+        }
+        router.get("/api/v1/products/:id/reviews") { request in
+            let id = try request.decimalParameter("id", message: invalidID)
+            return api(backends.fetchReviews(id: id, headers: apiHeaders(request, session)))
+        }
+        router.get("/api/v1/products/:id/ratings") { request in
+            let id = try request.decimalParameter("id", message: invalidID)
+            return api(backends.fetchRatings(id: id, headers: apiHeaders(request, session)))
+        }
+        return router
+    }
+
+    static func apiHeaders(_ request: Request, _ session: Session) -> HTTPHeaders {
+        HeaderPropagation.outgoing(from: request.headers, endUser: .some(session.user(of: request.headers)))
+    }
+
+    /// The backend's status with its JSON, written the way the original's Python serialiser spaces it.
+    static func api(_ result: BackendResult) -> Response {
+        Response(status: HTTPStatus(code: result.status), headers: ["Content-Type": "application/json"], body: result.json.bytes(.python))
+    }
+
+    /// Back to the page the user came from when it is on this site, else /productpage (never the original's
+    /// literal `None`).
+    static func redirectTarget(_ request: Request) -> String {
+        guard let referer = request.headers["Referer"], MessageWriter.isValidValue(referer), !referer.isEmpty else {
+            return "/productpage"
+        }
+        if referer.hasPrefix("/"), !referer.hasPrefix("//") { return referer }
+        if let url = try? HTTPClient.URL(referer), let host = request.headers["Host"], url.authority == host || url.host == host {
+            return referer
+        }
+        return "/productpage"
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String { String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
+}

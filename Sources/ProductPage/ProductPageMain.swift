@@ -1,0 +1,8 @@
+import HTTPKit
+
+@main
+struct ProductPageMain {
+    static func main() {
+        ProcessEnvironment.run(ProductPageApp.definition)
+    }
+}
