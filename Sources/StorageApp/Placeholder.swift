@@ -1,2 +1,0 @@
-@main
-struct PlaceholderStorageApp { static func main() {} }

@@ -1,0 +1,137 @@
+import HTTPKit
+
+/// The storage app of the "Istio is not just for microservices" demo: keys stored in etcd through HTTP.
+enum StorageApp {
+    static let table: [Setting] = [
+        Setting("ETCD_ENDPOINTS", "http://etcd-service:2379", "Comma-separated etcd client URLs, tried in turn", .required),
+        Setting("ETCD_API", "v3", "etcd API: v3 (JSON gateway, etcd 3.4+) or v2 (keys API, needs --enable-v2)", .oneOf(["v3", "v2"])),
+        Setting("ETCD_TIMEOUT", "2s", "Total time for one etcd operation, retries and failover included; then 503", .duration),
+        Setting("STORAGE_MAX_KEY_BYTES", "256", "Longest key", .integer(1...4096)),
+        Setting("STORAGE_MAX_VALUE_BYTES", "65536", "Longest value; longer is 413", .integer(0...1_048_576)),
+    ]
+
+    static let definition = ServiceRunner.Definition(
+        name: "storage-app", summary: "etcd-backed key store of the storage demo", table: table, build: makeRouter
+    )
+
+    static let liveness = "Simple test for liveliness of the application!"
+
+    static func makeRouter(_ context: ServiceContext) throws -> Router {
+        let settings = context.settings
+        let urls = settings.string("ETCD_ENDPOINTS").split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+        for url in urls where (try? HTTPClient.URL(url)) == nil || url.dropFirst(7).contains("/") {
+            throw ConfigError(variable: "ETCD_ENDPOINTS", message: "has \"\(url)\", which is not an http://host:port URL")
+        }
+        guard !urls.isEmpty else { throw ConfigError(variable: "ETCD_ENDPOINTS", message: "must name at least one URL") }
+        let endpoints = EtcdEndpoints(urls: urls, totalTimeout: max(0.1, settings.seconds("ETCD_TIMEOUT"))) { url in
+            context.upstream("etcd", baseURL: url)
+        }
+        let store: EtcdStore = settings.string("ETCD_API") == "v2" ? EtcdV2Store(endpoints: endpoints) : EtcdV3Store(endpoints: endpoints)
+        let limits = KeyLimits(maxKey: settings.int("STORAGE_MAX_KEY_BYTES"), maxValue: settings.int("STORAGE_MAX_VALUE_BYTES"))
+        return makeRouter(store: store, limits: limits)
+    }
+
+    struct KeyLimits: Sendable {
+        var maxKey: Int
+        var maxValue: Int
+
+        /// A key: not empty, bounded, no control characters. Leading slashes are dropped (`/a` and `a` are one key).
+        func check(_ raw: String) throws -> String {
+            let key = String(raw.drop { $0 == "/" })
+            guard !key.isEmpty else { throw HTTPError(.badRequest, "key must not be empty") }
+            guard key.utf8.count <= maxKey else { throw HTTPError(.badRequest, "key longer than \(maxKey) bytes (STORAGE_MAX_KEY_BYTES)") }
+            guard key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
+                throw HTTPError(.badRequest, "key must not contain control characters")
+            }
+            return key
+        }
+    }
+
+    static func makeRouter(store: EtcdStore, limits: KeyLimits) -> Router {
+        var router = Router()
+        router.get("/", execution: .inline) { _ in .html(liveness) }
+        router.get("/web", execution: .inline) { _ in .redirect(to: "/web/", status: .movedPermanently) }
+        router.get("/web/", execution: .inline) { _ in WebUI.page }
+        router.get("/web/index.html", execution: .inline) { _ in WebUI.page }
+        router.put("/storage") { request in
+            let (key, value, requestJSON) = try parsePut(request, limits: limits)
+            let result = try run(store) { try store.put(key, value) }
+            if wantsJSON(request) { return .json(result.json, status: .created) }
+            guard result.status < 300 else { return failure(result) }
+            return text("nodeAppTesting created(\(result.host)) ->\(requestJSON.serialized()):\(result.json.serialized())", status: .created)
+        }
+        router.get("/storage") { request in
+            let result = try run(store) { try store.list() }
+            guard result.status < 300 else { return failure(result) }
+            return wantsJSON(request) ? .json(result.json) : text(result.json.serialized(), status: .ok)
+        }
+        router.get("/storage/:key") { request in
+            let key = try limits.check(try request.parameter("key"))
+            let result = try run(store) { try store.get(key) }
+            if wantsJSON(request) { return .json(result.json, status: HTTPStatus(code: result.status)) }
+            guard result.status < 300 else { return failure(result) }
+            return text("nodeAppTesting(\(result.host)) ->\(result.json.serialized())", status: .ok)
+        }
+        router.delete("/storage/:key") { request in
+            let key = try limits.check(try request.parameter("key"))
+            let result = try run(store) { try store.delete(key) }
+            if wantsJSON(request) { return .json(result.json, status: HTTPStatus(code: result.status)) }
+            guard result.status < 300 else { return failure(result) }
+            return text(result.json.serialized(), status: .ok)
+        }
+        return router
+    }
+
+    /// Reads `{"key": ..., "value": ...}`; a number or boolean value is stored as its text, a missing or null one as "".
+    static func parsePut(_ request: Request, limits: KeyLimits) throws -> (String, String, JSON) {
+        if let type = request.headers["Content-Type"]?.lowercased(), !type.hasPrefix("application/json"), !type.hasPrefix("text/plain") {
+            throw HTTPError(.unsupportedMediaType, "send the key and value as application/json")
+        }
+        let json: JSON
+        do {
+            json = try JSON.parse(request.body)
+        } catch {
+            throw HTTPError(.badRequest, "malformed JSON: \(error)")
+        }
+        guard json.isObject else { throw HTTPError(.badRequest, "expected a JSON object with key and value") }
+        guard let rawKey = json["key"]?.stringValue else { throw HTTPError(.badRequest, "key must be a string") }
+        let key = try limits.check(rawKey)
+        let value: String
+        switch json["value"] {
+        case nil, .null?: value = ""
+        case .string(let s)?: value = s
+        case .number(let n)?: value = n
+        case .bool(let b)?: value = b ? "true" : "false"
+        default: throw HTTPError(.badRequest, "value must be a string, number or boolean")
+        }
+        guard value.utf8.count <= limits.maxValue else {
+            throw HTTPError(.contentTooLarge, "value longer than \(limits.maxValue) bytes (STORAGE_MAX_VALUE_BYTES)")
+        }
+        return (key, value, json)
+    }
+
+    static func run(_ store: EtcdStore, _ operation: () throws -> EtcdResult) throws -> EtcdResult {
+        do {
+            return try operation()
+        } catch let error as EtcdUnavailable {
+            throw HTTPError(.serviceUnavailable, error.description)
+        }
+    }
+
+    static func wantsJSON(_ request: Request) -> Bool {
+        request.headers.tokens("Accept").contains { $0.lowercased().hasPrefix("application/json") }
+    }
+
+    /// An etcd error (a missing key is 404) with the original's prefix.
+    static func failure(_ result: EtcdResult) -> Response {
+        text("nodeAppTesting failed(\(result.host)) ->\(result.json.serialized())", status: HTTPStatus(code: result.status))
+    }
+
+    static func text(_ body: String, status: HTTPStatus) -> Response {
+        Response(status: status, contentType: "text/plain; charset=utf-8", body: body)
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String { String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
+}

@@ -1,0 +1,8 @@
+import HTTPKit
+
+@main
+struct StorageMain {
+    static func main() {
+        ProcessEnvironment.run(StorageApp.definition)
+    }
+}
