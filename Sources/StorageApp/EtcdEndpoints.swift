@@ -47,7 +47,8 @@ final class EtcdEndpoints: Sendable {
                     return (response, hosts[slot])
                 }
             } catch {
-                failures.append("\(urls[slot]): \(error)")
+                let reason = (error as? HTTPClientError).map { $0.kind.replacingUnderscores } ?? "\(error)"
+                failures.append("\(urls[slot]): \(reason)")
             }
             index += 1
             if index % urls.count == preferred.load(ordering: .relaxed) % urls.count {
@@ -56,7 +57,13 @@ final class EtcdEndpoints: Sendable {
                 pause = min(pause * 2, 200_000)
             }
         }
-        let tried = failures.suffix(3).joined(separator: "; ")
+        var distinct: [String] = []
+        for failure in failures where !distinct.contains(failure) { distinct.append(failure) }
+        let tried = distinct.joined(separator: "; ")
         throw EtcdUnavailable(description: "etcd unavailable after \(failures.count) attempt(s) in \(totalTimeout)s: \(tried.isEmpty ? urls.joined(separator: ", ") : tried)")
     }
+}
+
+extension String {
+    var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
 }

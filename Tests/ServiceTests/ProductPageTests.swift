@@ -1,0 +1,236 @@
+import Foundation
+import HTTPKit
+@testable import ProductPage
+import Testing
+import TestSupport
+
+/// Fake details, reviews and ratings for one productpage, each answering with what the test sets.
+final class FakeBackends: @unchecked Sendable {
+    let details: TestServer
+    let reviews: TestServer
+    let ratings: TestServer
+    let detailsSeen = Recorder()
+    let reviewsSeen = Recorder()
+    let ratingsSeen = Recorder()
+
+    init(details: @escaping Responder, reviews: @escaping Responder, ratings: @escaping Responder = { _ in .json("{}") }) throws {
+        let (d, r, t) = (detailsSeen, reviewsSeen, ratingsSeen)
+        self.details = try TestServer { d.record($0); return details($0) }
+        self.reviews = try TestServer { r.record($0); return reviews($0) }
+        self.ratings = try TestServer { t.record($0); return ratings($0) }
+    }
+
+    var environment: [String: String] {
+        [
+            "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(details.port),
+            "REVIEWS_HOSTNAME": "127.0.0.1", "REVIEWS_SERVICE_PORT": String(reviews.port),
+            "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratings.port),
+            "BACKEND_TIMEOUT": "500ms",
+        ]
+    }
+
+    func router(_ extra: [String: String] = [:]) throws -> (Router, ServiceContext) {
+        let context = try ServiceContext(testing: "productpage", table: ProductPageApp.table, environment: environment.merging(extra) { $1 })
+        return (try ProductPageApp.makeRouter(context), context)
+    }
+
+    func stop() {
+        details.stop()
+        reviews.stop()
+        ratings.stop()
+    }
+}
+
+let detailsJSON = #"{"id":0,"author":"William Shakespeare","year":1595,"type":"paperback","pages":200,"publisher":"PublisherA","language":"English","ISBN-10":"1234567890","ISBN-13":"123-1234567890"}"#
+
+func reviewsJSON(pod: String = "reviews-v2", stars: (Int, Int)? = (5, 4), color: String = "black") -> String {
+    let rating: (Int) -> String = { n in stars == nil ? "" : #", "rating": {"stars": \#(n), "color": "\#(color)"}"# }
+    return #"{"id": "0","podname": "\#(pod)","clustername": "null","reviews": [{  "reviewer": "Reviewer1",  "text": "good"\#(rating(stars?.0 ?? 0))},{  "reviewer": "Reviewer2",  "text": "fine"\#(rating(stars?.1 ?? 0))}]}"#
+}
+
+func occurrences(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
+
+@Suite(.serialized) struct ProductPageTests {
+    @Test func pageWithStars() throws {
+        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) })
+        defer { fakes.stop() }
+        let (router, _) = try fakes.router()
+        let page = get(router, "/productpage?u=normal")
+        #expect(page.status == .ok)
+        let html = page.bodyText
+        #expect(html.contains("<title>Simple Bookstore App</title>"))
+        #expect(html.contains("Book Details"))
+        #expect(html.contains("Book Reviews"))
+        #expect(html.contains("Reviews served by: <span id=\"podname\">reviews-v2</span>"))
+        #expect(occurrences("glyphicon glyphicon-star", in: html) == 9)
+        #expect(html.contains("text-black-500"))
+        #expect(html.contains("<td>1234567890</td><td>PublisherA</td><td>200</td><td>paperback</td><td>English</td>"))
+        #expect(html.contains("<button id=\"sign-in-button\""))
+        #expect(html.contains(#"<form method="post" action="login" name="login_form">"#))
+        #expect(html.contains(#"name="passwd""#))
+        #expect(!html.contains("http://") || !html.contains("<script src="))
+    }
+
+    @Test func failuresShowTheDocumentedTextsAndStill200() throws {
+        let fakes = try FakeBackends(details: { _ in .json("{}", status: HTTPStatus(code: 555)) }, reviews: { _ in .json("{}", status: .serviceUnavailable) })
+        defer { fakes.stop() }
+        let (router, context) = try fakes.router()
+        let page = get(router, "/productpage")
+        #expect(page.status == .ok)
+        #expect(page.bodyText.contains("Error fetching product details"))
+        #expect(page.bodyText.contains("Sorry, product details are currently unavailable for this book."))
+        #expect(page.bodyText.contains("Error fetching product reviews"))
+        #expect(page.bodyText.contains("Sorry, product reviews are currently unavailable for this book."))
+        #expect(fakes.reviewsSeen.count == 2, "reviews is tried twice")
+        #expect(fakes.detailsSeen.count == 1)
+        let metrics = context.metrics.render()
+        #expect(metrics.contains(#"request_result_total{destination_app="details",response_code="555"} 1"#))
+        #expect(metrics.contains(#"request_result_total{destination_app="reviews",response_code="503"} 1"#))
+    }
+
+    @Test func ratingsErrorTextFromReviews() throws {
+        let body = #"{"id": "0","podname": "p","clustername": "c1","reviews": [{  "reviewer": "Reviewer1",  "text": "t", "rating": {"error": "Ratings service is currently unavailable"}}]}"#
+        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(body) })
+        defer { fakes.stop() }
+        let html = get(try fakes.router().0, "/productpage").bodyText
+        #expect(html.contains("Ratings service is currently unavailable"))
+        #expect(html.contains("on cluster <span id=\"clustername\">c1</span>"))
+        #expect(!html.contains("glyphicon glyphicon-star"))
+    }
+
+    @Test func backendStringsAreEscaped() throws {
+        let evil = #"{"id": "0","podname": "<script>alert(1)</script>","clustername": "null","reviews": [{  "reviewer": "<b>x</b>",  "text": "\"><img src=x onerror=alert(1)>", "rating": {"stars": 2, "color": "red\" onmouseover=\"x"}}]}"#
+        let fakes = try FakeBackends(details: { _ in .json(#"{"publisher":"<i>P</i>"}"#) }, reviews: { _ in .json(evil) })
+        defer { fakes.stop() }
+        let html = get(try fakes.router().0, "/productpage").bodyText
+        #expect(!html.contains("<script>alert(1)"))
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+        #expect(!html.contains("<img src=x"))
+        #expect(!html.contains("onmouseover=\"x"))
+        #expect(html.contains("&lt;i&gt;P&lt;/i&gt;"))
+    }
+
+    @Test func loginSetsASignedCookieAndEndUserGoesUpstream() throws {
+        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) })
+        defer { fakes.stop() }
+        let (router, _) = try fakes.router()
+        let login = router.respond(to: Request(method: .post, target: "/login", headers: ["Content-Type": "application/x-www-form-urlencoded", "Host": "shop"], body: Array("username=jason&passwd=password".utf8)))
+        #expect(login.status == .found)
+        #expect(login.headers["Location"] == "/productpage")
+        let setCookie = try #require(login.headers["Set-Cookie"])
+        #expect(setCookie.contains("HttpOnly"))
+        let cookie = String(setCookie.split(separator: ";")[0])
+        let page = get(router, "/productpage", headers: ["Cookie": cookie, "end-user": "mallory"])
+        #expect(page.bodyText.contains(#"<span id="user">jason</span>"#))
+        #expect(page.bodyText.contains(#"href="logout""#))
+        #expect(fakes.reviewsSeen.last?.headers.values("end-user") == ["jason"])
+        #expect(fakes.detailsSeen.last?.headers.values("end-user") == ["jason"])
+
+        let anonymous = get(router, "/productpage", headers: ["end-user": "mallory"])
+        #expect(!anonymous.bodyText.contains("mallory"))
+        #expect(fakes.reviewsSeen.last?.headers["end-user"] == nil, "an incoming end-user is not trusted")
+
+        let tampered = cookie.replacingOccurrences(of: "session=eyJ", with: "session=eyK")
+        #expect(!get(router, "/productpage", headers: ["Cookie": tampered]).bodyText.contains("Sign out"))
+
+        let logout = get(router, "/logout", headers: ["Cookie": cookie, "Referer": "http://shop/productpage?u=test", "Host": "shop"])
+        #expect(logout.headers["Location"] == "http://shop/productpage?u=test")
+        #expect(logout.headers["Set-Cookie"]?.contains("Max-Age=0") == true)
+    }
+
+    @Test func loginInputsAreChecked() throws {
+        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) })
+        defer { fakes.stop() }
+        let (router, _) = try fakes.router()
+        let viaQuery = router.respond(to: Request(method: .post, target: "/login?username=jason"))
+        #expect(viaQuery.status == .found)
+        let empty = router.respond(to: Request(method: .post, target: "/login", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: Array("passwd=x".utf8)))
+        #expect(empty.status == .badRequest)
+        let offsite = router.respond(to: Request(method: .post, target: "/login?username=a", headers: ["Referer": "http://evil.example/", "Host": "shop"]))
+        #expect(offsite.headers["Location"] == "/productpage")
+        #expect(get(router, "/login").status == .methodNotAllowed)
+        #expect(get(router, "/login").headers["Allow"] == "POST, OPTIONS")
+    }
+
+    @Test func apiPassesStatusesThroughInPythonSpacing() throws {
+        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json("{}", status: HTTPStatus(code: 555)) }, ratings: { _ in .json(#"{"id":0,"ratings":{"Reviewer1":5,"Reviewer2":4}}"#) })
+        defer { fakes.stop() }
+        let (router, _) = try fakes.router()
+        #expect(get(router, "/api/v1/products/0").bodyText.hasPrefix(#"{"id": 0, "author": "William Shakespeare", "year": 1595,"#))
+        let reviews = get(router, "/api/v1/products/0/reviews", headers: ["x-request-id": "r-1", "sw8": "1-abc"])
+        #expect(reviews.status.code == 555)
+        #expect(reviews.bodyText == #"{"error": "Sorry, product reviews are currently unavailable for this book."}"#)
+        #expect(fakes.reviewsSeen.last?.headers["x-request-id"] == "r-1")
+        #expect(fakes.reviewsSeen.last?.headers["sw8"] == "1-abc")
+        #expect(get(router, "/api/v1/products/0/ratings").bodyText == #"{"id": 0, "ratings": {"Reviewer1": 5, "Reviewer2": 4}}"#)
+        #expect(fakes.ratingsSeen.count == 1)
+        #expect(get(router, "/api/v1/products").bodyText.hasPrefix(#"[{"id": 0, "title": "The Comedy of Errors", "descriptionHtml": "#))
+        #expect(get(router, "/api/v1/products/0/").status == .notFound)
+        #expect(get(router, "/api/v1/products/x1").status == .badRequest)
+    }
+
+    @Test func detailsAndReviewsAreFetchedConcurrently() throws {
+        let fakes = try FakeBackends(
+            details: { _ in usleep(300_000); return .json(detailsJSON) },
+            reviews: { _ in usleep(300_000); return .json(reviewsJSON()) }
+        )
+        defer { fakes.stop() }
+        let (router, _) = try fakes.router()
+        let start = Deadline.now
+        #expect(get(router, "/productpage").bodyText.contains("Book Reviews"))
+        let elapsed = Double(Deadline.now.nanos - start.nanos) / 1e9
+        #expect(elapsed < 0.55, "took \(elapsed)s: the two calls did not overlap")
+    }
+
+    @Test func floodFactorAddsReviewsCalls() throws {
+        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) })
+        defer { fakes.stop() }
+        let (router, _) = try fakes.router(["FLOOD_FACTOR": "3"])
+        _ = get(router, "/productpage")
+        #expect(fakes.reviewsSeen.count == 4)
+        #expect(fakes.detailsSeen.count == 1)
+    }
+
+    @Test func reviewsEndpointsAreUsedInTurn() throws {
+        let a = try TestServer { _ in .json(reviewsJSON(pod: "a")) }
+        let b = try TestServer { _ in .json(reviewsJSON(pod: "b")) }
+        defer { a.stop(); b.stop() }
+        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) })
+        defer { fakes.stop() }
+        let (router, _) = try fakes.router(["REVIEWS_ENDPOINTS": "127.0.0.1:\(a.port), 127.0.0.1:\(b.port)"])
+        let pods = (0..<4).map { _ in get(router, "/productpage").bodyText.contains("podname\">a<") ? "a" : "b" }
+        #expect(pods == ["a", "b", "a", "b"])
+    }
+
+    @Test func staticAssetsAreServedLocally() throws {
+        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) })
+        defer { fakes.stop() }
+        let (router, _) = try fakes.router()
+        let png = get(router, "/static/img/izzy.png")
+        #expect(png.headers["Content-Type"] == "image/png")
+        #expect(Array(png.body.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        #expect(get(router, "/static/bookinfo.css").headers["Content-Type"] == "text/css; charset=utf-8")
+        #expect(get(router, "/static/nope.js").status == .notFound)
+        #expect(get(router, "/health").bodyText == "Product page is healthy")
+        #expect(get(router, "/").bodyText.contains("Hello! This is a simple bookstore application"))
+    }
+}
+
+@Suite struct SessionTests {
+    @Test func signatureAndTampering() {
+        let session = Session(secret: Array("k".utf8))
+        let value = session.cookieValue(user: "jason")
+        #expect(session.verify(value) == "jason")
+        #expect(Session(secret: Array("other".utf8)).verify(value) == nil)
+        let forged = Base64.urlEncode(Array(#"{"user":"admin"}"#.utf8)) + "." + value.split(separator: ".")[1]
+        #expect(session.verify(forged) == nil)
+        #expect(session.user(of: ["Cookie": "a=b; session=\(value); c=d"]) == "jason")
+    }
+
+    @Test func sha256KnownAnswers() {
+        func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+        #expect(hex(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hex(SHA256.hmac(key: Array("key".utf8), message: Array("The quick brown fox jumps over the lazy dog".utf8))) == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
+        #expect(hex(SHA256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+}

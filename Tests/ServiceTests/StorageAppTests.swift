@@ -1,0 +1,83 @@
+import HTTPKit
+@testable import StorageApp
+import Testing
+import TestSupport
+
+@Suite struct StorageAppTests {
+    let limits = StorageApp.KeyLimits(maxKey: 16, maxValue: 8)
+
+    func put(_ body: String, type: String? = "application/json") -> Result<(String, String), HTTPError> {
+        var headers = HTTPHeaders()
+        if let type { headers.add("Content-Type", type) }
+        do {
+            let (key, value, _) = try StorageApp.parsePut(Request(method: .put, target: "/storage", headers: headers, body: Array(body.utf8)), limits: limits)
+            return .success((key, value))
+        } catch let error as HTTPError {
+            return .failure(error)
+        } catch {
+            return .failure(HTTPError(.internalServerError))
+        }
+    }
+
+    @Test func valuesAreStoredAsText() throws {
+        #expect(try put(#"{"key":"a","value":"x"}"#).get() == ("a", "x"))
+        #expect(try put(#"{"key":"/a","value":42}"#).get() == ("a", "42"))
+        #expect(try put(#"{"key":"a","value":null}"#).get() == ("a", ""))
+        #expect(try put(#"{"key":"a"}"#, type: nil).get() == ("a", ""))
+        #expect(try put(#"{"key":"a b?c#d","value":true}"#).get() == ("a b?c#d", "true"))
+    }
+
+    @Test(arguments: [
+        (#"{bad"#, 400), (#"[1]"#, 400), (#"{"key":1}"#, 400), (#"{"key":""}"#, 400), (#"{"key":"/"}"#, 400),
+        (#"{"key":"a\u0001"}"#, 400), (#"{"key":"aaaaaaaaaaaaaaaaa"}"#, 400), (#"{"key":"a","value":{"x":1}}"#, 400),
+        (#"{"key":"a","value":"123456789"}"#, 413),
+    ])
+    func badInputIsA4xx(_ body: String, _ status: Int) {
+        guard case .failure(let error) = put(body) else {
+            Issue.record("accepted \(body)")
+            return
+        }
+        #expect(error.status.code == status)
+        #expect(!error.message.contains("\n"))
+    }
+
+    @Test func formBodiesAreRefusedClearly() {
+        guard case .failure(let error) = put("key=a&value=b", type: "application/x-www-form-urlencoded") else {
+            Issue.record("accepted a form")
+            return
+        }
+        #expect(error.status == .unsupportedMediaType)
+    }
+
+    @Test func anEtcdWithoutV2IsNamed() throws {
+        let fake = try TestServer { _ in Response(status: .notFound, contentType: "text/plain", body: "404 page not found\n") }
+        defer { fake.stop() }
+        let context = try ServiceContext(testing: "storage-app", table: StorageApp.table, environment: ["ETCD_API": "v2", "ETCD_ENDPOINTS": fake.baseURL])
+        let router = try StorageApp.makeRouter(context)
+        let response = get(router, "/storage/a")
+        #expect(response.status == .badGateway)
+        #expect(response.bodyText.contains("does not serve the v2 keys API"))
+    }
+
+    @Test func badEndpointsAreConfigErrors() {
+        for value in ["etcd:2379", "https://etcd:2379", "http://etcd:2379/path", " , "] {
+            #expect(throws: ConfigError.self) {
+                _ = try StorageApp.makeRouter(try ServiceContext(testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": value]))
+            }
+        }
+    }
+
+    @Test func failoverToTheNextEndpoint() throws {
+        let good = try TestServer { request in
+            #expect(request.path == "/v3/kv/range")
+            return .json(#"{"header":{"revision":"7"},"kvs":[{"key":"L2E=","value":"eA==","create_revision":"5","mod_revision":"6"}],"count":"1"}"#)
+        }
+        defer { good.stop() }
+        let dead = try Listener(host: "127.0.0.1", port: 0)
+        let deadPort = dead.port
+        dead.socket.close()
+        let context = try ServiceContext(testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": "http://127.0.0.1:\(deadPort),\(good.baseURL)"])
+        let response = get(try StorageApp.makeRouter(context), "/storage/a")
+        #expect(response.bodyText == #"nodeAppTesting(127.0.0.1) ->{"action":"get","node":{"key":"/a","value":"x","modifiedIndex":6,"createdIndex":5}}"#)
+    }
+}
