@@ -1,0 +1,200 @@
+import Foundation
+import Synchronization
+import HTTPKit
+import Testing
+import TestSupport
+
+func occurrences(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
+
+/// The real binaries, wired by their real environment variables; recording proxies sit in front of details,
+/// reviews v2 and ratings to see which headers arrive.
+final class Bookinfo: @unchecked Sendable {
+    let ratings: ServiceProcess
+    let details: ServiceProcess
+    let reviews: [String: ServiceProcess]
+    let ratingsProxy: RecordingProxy
+    let detailsProxy: RecordingProxy
+    let reviewsProxy: RecordingProxy
+    let pages: [String: ServiceProcess]
+
+    init() throws {
+        ratings = try ServiceProcess("ratings")
+        details = try ServiceProcess("details")
+        let ratingsPort = ratings.port, detailsPort = details.port
+        ratingsProxy = try RecordingProxy { "http://127.0.0.1:\(ratingsPort)" }
+        detailsProxy = try RecordingProxy { "http://127.0.0.1:\(detailsPort)" }
+        var reviews: [String: ServiceProcess] = [:]
+        for version in ["v1", "v2", "v3"] {
+            reviews[version] = try ServiceProcess("reviews", [
+                "SERVICE_VERSION": version, "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratingsProxy.port),
+                "HOSTNAME": "reviews-\(version)-pod",
+            ])
+        }
+        self.reviews = reviews
+        let v2Port = reviews["v2"]!.port
+        reviewsProxy = try RecordingProxy { "http://127.0.0.1:\(v2Port)" }
+        var pages: [String: ServiceProcess] = [:]
+        for version in ["v1", "v2", "v3"] {
+            let reviewsPort = version == "v2" ? reviewsProxy.port : reviews[version]!.port
+            pages[version] = try ServiceProcess("productpage", [
+                "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(detailsProxy.port),
+                "REVIEWS_HOSTNAME": "127.0.0.1", "REVIEWS_SERVICE_PORT": String(reviewsPort),
+                "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratingsProxy.port),
+            ])
+        }
+        self.pages = pages
+    }
+
+    func stop() {
+        for process in Array(pages.values) + Array(reviews.values) + [details, ratings] { process.stop() }
+        for proxy in [ratingsProxy, detailsProxy, reviewsProxy] { proxy.stop() }
+    }
+}
+
+@Suite(.serialized) struct BookinfoTests {
+    let client = HTTPClient()
+
+    @Test func eachReviewsVersionShowsItsStars() throws {
+        let bookinfo = try Bookinfo()
+        defer { bookinfo.stop() }
+        for (version, stars, color) in [("v1", 0, ""), ("v2", 9, "text-black-500"), ("v3", 9, "text-red-500")] {
+            let page = try client.get(bookinfo.pages[version]!.baseURL + "/productpage", timeout: 5)
+            #expect(page.status == .ok)
+            let html = page.bodyText
+            #expect(html.contains("<title>Simple Bookstore App</title>"))
+            #expect(html.contains("Book Details"))
+            #expect(html.contains("Reviews served by: <span id=\"podname\">reviews-\(version)-pod</span>"))
+            #expect(occurrences("glyphicon glyphicon-star", in: html) == stars, "\(version)")
+            if !color.isEmpty { #expect(html.contains(color)) }
+        }
+    }
+
+    @Test func signingInAsJasonReachesRatings() throws {
+        let bookinfo = try Bookinfo()
+        defer { bookinfo.stop() }
+        let page = bookinfo.pages["v2"]!.baseURL
+        var jar = CookieJar()
+        let login = try client.request(.post, page + "/login", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: Array("username=jason&passwd=password".utf8), timeout: 5)
+        #expect(login.status == .found)
+        #expect(login.headers["Location"] == "/productpage")
+        jar.store(from: login)
+        bookinfo.ratingsProxy.reset()
+        let signedIn = try client.get(page + "/productpage", headers: ["Cookie": jar.header], timeout: 5).bodyText
+        #expect(signedIn.contains(#"<span id="user">jason</span>"#))
+        #expect(signedIn.contains(#"<a href="logout">Sign out</a>"#))
+        #expect(bookinfo.ratingsProxy.requests.last?["end-user"] == "jason")
+        let logout = try client.get(page + "/logout", headers: ["Cookie": jar.header], timeout: 5)
+        #expect(logout.headers["Location"] == "/productpage")
+        jar.store(from: logout)
+        #expect(!(try client.get(page + "/productpage", headers: ["Cookie": jar.header], timeout: 5).bodyText.contains("Sign out")))
+    }
+
+    @Test func tracingHeadersArriveUnchangedEverywhere() throws {
+        let bookinfo = try Bookinfo()
+        defer { bookinfo.stop() }
+        let sent: HTTPHeaders = [
+            "x-request-id": "3f1c1a0e-e2c4-4a8b-9f52-0a6ad0e1c001", "x-b3-traceid": "80f198ee56343ba8", "x-b3-spanid": "e457b5a2e4d86bd1",
+            "x-b3-parentspanid": "05e3ac9a4f6e3b90", "x-b3-sampled": "1", "x-b3-flags": "0",
+            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "user-agent": "integration-test/1.0",
+        ]
+        let page = try client.get(bookinfo.pages["v2"]!.baseURL + "/productpage", headers: sent, timeout: 5)
+        #expect(occurrences("glyphicon glyphicon-star", in: page.bodyText) == 9)
+        for (service, proxy) in [("details", bookinfo.detailsProxy), ("reviews", bookinfo.reviewsProxy), ("ratings", bookinfo.ratingsProxy)] {
+            let seen = try #require(proxy.requests.last, "\(service) saw nothing")
+            for (name, value) in sent { #expect(seen[name] == value, "\(name) at \(service)") }
+        }
+    }
+
+    @Test func thePageDegradesWhenBackendsStop() throws {
+        let bookinfo = try Bookinfo()
+        defer { bookinfo.stop() }
+        let page = bookinfo.pages["v2"]!.baseURL + "/productpage"
+        #expect(bookinfo.ratings.stop() == 0)
+        var html = try client.get(page, timeout: 10)
+        #expect(html.status == .ok)
+        #expect(occurrences("Ratings service is currently unavailable", in: html.bodyText) == 2)
+        #expect(bookinfo.reviews["v2"]!.stop() == 0)
+        html = try client.get(page, timeout: 10)
+        #expect(html.status == .ok)
+        #expect(html.bodyText.contains("Error fetching product reviews"))
+        #expect(html.bodyText.contains("Sorry, product reviews are currently unavailable for this book."))
+        #expect(bookinfo.details.stop() == 0)
+        html = try client.get(page, timeout: 10)
+        #expect(html.status == .ok)
+        #expect(html.bodyText.contains("Error fetching product details"))
+        #expect(html.bodyText.contains("Sorry, product details are currently unavailable for this book."))
+    }
+
+    /// Istio's fault-injection lesson: ratings 7 s late behind reviews v2 (10 s timeout) outlasts productpage's
+    /// two 3 s tries.
+    @Test func delayedRatingsBehindReviewsV2() throws {
+        let ratings = try ServiceProcess("ratings", ["SERVICE_VERSION": "v-delayed", "FAULT_PROBABILITY": "1"])
+        let reviews = try ServiceProcess("reviews", ["SERVICE_VERSION": "v2", "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratings.port)])
+        let details = try ServiceProcess("details")
+        let page = try ServiceProcess("productpage", [
+            "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(details.port),
+            "REVIEWS_HOSTNAME": "127.0.0.1", "REVIEWS_SERVICE_PORT": String(reviews.port),
+        ])
+        defer { [page, reviews, details, ratings].forEach { $0.stop(signal: SIGKILL) } }
+        let start = Date()
+        let html = try client.get(page.baseURL + "/productpage", timeout: 15)
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(html.status == .ok)
+        #expect(html.bodyText.contains("Sorry, product reviews are currently unavailable for this book."))
+        #expect(html.bodyText.contains("Book Details"))
+        #expect(elapsed >= 5.9 && elapsed < 8, "two 3 s tries, took \(elapsed)s")
+    }
+
+    @Test func sigtermFinishesTheRequestInFlightAndExitsZero() throws {
+        let ratings = try ServiceProcess("ratings", ["SERVICE_VERSION": "v-delayed", "FAULT_PROBABILITY": "1", "FAULT_DELAY": "1s"])
+        let url = ratings.baseURL + "/ratings/0"
+        let result = Mutex<ClientResponse?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            result.withLock { $0 = try? HTTPClient().get(url, timeout: 5) }
+            done.signal()
+        }
+        usleep(300_000)
+        let status = ratings.stop(signal: SIGTERM, timeout: 5)
+        done.wait()
+        #expect(status == 0)
+        #expect(result.withLock { $0?.status } == .ok)
+        #expect(result.withLock { $0?.headers["Connection"] } == "close")
+        #expect(ratings.log.contains("\"event\":\"drain\""))
+    }
+
+    @Test func badSettingsExitTwoNamingTheVariable() throws {
+        for (binary, name, value) in [("details", "PORT", "abc"), ("ratings", "SERVICE_VERSION", "v2"), ("reviews", "STAR_COLOR", "Red!"),
+                                      ("productpage", "FLOOD_FACTOR", "-1"), ("storage-app", "ETCD_API", "v4"), ("productpage", "HTTP_SERVER_IDLE_TIMEOUT", "forever")] {
+            let (status, output) = try ServiceProcess.run(binary, [name: value])
+            #expect(status == 2, "\(binary) \(name)=\(value): \(output)")
+            #expect(output.contains(name), "\(binary): \(output)")
+        }
+        let (status, help) = try ServiceProcess.run("productpage", arguments: ["--help"])
+        #expect(status == 0)
+        for name in ["DETAILS_HOSTNAME", "REVIEWS_SERVICE_PORT", "FLOOD_FACTOR", "HTTP_SERVER_MAX_BODY_BYTES", "SESSION_SECRET"] { #expect(help.contains(name)) }
+    }
+
+    @Test func firstArgumentIsThePortAsInTheOriginals() throws {
+        let port = freePort()
+        let details = try ServiceProcess("details", ["PORT": "9"], arguments: [String(port)], waitReady: false)
+        defer { details.stop() }
+        #expect(eventually { (try? HTTPClient().get("http://127.0.0.1:\(port)/details/0", timeout: 1))?.status == .ok })
+    }
+
+    @Test func localRoundRobinOverThreeReviewsVersions() throws {
+        let bookinfo = try Bookinfo()
+        defer { bookinfo.stop() }
+        let endpoints = ["v1", "v2", "v3"].map { "127.0.0.1:\(bookinfo.reviews[$0]!.port)" }.joined(separator: ",")
+        let page = try ServiceProcess("productpage", [
+            "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(bookinfo.details.port), "REVIEWS_ENDPOINTS": endpoints,
+        ])
+        defer { page.stop() }
+        var seen: [String: Int] = [:]
+        for _ in 0..<9 {
+            let html = try client.get(page.baseURL + "/productpage", timeout: 5).bodyText
+            for version in ["v1", "v2", "v3"] where html.contains("reviews-\(version)-pod") { seen[version, default: 0] += 1 }
+        }
+        #expect(seen == ["v1": 3, "v2": 3, "v3": 3])
+    }
+}
