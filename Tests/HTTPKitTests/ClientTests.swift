@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPKit
 import Testing
 import TestSupport
@@ -37,6 +38,27 @@ import TestSupport
         _ = try client.get(server.baseURL + "/echo/a", timeout: 2)
         usleep(400_000)
         #expect(try client.get(server.baseURL + "/echo/b", timeout: 2).bodyText == "b")
+    }
+
+    @Test func sharedClientUnderConcurrency() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let client = HTTPClient()
+        let failures = Mutex(0)
+        let group = DispatchGroup()
+        for thread in 0..<8 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                for n in 0..<100 {
+                    let word = "t\(thread)n\(n)"
+                    if (try? client.get(server.baseURL + "/echo/\(word)", timeout: 5).bodyText) != word { failures.withLock { $0 += 1 } }
+                }
+            }
+        }
+        group.wait()
+        #expect(failures.withLock { $0 } == 0)
+        #expect(server.server.openConnections <= 8)
     }
 
     @Test func chunkedResponse() throws {

@@ -219,10 +219,9 @@ public final class HTTPClient: Sendable {
     }
 
     private func takeIdle(_ key: String) -> Socket? {
-        let now = monotonicNanos()
         let maxIdle = UInt64(configuration.idleTimeout * 1e9)
         while let entry = pool.withLock({ $0[key]?.popLast() }) {
-            if now - entry.idleSince < maxIdle, !entry.socket.isStale { return entry.socket }
+            if nanos(since: entry.idleSince) < maxIdle, !entry.socket.isStale { return entry.socket }
             entry.socket.close()
         }
         return nil

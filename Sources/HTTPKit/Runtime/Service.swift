@@ -171,7 +171,7 @@ public enum ServiceRunner {
         let responder: Responder = { request in
             let start = monotonicNanos()
             let (response, matched) = frozen.respondWithRoute(to: request)
-            let seconds = Double(monotonicNanos() - start) / 1e9
+            let seconds = Double(nanos(since: start)) / 1e9
             let route = matched ?? "unmatched"
             let method = knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
             requests.increment([method, route, String(response.status.code)])

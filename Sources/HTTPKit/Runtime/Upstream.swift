@@ -24,6 +24,6 @@ public struct Upstream: Sendable {
 
     private func record(_ code: String, _ start: UInt64) {
         requests.increment([name, code])
-        duration.observe(Double(monotonicNanos() - start) / 1e9, [name])
+        duration.observe(Double(nanos(since: start)) / 1e9, [name])
     }
 }

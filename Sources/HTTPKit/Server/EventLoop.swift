@@ -96,7 +96,7 @@ final class EventLoop: @unchecked Sendable {
                 drive(connection)
             }
             let now = monotonicNanos()
-            if now - lastSweep >= 100_000_000 || core.isDraining {
+            if nanos(since: lastSweep, now: now) >= 100_000_000 || core.isDraining {
                 lastSweep = now
                 sweep(now)
             }
@@ -282,9 +282,9 @@ final class EventLoop: @unchecked Sendable {
             case .reading:
                 break
             }
-            if let blocked = connection.writeBlockedSince, now - blocked > writeNanos {
+            if let blocked = connection.writeBlockedSince, nanos(since: blocked, now: now) > writeNanos {
                 close(connection)
-            } else if connection.isIdle, draining || now - connection.lastActivity > idleNanos {
+            } else if connection.isIdle, draining || nanos(since: connection.lastActivity, now: now) > idleNanos {
                 close(connection)
             } else if let deadline = connection.requestDeadline, !connection.hasPendingOutput, deadline.hasPassed {
                 reject(connection, .requestTimeout, connection.readingBody ? "request body not received in time" : "request head not received in time")

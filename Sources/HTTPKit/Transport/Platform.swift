@@ -14,6 +14,11 @@ import Darwin
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
+/// Nanoseconds from `earlier` to `now`, 0 if `earlier` is later (another thread may have stamped it since).
+@inline(__always) func nanos(since earlier: UInt64, now: UInt64 = monotonicNanos()) -> UInt64 {
+    now > earlier ? now - earlier : 0
+}
+
 /// A point in monotonic time after which an operation gives up.
 public struct Deadline: Sendable, Comparable {
     public let nanos: UInt64
