@@ -1,0 +1,54 @@
+# Shared helpers for the scripts. Source it; it defines functions only.
+
+say() { printf '%s\n' "$*"; }
+fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs Debian packages when missing and the machine allows it (root with apt-get). Returns 1 otherwise.
+ensure_packages() {
+    local missing=()
+    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing ${missing[*]} (apt-get)"
+        if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq >/dev/null && APT_UPDATED=1; fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        return $?
+    fi
+    return 1
+}
+
+# Installs a PyPI package when its module is missing.
+ensure_pip() {
+    local module=$1 package=${2:-$1}
+    python3 -c "import $module" 2>/dev/null && return 0
+    say "installing $package (pip)"
+    pip install -q "$package" 2>/dev/null || pip install -q --break-system-packages "$package"
+}
+
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_http URL SECONDS [TEXT]: polls until the URL answers 200 (and contains TEXT).
+wait_http() {
+    local url=$1 seconds=$2 text=${3:-}
+    local end=$((SECONDS + seconds))
+    while [ $SECONDS -lt $end ]; do
+        local body
+        if body=$(curl -fsS --max-time 2 "$url" 2>/dev/null) && [[ -z "$text" || "$body" == *"$text"* ]]; then return 0; fi
+        sleep 0.2
+    done
+    return 1
+}
+
+# start_etcd DATA_DIR CLIENT_PORT PEER_PORT LOG: starts etcd on loopback and waits for /health; sets ETCD_PID.
+start_etcd() {
+    local data=$1 client=$2 peer=$3 log=$4
+    etcd --name local --data-dir "$data" \
+        --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
+        --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+        --initial-cluster "local=http://127.0.0.1:$peer" --enable-v2=true --logger=zap --log-outputs=stderr \
+        >"$log" 2>&1 &
+    ETCD_PID=$!
+    wait_http "http://127.0.0.1:$client/health" 20 '"health":"true"'
+}

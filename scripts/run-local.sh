@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Runs the whole suite on this machine: a real etcd, details, ratings, reviews v1/v2/v3, productpage (which spreads
+# its reviews calls over the three versions in turn, as a mesh's round robin would) and the storage app.
+# Ctrl-C or SIGTERM stops everything it started. See --help.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+usage() {
+    cat <<USAGE
+Usage: scripts/run-local.sh [--clean] [--debug] [--no-build]
+
+  --clean     start with an empty etcd data directory (it is kept between runs otherwise)
+  --debug     use a debug build (faster to build, slower to run)
+  --no-build  use what is already built
+
+Ports (environment): PRODUCTPAGE_PORT=9080 DETAILS_PORT=9081 RATINGS_PORT=9082 REVIEWS_V1_PORT=9083
+REVIEWS_V2_PORT=9084 REVIEWS_V3_PORT=9085 STORAGE_PORT=9090 ETCD_CLIENT_PORT=2379 ETCD_PEER_PORT=2380
+State (etcd data, logs): STATE_DIR=.local
+USAGE
+}
+
+CLEAN=0 CONFIG=release BUILD=1
+for arg in "$@"; do
+    case $arg in
+        --clean) CLEAN=1 ;;
+        --debug) CONFIG=debug ;;
+        --no-build) BUILD=0 ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; exit 2 ;;
+    esac
+done
+
+PRODUCTPAGE_PORT=${PRODUCTPAGE_PORT:-9080} DETAILS_PORT=${DETAILS_PORT:-9081} RATINGS_PORT=${RATINGS_PORT:-9082}
+REVIEWS_V1_PORT=${REVIEWS_V1_PORT:-9083} REVIEWS_V2_PORT=${REVIEWS_V2_PORT:-9084} REVIEWS_V3_PORT=${REVIEWS_V3_PORT:-9085}
+STORAGE_PORT=${STORAGE_PORT:-9090} ETCD_CLIENT_PORT=${ETCD_CLIENT_PORT:-2379} ETCD_PEER_PORT=${ETCD_PEER_PORT:-2380}
+STATE_DIR=${STATE_DIR:-.local}
+
+command -v swift >/dev/null || fail "no Swift toolchain on PATH: install Swift 6 (swift.org) and put its usr/bin on PATH"
+command -v curl >/dev/null || ensure_packages curl || fail "curl is needed: apt-get install curl"
+
+for pair in productpage:$PRODUCTPAGE_PORT details:$DETAILS_PORT ratings:$RATINGS_PORT reviews-v1:$REVIEWS_V1_PORT \
+    reviews-v2:$REVIEWS_V2_PORT reviews-v3:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT etcd:$ETCD_CLIENT_PORT etcd-peer:$ETCD_PEER_PORT; do
+    port_in_use "${pair#*:}" && fail "port ${pair#*:} (${pair%%:*}) is already in use: stop what uses it or choose another port (see --help)"
+done
+
+HAVE_ETCD=1
+if ! command -v etcd >/dev/null; then
+    ensure_packages etcd-server || HAVE_ETCD=0
+fi
+
+if [ $BUILD = 1 ]; then
+    say "building ($CONFIG)…"
+    swift build -c "$CONFIG" >/dev/null || { swift build -c "$CONFIG"; fail "build failed"; }
+fi
+BIN=$(swift build -c "$CONFIG" --show-bin-path)
+
+mkdir -p "$STATE_DIR/logs"
+[ $CLEAN = 1 ] && rm -rf "$STATE_DIR/etcd-data"
+PIDS=()
+stop_all() {
+    trap - INT TERM EXIT
+    [ ${#PIDS[@]} -gt 0 ] && kill -TERM "${PIDS[@]}" 2>/dev/null
+    wait 2>/dev/null
+    say "stopped everything; logs in $STATE_DIR/logs, etcd data kept in $STATE_DIR/etcd-data (--clean removes it)"
+}
+trap stop_all EXIT
+trap 'exit 0' INT TERM
+
+if [ $HAVE_ETCD = 1 ]; then
+    start_etcd "$STATE_DIR/etcd-data" "$ETCD_CLIENT_PORT" "$ETCD_PEER_PORT" "$STATE_DIR/logs/etcd.log" \
+        || fail "etcd did not start; see $STATE_DIR/logs/etcd.log"
+    PIDS+=("$ETCD_PID")
+else
+    say "warning: etcd is not installed and cannot be installed here (apt-get install etcd-server); the storage app will answer 503"
+fi
+
+start() {
+    local name=$1 port=$2 binary=$3; shift 3
+    env "$@" LOG_REQUESTS=${LOG_REQUESTS:-true} "$BIN/$binary" "$port" >"$STATE_DIR/logs/$name.log" 2>&1 &
+    PIDS+=($!)
+}
+start details "$DETAILS_PORT" details HTTP_SERVER_HOST=127.0.0.1 HOSTNAME=details-v1-local
+start ratings "$RATINGS_PORT" ratings HTTP_SERVER_HOST=127.0.0.1 HOSTNAME=ratings-v1-local
+for v in 1 2 3; do
+    port_var=REVIEWS_V${v}_PORT
+    start "reviews-v$v" "${!port_var}" reviews HTTP_SERVER_HOST=127.0.0.1 SERVICE_VERSION=v$v HOSTNAME=reviews-v$v-local \
+        RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$RATINGS_PORT"
+done
+start productpage "$PRODUCTPAGE_PORT" productpage HTTP_SERVER_HOST=127.0.0.1 HOSTNAME=productpage-v1-local \
+    DETAILS_HOSTNAME=127.0.0.1 DETAILS_SERVICE_PORT="$DETAILS_PORT" RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$RATINGS_PORT" \
+    REVIEWS_ENDPOINTS="127.0.0.1:$REVIEWS_V1_PORT,127.0.0.1:$REVIEWS_V2_PORT,127.0.0.1:$REVIEWS_V3_PORT"
+start storage-app "$STORAGE_PORT" storage-app HTTP_SERVER_HOST=127.0.0.1 ETCD_ENDPOINTS="http://127.0.0.1:$ETCD_CLIENT_PORT"
+
+for pair in productpage:$PRODUCTPAGE_PORT details:$DETAILS_PORT ratings:$RATINGS_PORT reviews-v1:$REVIEWS_V1_PORT \
+    reviews-v2:$REVIEWS_V2_PORT reviews-v3:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT; do
+    wait_http "http://127.0.0.1:${pair#*:}/ready" 20 || fail "${pair%%:*} did not become ready; see $STATE_DIR/logs/${pair%%:*}.log"
+done
+
+cat <<URLS
+
+The suite is running. Point a browser at:
+  Bookinfo      http://localhost:$PRODUCTPAGE_PORT/productpage   (reload: reviews v1, v2, v3 in turn; sign in as jason)
+  Storage UI    http://localhost:$STORAGE_PORT/web/
+  API           http://localhost:$PRODUCTPAGE_PORT/api/v1/products/0/reviews
+  etcd          http://127.0.0.1:$ETCD_CLIENT_PORT/health
+Metrics: productpage :$PRODUCTPAGE_PORT  details :$DETAILS_PORT  ratings :$RATINGS_PORT  reviews :$REVIEWS_V1_PORT :$REVIEWS_V2_PORT :$REVIEWS_V3_PORT  storage-app :$STORAGE_PORT  (path /metrics)
+Logs: $STATE_DIR/logs/. Press Ctrl-C to stop.
+READY
+URLS
+
+while true; do
+    for pid in "${PIDS[@]}"; do
+        kill -0 "$pid" 2>/dev/null || fail "a process of the suite (pid $pid) exited; see $STATE_DIR/logs/"
+    done
+    sleep 2 &
+    wait $! 2>/dev/null
+done
