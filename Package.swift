@@ -26,7 +26,7 @@ let package = Package(
         .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "TestSupport"]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["HTTPKit", "TestSupport", "ProductPage", "Details", "Reviews", "Ratings", "StorageApp"]
+            dependencies: ["HTTPKit", "TestSupport", "ProductPage", "Details", "Reviews", "Ratings", "StorageApp", "LoadGen"]
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["HTTPKit", "TestSupport"]),
     ]

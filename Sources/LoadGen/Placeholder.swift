@@ -1,2 +1,0 @@
-@main
-struct PlaceholderLoadGen { static func main() {} }
