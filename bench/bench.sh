@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmarks with wrk on loopback, side by side with nginx (one worker, a constant reply) measured in the same run.
+#   bench/bench.sh [http|bookinfo|storage|all]     DURATION=5s CONNECTIONS=50 SOAK_REQUESTS=1000000
+# Prints req/s, p50/p99 latency and memory; the ratios are what to compare between machines, not the absolutes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+WHAT=${1:-all}
+DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-50}
+SOAK_REQUESTS=${SOAK_REQUESTS:-1000000}
+ensure_packages wrk nginx-light etcd-server curl >/dev/null || true
+for tool in wrk nginx curl; do command -v $tool >/dev/null || fail "$tool is needed (apt-get install wrk nginx-light curl)"; done
+ulimit -n 65536 2>/dev/null || ulimit -n 20000 2>/dev/null || true
+
+say "building release…"
+swift build -c release >/dev/null 2>&1 || { swift build -c release; fail "build failed"; }
+BIN=$(swift build -c release --show-bin-path)
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { [ ${#PIDS[@]} -gt 0 ] && kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null; }
+fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v/1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v } else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v*1000 } else printf "%s", v }'; }
+
+# run_wrk NAME URL [extra wrk args]: prints one row and sets RPS, P99.
+NGINX_RPS=0
+run_wrk() {
+    local name=$1 url=$2; shift 2
+    local out; out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url" 2>&1)
+    RPS=$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$out")
+    local p50 errors
+    P50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
+    p50=$P50
+    P99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
+    errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+    local ratio="-"
+    [ "$NGINX_RPS" -gt 0 ] && ratio=$(awk -v a="$RPS" -v b="$NGINX_RPS" 'BEGIN {printf "%.2fx", a/b}')
+    printf '%-34s %10s %9s %9s %8s  %s\n' "$name" "$RPS" "$p50" "$P99" "$ratio" "$errors"
+}
+header() { printf '\n%-34s %10s %9s %9s %8s\n' "$1" "req/s" "p50 ms" "p99 ms" "vs nginx"; }
+
+start_service() {
+    local name=$1 port=$2; shift 2
+    env LOG_REQUESTS=true HTTP_SERVER_HOST=127.0.0.1 "$@" "$BIN/$name" "$port" >"$WORK/$name-$port.log" 2>&1 &
+    PIDS+=($!)
+    LAST_PID=$!
+    wait_http "http://127.0.0.1:$port/ready" 20 || fail "$name did not start: $(cat "$WORK/$name-$port.log")"
+}
+
+start_nginx() {
+    cat >"$WORK/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+error_log $WORK/nginx-error.log;
+pid $WORK/nginx.pid;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:28080;
+    location / { default_type application/json; return 200 '{"id":0,"author":"William Shakespeare","year":1595,"type":"paperback","pages":200,"publisher":"PublisherA","language":"English","ISBN-10":"1234567890","ISBN-13":"123-1234567890"}'; }
+  }
+}
+NGINX
+    nginx -c "$WORK/nginx.conf" &
+    PIDS+=($!)
+    wait_http http://127.0.0.1:28080/ 10 || fail "nginx did not start"
+}
+
+start_nginx
+say "machine: $(nproc) cores; wrk -t1 -c$CONNECTIONS -d$DURATION; logs of every service are on (JSON per request)"
+header "reference"
+run_wrk "nginx constant (1 worker)" http://127.0.0.1:28080/
+NGINX_RPS=$RPS
+
+if [[ $WHAT == all || $WHAT == http || $WHAT == bookinfo ]]; then
+    start_service details 28081; DETAILS_PID=$LAST_PID
+    start_service ratings 28082; RATINGS_PID=$LAST_PID
+    start_service reviews 28083 SERVICE_VERSION=v2 RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT=28082; REVIEWS_PID=$LAST_PID
+    start_service productpage 28084 DETAILS_HOSTNAME=127.0.0.1 DETAILS_SERVICE_PORT=28081 REVIEWS_HOSTNAME=127.0.0.1 \
+        REVIEWS_SERVICE_PORT=28083 RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT=28082; PAGE_PID=$LAST_PID
+fi
+
+if [[ $WHAT == all || $WHAT == http ]]; then
+    header "HTTPKit (details service)"
+    idle_rss=$(rss_mb $DETAILS_PID)
+    run_wrk "small JSON GET /details/0" http://127.0.0.1:28081/details/0
+    CONNECTIONS_SAVED=$CONNECTIONS
+    CONNECTIONS=2000
+    ( sleep 2; rss_mb $DETAILS_PID >"$WORK/rss2000" ) &
+    SAMPLER=$!
+    run_wrk "2000 keep-alive connections" http://127.0.0.1:28081/details/0
+    wait $SAMPLER
+    CONNECTIONS=$CONNECTIONS_SAVED
+    say "  RSS idle before load: ${idle_rss} MB; with 2000 connections open: $(cat "$WORK/rss2000") MB; threads: $(ls /proc/$DETAILS_PID/task | wc -l)"
+    if command -v python3 >/dev/null; then
+        python3 bench/slow_clients.py 127.0.0.1 28081 200 8 >"$WORK/slow.out" 2>&1 &
+        SLOW=$!
+        sleep 2
+        run_wrk "p99 beside 200 slow clients" http://127.0.0.1:28081/details/0
+        wait $SLOW
+        say "  $(cat "$WORK/slow.out") (the server times a head out after HTTP_SERVER_HEADER_TIMEOUT=10s)"
+    fi
+    fd_before=$(fds $DETAILS_PID); rss_before=$(rss_mb $DETAILS_PID)
+    soak_seconds=$(( SOAK_REQUESTS / 40000 + 5 ))
+    out=$(wrk -t1 -c"$CONNECTIONS" -d"${soak_seconds}s" http://127.0.0.1:28081/details/0 2>&1)
+    total=$(awk '/requests in/ {print $1}' <<<"$out")
+    sleep 1
+    say "  soak: $total requests in ${soak_seconds}s; open fds $fd_before -> $(fds $DETAILS_PID); RSS $rss_before -> $(rss_mb $DETAILS_PID) MB"
+fi
+
+if [[ $WHAT == all || $WHAT == bookinfo ]]; then
+    header "bookinfo"
+    run_wrk "GET /details/0" http://127.0.0.1:28081/details/0
+    run_wrk "GET /ratings/0" http://127.0.0.1:28082/ratings/0
+    run_wrk "GET /reviews/0 (v2 -> ratings)" http://127.0.0.1:28083/reviews/0
+    run_wrk "GET /productpage (all services)" http://127.0.0.1:28084/productpage
+    say "  RSS after the runs: details $(rss_mb $DETAILS_PID) MB, ratings $(rss_mb $RATINGS_PID) MB, reviews $(rss_mb $REVIEWS_PID) MB, productpage $(rss_mb $PAGE_PID) MB"
+fi
+
+if [[ $WHAT == all || $WHAT == storage ]]; then
+    command -v etcd >/dev/null || fail "etcd is needed for the storage benchmark (apt-get install etcd-server)"
+    start_etcd "$WORK/etcd" 22379 22380 "$WORK/etcd.log" || fail "etcd did not start"
+    PIDS+=("$ETCD_PID")
+    start_service storage-app 28090 ETCD_ENDPOINTS=http://127.0.0.1:22379; STORAGE_PID=$LAST_PID
+    curl -s -X PUT -H 'Content-Type: application/json' -d '{"key":"benchKey","value":"a value to read back"}' http://127.0.0.1:28090/storage >/dev/null
+    header "storage (etcd v3 on loopback)"
+    export ETCD_KEY_B64=$(printf '/benchKey' | base64 -w0)
+    run_wrk "etcd direct: POST /v3/kv/range" http://127.0.0.1:22379/v3/kv/range -s bench/range.lua
+    ETCD_RPS=$RPS ETCD_P50=$P50
+    run_wrk "app: GET /storage/benchKey" http://127.0.0.1:28090/storage/benchKey
+    say "  app vs direct etcd: throughput $(awk -v a="$RPS" -v b="$ETCD_RPS" 'BEGIN {printf "%.2fx", a/b}'), p50 $(awk -v a="$P50" -v b="$ETCD_P50" 'BEGIN {printf "%.2fx", a/b}'); storage-app RSS $(rss_mb $STORAGE_PID) MB"
+fi
