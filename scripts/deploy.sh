@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Deploys the suite to the current kubectl context and waits for every rollout.
+#   scripts/deploy.sh [--istio|--no-mesh] [--lesson FILE]...
+#   --istio    (default) namespace labelled for sidecar injection, gateway, subsets, mTLS, authorization
+#   --no-mesh  the plain manifests (k8s/overlays/local), e.g. to compare with and without the mesh
+#   --lesson   also apply one of k8s/lessons/*.yaml (repeatable)
+# Images: by default the manifests name ghcr.io/mesh-samples/...; to use your own builds, build them with
+# docker/docker-bake.hcl (HUB=your/registry) and `kubectl kustomize ... | sed` or an overlay with `images:`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OVERLAY=istio
+LESSONS=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        --istio) OVERLAY=istio ;;
+        --no-mesh) OVERLAY=local ;;
+        --lesson) LESSONS+=("$2"); shift ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+command -v kubectl >/dev/null || { echo "kubectl is needed" >&2; exit 1; }
+kubectl version --request-timeout=5s >/dev/null 2>&1 || { echo "no cluster reachable with the current kubectl context" >&2; exit 1; }
+if [ $OVERLAY = istio ] && ! kubectl get crd virtualservices.networking.istio.io >/dev/null 2>&1; then
+    echo "Istio is not installed in this cluster: istioctl install --set profile=demo -y (or use --no-mesh)" >&2
+    exit 1
+fi
+kubectl apply -k "k8s/overlays/$OVERLAY"
+for lesson in "${LESSONS[@]}"; do kubectl -n bookinfo apply -f "$lesson"; done
+for workload in deployment/details-v1 deployment/ratings-v1 deployment/reviews-v1 deployment/reviews-v2 deployment/reviews-v3 \
+    deployment/productpage-v1 deployment/storage-app-v1 statefulset/etcd; do
+    kubectl -n bookinfo rollout status "$workload" --timeout=180s
+done
+echo
+echo "Deployed. Without an ingress: kubectl -n bookinfo port-forward svc/productpage 9080:9080, then http://localhost:9080/productpage"
+[ $OVERLAY = istio ] && echo "Through Istio's ingress gateway: kubectl -n istio-system port-forward svc/istio-ingressgateway 8080:80, then http://localhost:8080/productpage and http://localhost:8080/web/"
+echo "Check it: GATEWAY_URL=localhost:8080 scripts/smoke.sh"
