@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--keep-data" ]; then
     kubectl -n bookinfo delete virtualservices,destinationrules,gateways.networking.istio.io,authorizationpolicies,peerauthentications --all --ignore-not-found
     kubectl -n bookinfo delete httproutes,gateways.gateway.networking.k8s.io --all --ignore-not-found 2>/dev/null || true
-    kubectl delete -k k8s/overlays/local --ignore-not-found --wait=false
+    kubectl -n bookinfo delete -k k8s/base --ignore-not-found
 else
     kubectl delete namespace bookinfo --ignore-not-found
 fi
