@@ -200,6 +200,7 @@ func echoRouter() -> Router {
         let idle = try RawConnection(port: server.port)
         try idle.send("GET /echo/x HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(idle.readResponses(1).count == 1)
+        #expect(eventually { server.server.inFlightRequests == 0 })
         try busy.send("GET /sleep/400 HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(eventually { server.server.inFlightRequests == 1 })
         let started = Deadline.now
@@ -212,6 +213,16 @@ func echoRouter() -> Router {
         #expect(idle.isClosedByPeer(timeout: 1))
         #expect(Deadline.now.nanos - started.nanos < 3_000_000_000)
         #expect(throws: (any Error).self) { _ = try RawConnection(port: server.port) }
+    }
+
+    @Test func aRequestArrivingAsTheDrainStartsIsStillAnswered() throws {
+        let server = try TestServer(router: echoRouter())
+        let connection = try RawConnection(port: server.port)
+        #expect(eventually { server.server.openConnections == 1 })
+        try connection.send("GET /echo/late HTTP/1.1\r\nHost: t\r\n\r\n")
+        server.server.shutdown(timeout: 2)
+        let text = connection.readToEnd(timeout: 2)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK") && text.contains("Connection: close") && text.hasSuffix("late"), "\(text)")
     }
 
     @Test func dualStackListenerAcceptsIPv4AndIPv6() throws {

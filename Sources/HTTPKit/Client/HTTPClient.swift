@@ -165,7 +165,9 @@ public final class HTTPClient: Sendable {
     private func exchange(
         _ socket: Socket, _ bytes: [UInt8], method: HTTPMethod, key: String, deadline: Deadline, reused: Bool
     ) throws -> ClientResponse {
-        socket.setTimeouts(receive: nil, send: Double(deadline.remainingMilliseconds) / 1000 + 0.001)
+        // Reads wait with poll and the deadline; a send blocks only on a peer that stops reading, so a new
+        // connection gets the first call's deadline as its send timeout and keeps it.
+        if !reused { socket.setTimeouts(receive: nil, send: Double(deadline.remainingMilliseconds) / 1000 + 0.001) }
         do {
             try socket.send(bytes)
         } catch {

@@ -1,6 +1,15 @@
+import Synchronization
+
 /// One client connection. It belongs to one thread at a time: its event loop, or a worker while a blocking
 /// handler runs, which hands it back when the response is ready.
 final class Connection: @unchecked Sendable {
+    /// Who may touch the connection: its loop, or a worker (and whether the loop saw an event meanwhile).
+    enum Owner: UInt8, AtomicRepresentable {
+        case loop = 0
+        case worker = 1
+        case workerWithPendingEvent = 2
+    }
+
     enum Phase {
         case reading
         case working
@@ -11,6 +20,7 @@ final class Connection: @unchecked Sendable {
     let socket: Socket
     let peer: String
     let token: UInt64
+    let owner = Atomic<Owner>(.loop)
     var parser: RequestParser
     var output: [UInt8] = []
     var outputOffset = 0

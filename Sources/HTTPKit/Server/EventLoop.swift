@@ -78,7 +78,11 @@ final class EventLoop: @unchecked Sendable {
                         return
                     }
                     guard let connection = connections[token] else { return }
-                    if case .working = connection.phase { return }
+                    // While a worker has it, only note that something happened; the worker hands it back.
+                    if connection.owner.load(ordering: .acquiring) != .loop {
+                        _ = connection.owner.compareExchange(expected: .worker, desired: .workerWithPendingEvent, ordering: .acquiringAndReleasing)
+                        return
+                    }
                     if flags & (Epoll.readHangUp | Epoll.hangUp | Epoll.error) != 0, flags & Epoll.readable == 0 {
                         connection.peerClosed = true
                     }
@@ -91,6 +95,7 @@ final class EventLoop: @unchecked Sendable {
                     epoll.add(connection.socket.fd, token: connection.token,
                               events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
                 } else {
+                    connection.owner.store(.loop, ordering: .releasing)
                     connection.phase = .reading
                 }
                 drive(connection)
@@ -199,10 +204,10 @@ final class EventLoop: @unchecked Sendable {
                 markBusy(connection)
                 if core.offload(&request) {
                     connection.phase = .working
-                    let core = self.core
+                    connection.owner.store(.worker, ordering: .releasing)
                     core.pool.submit { [self] in
                         connection.queue(core.answer(request, on: connection))
-                        submit(connection)
+                        if !finishOnWorker(connection) { submit(connection) }
                     }
                     return
                 }
@@ -214,6 +219,8 @@ final class EventLoop: @unchecked Sendable {
             case .needMore:
                 let idle = connection.parser.isIdle
                 if idle, core.isDraining {
+                    // A request that already arrived is still answered (with Connection: close); then close.
+                    if read(connection) == .data { continue }
                     close(connection)
                     return
                 }
@@ -248,6 +255,38 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// On the worker that answered: writes the response and, when nothing else is left to do, gives the
+    /// connection back to the loop without waking it. False when the loop must take over (a partial write, a
+    /// pipelined request already buffered, a close, or an event that came in meanwhile).
+    private func finishOnWorker(_ connection: Connection) -> Bool {
+        guard !connection.closeAfterFlush, connection.parser.bufferedByteCount == 0 else { return false }
+        let fd = connection.socket.fd
+        while connection.hasPendingOutput {
+            let sent = connection.output.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + connection.outputOffset, raw.count - connection.outputOffset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            if sent > 0 {
+                connection.outputOffset += sent
+            } else if sent < 0, errno == EINTR {
+                continue
+            } else {
+                return false
+            }
+        }
+        connection.output.removeAll(keepingCapacity: connection.output.count <= 256 * 1024)
+        connection.outputOffset = 0
+        connection.lastActivity = monotonicNanos()
+        if connection.busy {
+            connection.busy = false
+            connection.requestDeadline = nil
+            connection.readingBody = false
+            core.busy.subtract(1, ordering: .relaxed)
+        }
+        connection.phase = .reading
+        let (released, _) = connection.owner.compareExchange(expected: .worker, desired: .loop, ordering: .acquiringAndReleasing)
+        return released
+    }
+
     private func markBusy(_ connection: Connection) {
         if !connection.busy {
             connection.busy = true
@@ -269,6 +308,7 @@ final class EventLoop: @unchecked Sendable {
         let force = core.forceClose.load(ordering: .relaxed)
         let draining = core.isDraining
         for connection in Array(connections.values) {
+            guard connection.owner.load(ordering: .acquiring) == .loop else { continue }
             if force {
                 close(connection)
                 continue
@@ -284,7 +324,9 @@ final class EventLoop: @unchecked Sendable {
             }
             if let blocked = connection.writeBlockedSince, nanos(since: blocked, now: now) > writeNanos {
                 close(connection)
-            } else if connection.isIdle, draining || nanos(since: connection.lastActivity, now: now) > idleNanos {
+            } else if connection.isIdle, draining {
+                drive(connection)
+            } else if connection.isIdle, nanos(since: connection.lastActivity, now: now) > idleNanos {
                 close(connection)
             } else if let deadline = connection.requestDeadline, !connection.hasPendingOutput, deadline.hasPassed {
                 reject(connection, .requestTimeout, connection.readingBody ? "request body not received in time" : "request head not received in time")
