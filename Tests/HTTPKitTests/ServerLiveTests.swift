@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPKit
 import Testing
 import TestSupport
@@ -6,6 +7,7 @@ import TestSupport
 func echoRouter() -> Router {
     var router = Router()
     router.get("/echo/:word", execution: .inline) { request in .text(try request.parameter("word")) }
+    router.get("/blocking/:word") { request in .text(try request.parameter("word")) }
     router.post("/body") { request in .text("got \(request.body.count): \(request.bodyText)") }
     router.get("/sleep/:ms") { request in
         usleep(UInt32(Int(try request.parameter("ms")) ?? 0) * 1000)
@@ -213,6 +215,28 @@ func echoRouter() -> Router {
         #expect(idle.isClosedByPeer(timeout: 1))
         #expect(Deadline.now.nanos - started.nanos < 3_000_000_000)
         #expect(throws: (any Error).self) { _ = try RawConnection(port: server.port) }
+    }
+
+    /// Worker-run handlers hand their connection back to the event loop while the client is already sending the
+    /// next request; no request may be lost in that hand-over.
+    @Test func keepAliveRequestsOnWorkerRoutesUnderConcurrency() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let client = HTTPClient()
+        let failures = Mutex(0)
+        let group = DispatchGroup()
+        for thread in 0..<16 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                for n in 0..<500 {
+                    let word = "t\(thread)n\(n)"
+                    if (try? client.get(server.baseURL + "/blocking/\(word)", timeout: 2).bodyText) != word { failures.withLock { $0 += 1 } }
+                }
+            }
+        }
+        group.wait()
+        #expect(failures.withLock { $0 } == 0)
     }
 
     @Test func aRequestArrivingAsTheDrainStartsIsStillAnswered() throws {

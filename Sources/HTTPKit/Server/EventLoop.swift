@@ -80,8 +80,9 @@ final class EventLoop: @unchecked Sendable {
                     guard let connection = connections[token] else { return }
                     // While a worker has it, only note that something happened; the worker hands it back.
                     if connection.owner.load(ordering: .acquiring) != .loop {
-                        _ = connection.owner.compareExchange(expected: .worker, desired: .workerWithPendingEvent, ordering: .acquiringAndReleasing)
-                        return
+                        let (noted, now) = connection.owner.compareExchange(expected: .worker, desired: .workerWithPendingEvent, ordering: .acquiringAndReleasing)
+                        // Not noted and back with the loop: the worker released it just now, so handle the event here.
+                        if noted || now != .loop { return }
                     }
                     if flags & (Epoll.readHangUp | Epoll.hangUp | Epoll.error) != 0, flags & Epoll.readable == 0 {
                         connection.peerClosed = true
