@@ -55,7 +55,13 @@ public struct ClientConfiguration: Sendable {
 /// keep-alive pool. Safe to share between threads.
 public final class HTTPClient: Sendable {
     public let configuration: ClientConfiguration
-    private let pool = Mutex<[String: [(socket: Socket, idleSince: UInt64)]]>([:])
+    /// Idle connections, in stripes picked by the calling thread: many threads calling at once rarely wait on
+    /// each other, and a thread tends to get back the connection it used last.
+    private final class PoolStripe: Sendable {
+        let idle = Mutex<[String: [(socket: Socket, idleSince: UInt64)]]>([:])
+    }
+    private let stripes = (0..<16).map { _ in PoolStripe() }
+    private var pool: PoolStripe { stripes[threadStripe(of: stripes.count)] }
 
     public init(configuration: ClientConfiguration = ClientConfiguration()) {
         self.configuration = configuration
@@ -222,7 +228,8 @@ public final class HTTPClient: Sendable {
 
     private func takeIdle(_ key: String) -> Socket? {
         let maxIdle = UInt64(configuration.idleTimeout * 1e9)
-        while let entry = pool.withLock({ $0[key]?.popLast() }) {
+        let stripe = pool
+        while let entry = stripe.idle.withLock({ $0[key]?.popLast() }) {
             if nanos(since: entry.idleSince) < maxIdle, !entry.socket.isStale { return entry.socket }
             entry.socket.close()
         }
@@ -230,7 +237,7 @@ public final class HTTPClient: Sendable {
     }
 
     private func putIdle(_ key: String, _ socket: Socket) {
-        let kept = pool.withLock { pool -> Bool in
+        let kept = pool.idle.withLock { pool -> Bool in
             var list = pool[key, default: []]
             guard list.count < configuration.maxIdlePerHost else { return false }
             list.append((socket, monotonicNanos()))
@@ -242,10 +249,12 @@ public final class HTTPClient: Sendable {
 
     /// Closes every pooled connection.
     public func closeIdleConnections() {
-        let all = pool.withLock { pool -> [Socket] in
-            defer { pool.removeAll() }
-            return pool.values.flatMap { $0.map(\.socket) }
+        for stripe in stripes {
+            let all = stripe.idle.withLock { pool -> [Socket] in
+                defer { pool.removeAll() }
+                return pool.values.flatMap { $0.map(\.socket) }
+            }
+            for socket in all { socket.close() }
         }
-        for socket in all { socket.close() }
     }
 }

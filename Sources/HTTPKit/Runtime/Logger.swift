@@ -9,12 +9,14 @@ public struct Logger: Sendable {
     public let version: String
     let fd: Int32
     let enabled: Bool
+    private let sink: LogSink?
 
     public init(service: String, version: String, fd: Int32 = 1, enabled: Bool = true) {
         self.service = service
         self.version = version
         self.fd = fd
         self.enabled = enabled
+        sink = fd >= 0 ? LogSink.shared(fd) : nil
     }
 
     /// A logger that writes nothing, for tests.
@@ -35,7 +37,7 @@ public struct Logger: Sendable {
         members.append(contentsOf: fields)
         var bytes = JSON.object(members).bytes()
         bytes.append(0x0A)
-        LogSink.shared(fd).append(bytes)
+        sink?.append(bytes)
     }
 
     /// The per-request line, written without building a JSON tree (it is on every request's path).
@@ -74,19 +76,23 @@ public struct Logger: Sendable {
         field(",\"trace_id\":", traceID)
         field(",\"remote\":", remote)
         out.append(contentsOf: "}\n".utf8)
-        LogSink.shared(fd).append(out)
+        sink?.append(out)
     }
 
     /// Writes out every buffered line; call before the process exits.
-    public func flush() { LogSink.shared(fd).flush() }
+    public func flush() { sink?.flush() }
 }
 
 /// Collects log lines and writes them in batches from a background thread (every few milliseconds, or at once
 /// when 64 KiB are waiting), so that a busy server does not pay a system call per request. Lines stay whole.
 final class LogSink: Sendable {
     private static let sinks = Mutex<[Int32: LogSink]>([:])
+    private final class Stripe: Sendable {
+        let buffer = Mutex<[UInt8]>([])
+    }
     private let fd: Int32
-    private let buffer = Mutex<[UInt8]>([])
+    /// Striped by thread so that concurrent requests rarely wait on each other to log.
+    private let stripes = (0..<16).map { _ in Stripe() }
     private let writing = Mutex<Void>(())
 
     static func shared(_ fd: Int32) -> LogSink {
@@ -102,7 +108,7 @@ final class LogSink: Sendable {
     private init(fd: Int32) { self.fd = fd }
 
     func append(_ line: [UInt8]) {
-        let full = buffer.withLock { buffer -> Bool in
+        let full = stripes[threadStripe(of: stripes.count)].buffer.withLock { buffer -> Bool in
             buffer.append(contentsOf: line)
             return buffer.count >= 64 * 1024
         }
@@ -111,9 +117,12 @@ final class LogSink: Sendable {
 
     func flush() {
         writing.withLock { _ in
-            let pending = buffer.withLock { buffer -> [UInt8] in
-                defer { buffer.removeAll(keepingCapacity: true) }
-                return buffer
+            var pending: [UInt8] = []
+            for stripe in stripes {
+                stripe.buffer.withLock { buffer in
+                    pending.append(contentsOf: buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                }
             }
             guard !pending.isEmpty else { return }
             pending.withUnsafeBytes { raw in

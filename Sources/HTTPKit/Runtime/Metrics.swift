@@ -88,10 +88,7 @@ final class MetricFamily: Sendable {
         stripes = (0..<Self.stripeCount).map { _ in Stripe() }
     }
 
-    private var stripe: Int {
-        let id = UInt64(UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))))
-        return Int((id &* 0x9E37_79B9_7F4A_7C15) >> 60) % Self.stripeCount
-    }
+    private var stripe: Int { threadStripe(of: Self.stripeCount) }
 
     func update(_ labels: [String], _ body: (inout Series) -> Void) {
         let isNew = stripes[stripe].series.withLock { all -> Bool in

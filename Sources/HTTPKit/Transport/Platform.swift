@@ -7,6 +7,12 @@ import Synchronization
 import Darwin
 #endif
 
+/// A stripe index in 0..<count for the calling thread, to spread per-thread work over several locks.
+@inline(__always) func threadStripe(of count: Int) -> Int {
+    let id = UInt64(UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))))
+    return Int((id &* 0x9E37_79B9_7F4A_7C15) >> 58) % count
+}
+
 /// Monotonic time in nanoseconds.
 @inline(__always) func monotonicNanos() -> UInt64 {
     var ts = timespec()
@@ -39,7 +45,11 @@ public struct Deadline: Sendable, Comparable {
     public static func earliest(_ a: Deadline, _ b: Deadline) -> Deadline { a < b ? a : b }
 }
 
-private let secondsCache = Mutex<(seconds: Int, text: String)>((-1, ""))
+private final class SecondsText: Sendable {
+    let cached = Mutex<(seconds: Int, text: String)>((-1, ""))
+}
+/// Striped by thread: every request's log line asks for the time.
+private let secondsCaches = (0..<16).map { _ in SecondsText() }
 
 /// Wall-clock time as RFC 3339 UTC with milliseconds, written without Foundation. The text up to the second is
 /// kept between calls.
@@ -48,7 +58,8 @@ func rfc3339Now() -> String {
     clock_gettime(CLOCK_REALTIME, &ts)
     let millis = Int(ts.tv_nsec / 1_000_000)
     let fraction = (millis < 10 ? "00" : millis < 100 ? "0" : "") + String(millis) + "Z"
-    if let cached = secondsCache.withLock({ $0.seconds == ts.tv_sec ? $0.text : nil }) { return cached + fraction }
+    let cache = secondsCaches[threadStripe(of: secondsCaches.count)]
+    if let cached = cache.cached.withLock({ $0.seconds == ts.tv_sec ? $0.text : nil }) { return cached + fraction }
     var seconds = ts.tv_sec
     var parts = tm()
     gmtime_r(&seconds, &parts)
@@ -58,7 +69,7 @@ func rfc3339Now() -> String {
     }
     let text = pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
         + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "."
-    secondsCache.withLock { $0 = (ts.tv_sec, text) }
+    cache.cached.withLock { $0 = (ts.tv_sec, text) }
     return text + fraction
 }
 
