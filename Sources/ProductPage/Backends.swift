@@ -39,12 +39,25 @@ final class Backends: Sendable {
 
     /// Up to `reviewsAttempts` tries (the original's deliberate retry), stopping at the first 200.
     func fetchReviews(id: Int, headers: HTTPHeaders) -> BackendResult {
-        var result = BackendResult(status: 500, json: Self.error(Self.reviewsUnavailable))
-        for _ in 0..<reviewsAttempts {
+        record("reviews", retryReviews(after: nil, id: id, headers: headers))
+    }
+
+    /// What the page needs: details and the first reviews try at the same time, then any further reviews tries.
+    func fetchDetailsAndReviews(id: Int, headers: HTTPHeaders) -> (details: BackendResult, reviews: BackendResult) {
+        let both = Upstream.callAll([(details, "/details/\(id)"), (pickReviews(), "/reviews/\(id)")], headers: headers, timeout: timeout)
+        let details = interpret(both[0], failure: Self.detailsUnavailable)
+        let firstReviews = interpret(both[1], failure: Self.reviewsUnavailable)
+        return (record("details", details), record("reviews", retryReviews(after: firstReviews, id: id, headers: headers)))
+    }
+
+    private func retryReviews(after first: BackendResult?, id: Int, headers: HTTPHeaders) -> BackendResult {
+        var result = first ?? BackendResult(status: 500, json: Self.error(Self.reviewsUnavailable))
+        var tries = first == nil ? 0 : 1
+        while !result.ok, tries < reviewsAttempts {
             result = attempt(pickReviews(), "/reviews/\(id)", headers: headers, failure: Self.reviewsUnavailable)
-            if result.ok { break }
+            tries += 1
         }
-        return record("reviews", result)
+        return result
     }
 
     func fetchRatings(id: Int, headers: HTTPHeaders) -> BackendResult {
@@ -57,16 +70,17 @@ final class Backends: Sendable {
     }
 
     private func attempt(_ upstream: Upstream, _ path: String, headers: HTTPHeaders, failure: String) -> BackendResult {
-        do {
-            let response = try upstream.call(.get, path, headers: headers, timeout: timeout)
-            guard response.status.code == 200 else { return BackendResult(status: response.status.code, json: Self.error(failure)) }
-            guard let json = try? JSON.parse(response.body), json.isObject else {
-                return BackendResult(status: 502, json: Self.error(failure))
-            }
-            return BackendResult(status: 200, json: json)
-        } catch {
-            return BackendResult(status: 503, json: Self.error(failure))
+        interpret(Result { try upstream.call(.get, path, headers: headers, timeout: timeout) }, failure: failure)
+    }
+
+    /// 200 with a JSON object is success; another status passes through; 200 without JSON is 502; no answer 503.
+    private func interpret(_ outcome: Result<ClientResponse, some Error>, failure: String) -> BackendResult {
+        guard case .success(let response) = outcome else { return BackendResult(status: 503, json: Self.error(failure)) }
+        guard response.status.code == 200 else { return BackendResult(status: response.status.code, json: Self.error(failure)) }
+        guard let json = try? JSON.parse(response.body), json.isObject else {
+            return BackendResult(status: 502, json: Self.error(failure))
         }
+        return BackendResult(status: 200, json: json)
     }
 
     private func record(_ app: String, _ result: BackendResult) -> BackendResult {

@@ -71,10 +71,7 @@ enum ProductPageApp {
             let user = session.user(of: request.headers)
             let headers = HeaderPropagation.outgoing(from: request.headers, endUser: .some(user))
             for _ in 0..<flood { _ = backends.fetchReviews(id: Product.id, headers: headers) }
-            let (details, reviews) = Background.concurrently(
-                { backends.fetchDetails(id: Product.id, headers: headers) },
-                { backends.fetchReviews(id: Product.id, headers: headers) }
-            )
+            let (details, reviews) = backends.fetchDetailsAndReviews(id: Product.id, headers: headers)
             var response = Response.html(ProductPageHTML.render(details: details, reviews: reviews, user: user, footer: footer))
             response.headers.add("Vary", "Cookie")
             return response

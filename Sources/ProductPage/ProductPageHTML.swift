@@ -9,7 +9,9 @@ enum ProductPageHTML {
     }
 
     static func render(details: BackendResult, reviews: BackendResult, user: String?, footer: Footer) -> String {
-        var html = """
+        var html = ""
+        html.reserveCapacity(12 * 1024)
+        html += """
         <!DOCTYPE html>
         <html lang="en">
         <head>

@@ -61,6 +61,46 @@ import TestSupport
         #expect(server.server.openConnections <= 8)
     }
 
+    @Test func aBatchWaitsForItsSlowestCallOnly() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let silent = try CannedPeer(reply: nil)
+        defer { silent.stop() }
+        let refused = try Listener(host: "127.0.0.1", port: 0)
+        let refusedPort = refused.port
+        refused.socket.close()
+        let client = HTTPClient()
+        let deadline = Deadline.after(seconds: 0.8)
+        func url(_ text: String) throws -> HTTPClient.URL { try HTTPClient.URL(text) }
+        let start = Deadline.now
+        let results = client.perform([
+            HTTPClient.Call(.get, try url(server.baseURL + "/sleep/300"), deadline: deadline),
+            HTTPClient.Call(.get, try url(server.baseURL + "/blocking/two"), deadline: deadline),
+            HTTPClient.Call(.get, try url("http://127.0.0.1:\(silent.port)/"), deadline: .after(seconds: 0.5)),
+            HTTPClient.Call(.get, try url("http://127.0.0.1:\(refusedPort)/"), deadline: deadline),
+        ])
+        let elapsed = Double(Deadline.now.nanos - start.nanos) / 1e9
+        #expect((try? results[0].get().bodyText) == "slept")
+        #expect((try? results[1].get().bodyText) == "two")
+        #expect(throws: HTTPClientError.timedOut("127.0.0.1:\(silent.port)")) { try results[2].get() }
+        #expect(throws: HTTPClientError.connectionRefused("127.0.0.1:\(refusedPort)")) { try results[3].get() }
+        #expect(elapsed >= 0.45 && elapsed < 0.75, "took \(elapsed)s")
+    }
+
+    @Test func aBatchRetriesAPooledConnectionTheServerClosed() throws {
+        let server = try TestServer(configure: { $0.idleTimeout = 0.2 }, router: echoRouter())
+        defer { server.stop() }
+        let client = HTTPClient()
+        _ = try client.get(server.baseURL + "/echo/a", timeout: 2)
+        _ = try client.get(server.baseURL + "/blocking/b", timeout: 2)
+        usleep(400_000)
+        let results = client.perform([
+            HTTPClient.Call(.get, try HTTPClient.URL(server.baseURL + "/echo/c"), deadline: .after(seconds: 2)),
+            HTTPClient.Call(.get, try HTTPClient.URL(server.baseURL + "/blocking/d"), deadline: .after(seconds: 2)),
+        ])
+        #expect(results.map { (try? $0.get().bodyText) ?? "failed" } == ["c", "d"])
+    }
+
     @Test func chunkedResponse() throws {
         let peer = try CannedPeer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n")
         defer { peer.stop() }

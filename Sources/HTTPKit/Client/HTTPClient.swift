@@ -151,9 +151,9 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    private enum StaleConnection: Error { case stale }
+    enum StaleConnection: Error { case stale }
 
-    private func connect(_ url: URL, deadline: Deadline) throws -> Socket {
+    func connect(_ url: URL, deadline: Deadline) throws -> Socket {
         let connectDeadline = Deadline.earliest(deadline, .after(seconds: configuration.connectTimeout))
         let address = url.authority
         do {
@@ -226,7 +226,7 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    private func takeIdle(_ key: String) -> Socket? {
+    func takeIdle(_ key: String) -> Socket? {
         let maxIdle = UInt64(configuration.idleTimeout * 1e9)
         let stripe = pool
         while let entry = stripe.idle.withLock({ $0[key]?.popLast() }) {
@@ -236,7 +236,7 @@ public final class HTTPClient: Sendable {
         return nil
     }
 
-    private func putIdle(_ key: String, _ socket: Socket) {
+    func putIdle(_ key: String, _ socket: Socket) {
         let kept = pool.idle.withLock { pool -> Bool in
             var list = pool[key, default: []]
             guard list.count < configuration.maxIdlePerHost else { return false }

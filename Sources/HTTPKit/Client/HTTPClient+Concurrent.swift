@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+extension HTTPClient {
+    /// One request of a batch.
+    public struct Call: Sendable {
+        public var method: HTTPMethod
+        public var url: URL
+        public var headers: HTTPHeaders
+        public var body: [UInt8]
+        public var deadline: Deadline
+
+        public init(_ method: HTTPMethod, _ url: URL, headers: HTTPHeaders = [:], body: [UInt8] = [], deadline: Deadline) {
+            self.method = method
+            self.url = url
+            self.headers = headers
+            self.body = body
+            self.deadline = deadline
+        }
+    }
+
+    private struct InFlight {
+        let index: Int
+        let socket: Socket
+        let key: String
+        let reused: Bool
+        var parser: ResponseParser
+        var receivedAny = false
+    }
+
+    /// Sends every call, then waits for all the responses at once on this thread (one `poll` over their sockets),
+    /// so a batch costs its slowest call and no extra thread. Each call keeps its own deadline.
+    public func perform(_ calls: [Call]) -> [Result<ClientResponse, HTTPClientError>] {
+        var results = [Result<ClientResponse, HTTPClientError>?](repeating: nil, count: calls.count)
+        var inFlight: [InFlight] = []
+        for (index, call) in calls.enumerated() {
+            do {
+                inFlight.append(try start(call, index: index))
+            } catch let error as HTTPClientError {
+                results[index] = .failure(error)
+            } catch {
+                results[index] = .failure(.protocolError("\(error)"))
+            }
+        }
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        while !inFlight.isEmpty {
+            var fds = inFlight.map { pollfd(fd: $0.socket.fd, events: Int16(POLLIN), revents: 0) }
+            let earliest = inFlight.map { calls[$0.index].deadline }.min() ?? .now
+            if poll(&fds, nfds_t(fds.count), earliest.remainingMilliseconds) < 0, errno == EINTR { continue }
+            var done: Set<Int> = []
+            for position in inFlight.indices {
+                let call = calls[inFlight[position].index]
+                if fds[position].revents == 0 {
+                    if call.deadline.hasPassed {
+                        inFlight[position].socket.close()
+                        results[inFlight[position].index] = .failure(.timedOut(inFlight[position].key))
+                        done.insert(position)
+                    }
+                    continue
+                }
+                let count = buffer.withUnsafeMutableBytes { recv(inFlight[position].socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if count < 0, errno == EAGAIN || errno == EINTR { continue }
+                if let result = advance(&inFlight[position], call, buffer: buffer, count: count) {
+                    results[inFlight[position].index] = result
+                    done.insert(position)
+                }
+            }
+            inFlight = inFlight.enumerated().filter { !done.contains($0.offset) }.map(\.element)
+        }
+        return results.map { $0 ?? .failure(.protocolError("no result")) }
+    }
+
+    private func start(_ call: Call, index: Int) throws -> InFlight {
+        let bytes: [UInt8]
+        do {
+            bytes = try MessageWriter.request(
+                method: call.method, target: call.url.target, host: call.url.authority, headers: call.headers, body: call.body,
+                keepAlive: configuration.keepAlive
+            )
+        } catch let error as MessageWriter.InvalidHeader {
+            throw HTTPClientError.invalidHeader(error.name)
+        }
+        let key = "\(call.url.host):\(call.url.port)"
+        var parser = ResponseParser(limits: configuration.limits, maxBodyBytes: configuration.maxResponseBodyBytes)
+        parser.requestWasHead = call.method == .head
+        if configuration.keepAlive, let socket = takeIdle(key) {
+            if (try? socket.send(bytes)) != nil { return InFlight(index: index, socket: socket, key: key, reused: true, parser: parser) }
+            socket.close()
+        }
+        let socket = try connect(call.url, deadline: call.deadline)
+        socket.setTimeouts(receive: nil, send: Double(call.deadline.remainingMilliseconds) / 1000 + 0.001)
+        do { try socket.send(bytes) } catch {
+            socket.close()
+            throw HTTPClientError.connectionClosed(key)
+        }
+        return InFlight(index: index, socket: socket, key: key, reused: false, parser: parser)
+    }
+
+    /// Feeds what arrived; the call's result once it is complete.
+    private func advance(_ entry: inout InFlight, _ call: Call, buffer: [UInt8], count: Int) -> Result<ClientResponse, HTTPClientError>? {
+        if count <= 0 {
+            entry.socket.close()
+            if entry.reused, !entry.receivedAny, call.method != .post, call.method != .patch {
+                // The server closed the pooled connection before answering: once more, on a fresh connection.
+                return Result { try request(call.method, call.url, headers: call.headers, body: call.body, deadline: call.deadline) }
+                    .mapError { $0 as? HTTPClientError ?? .protocolError("\($0)") }
+            }
+            switch entry.parser.finishAtEOF() {
+            case .response(let response): return .success(response)
+            case .error(let error): return .failure(entry.receivedAny ? .protocolError(error.description) : .connectionClosed(entry.key))
+            case .needMore: return .failure(.connectionClosed(entry.key))
+            }
+        }
+        entry.receivedAny = true
+        buffer.withUnsafeBytes { entry.parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        switch entry.parser.next() {
+        case .needMore:
+            return nil
+        case .error(let error):
+            entry.socket.close()
+            return .failure(.protocolError(error.description))
+        case .response(let response):
+            if configuration.keepAlive, response.keepAlive, !entry.parser.hasBufferedBytes {
+                putIdle(entry.key, entry.socket)
+            } else {
+                entry.socket.close()
+            }
+            return .success(response)
+        }
+    }
+}
