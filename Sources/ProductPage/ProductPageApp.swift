@@ -30,7 +30,7 @@ enum ProductPageApp {
         let detailsURL = base(settings.string("DETAILS_HOSTNAME"), settings.string("DETAILS_SERVICE_PORT"))
         let ratingsURL = base(settings.string("RATINGS_HOSTNAME"), settings.string("RATINGS_SERVICE_PORT"))
         var reviewsURLs = [base(settings.string("REVIEWS_HOSTNAME"), settings.string("REVIEWS_SERVICE_PORT"))]
-        let endpoints = settings.string("REVIEWS_ENDPOINTS").split(separator: ",").map { $0.trimmingSpaces }
+        let endpoints = settings.list("REVIEWS_ENDPOINTS")
         if !endpoints.isEmpty {
             reviewsURLs = try endpoints.map { endpoint in
                 let url = "http://\(endpoint)"
@@ -135,6 +135,3 @@ enum ProductPageApp {
     }
 }
 
-extension Substring {
-    var trimmingSpaces: String { String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
-}

@@ -18,8 +18,8 @@ struct Session {
         for header in headers.values("Cookie") {
             for pair in header.split(separator: ";") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2, trimmed(parts[0]) == Self.cookieName else { continue }
-                if let user = verify(trimmed(parts[1])) { return user }
+                guard parts.count == 2, parts[0].drop(while: { $0 == " " }) == Self.cookieName else { continue }
+                if let user = verify(String(parts[1]).trimmingCharacters(in: " ")) { return user }
             }
         }
         return nil
@@ -45,7 +45,10 @@ struct Session {
 
     static let clearCookie = "\(cookieName)=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/"
 
-    private func trimmed(_ text: Substring) -> String {
-        String(text.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
     }
 }

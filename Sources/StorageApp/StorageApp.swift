@@ -18,7 +18,7 @@ enum StorageApp {
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = context.settings
-        let urls = settings.string("ETCD_ENDPOINTS").split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+        let urls = settings.list("ETCD_ENDPOINTS")
         for url in urls where (try? HTTPClient.URL(url)) == nil || url.dropFirst(7).contains("/") {
             throw ConfigError(variable: "ETCD_ENDPOINTS", message: "has \"\(url)\", which is not an http://host:port URL")
         }
@@ -132,6 +132,3 @@ enum StorageApp {
     }
 }
 
-extension Substring {
-    var trimmingSpaces: String { String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
-}

@@ -107,6 +107,10 @@ public struct Settings: Sendable {
     public func int(_ name: String) -> Int { Int(string(name)) ?? 0 }
     public func bool(_ name: String) -> Bool { Self.parseBool(string(name)) ?? false }
     public func seconds(_ name: String) -> Double { Self.parseDuration(string(name)) ?? 0 }
+    /// A comma-separated setting, items trimmed, empty items dropped.
+    public func list(_ name: String) -> [String] {
+        string(name).split(separator: ",").map { trimOWS($0) }.filter { !$0.isEmpty }
+    }
 
     static func parseBool(_ text: String) -> Bool? {
         switch text.lowercased() {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import Synchronization
 
 /// One client connection. It belongs to one thread at a time: its event loop, or a worker while a blocking
@@ -46,6 +49,33 @@ final class Connection: @unchecked Sendable {
     var isIdle: Bool {
         if case .reading = phase { return parser.isIdle && !hasPendingOutput && !busy }
         return false
+    }
+
+    enum WriteResult { case done, wouldBlock, failed }
+
+    /// Sends what is queued without blocking; on `.done` the output buffer is empty again.
+    func writePending() -> WriteResult {
+        let fd = socket.fd
+        while hasPendingOutput {
+            let sent = output.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + outputOffset, raw.count - outputOffset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            if sent > 0 {
+                outputOffset += sent
+                continue
+            }
+            let code = errno
+            if sent < 0, code == EINTR { continue }
+            return sent < 0 && (code == EAGAIN || code == EWOULDBLOCK) ? .wouldBlock : .failed
+        }
+        if output.count > 256 * 1024 {
+            output = []
+        } else {
+            output.removeAll(keepingCapacity: true)
+        }
+        outputOffset = 0
+        lastActivity = monotonicNanos()
+        return .done
     }
 
     func queue(_ bytes: [UInt8]) {

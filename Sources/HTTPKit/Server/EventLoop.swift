@@ -133,33 +133,17 @@ final class EventLoop: @unchecked Sendable {
 
     /// Writes what is queued; false when the socket would block or the connection failed.
     private func flush(_ connection: Connection) -> Bool {
-        let fd = connection.socket.fd
-        while connection.hasPendingOutput {
-            let sent = connection.output.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + connection.outputOffset, raw.count - connection.outputOffset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
-            }
-            if sent > 0 {
-                connection.outputOffset += sent
-                continue
-            }
-            let code = errno
-            if sent < 0, code == EAGAIN || code == EWOULDBLOCK {
-                if connection.writeBlockedSince == nil { connection.writeBlockedSince = monotonicNanos() }
-                return false
-            }
-            if sent < 0, code == EINTR { continue }
+        switch connection.writePending() {
+        case .done:
+            connection.writeBlockedSince = nil
+            return true
+        case .wouldBlock:
+            if connection.writeBlockedSince == nil { connection.writeBlockedSince = monotonicNanos() }
+            return false
+        case .failed:
             close(connection)
             return false
         }
-        if connection.output.count > 256 * 1024 {
-            connection.output = []
-        } else {
-            connection.output.removeAll(keepingCapacity: true)
-        }
-        connection.outputOffset = 0
-        connection.writeBlockedSince = nil
-        connection.lastActivity = monotonicNanos()
-        return true
     }
 
     /// Moves a connection forward as far as it can go without blocking.
@@ -260,23 +244,9 @@ final class EventLoop: @unchecked Sendable {
     /// connection back to the loop without waking it. False when the loop must take over (a partial write, a
     /// pipelined request already buffered, a close, or an event that came in meanwhile).
     private func finishOnWorker(_ connection: Connection) -> Bool {
-        guard !connection.closeAfterFlush, connection.parser.bufferedByteCount == 0 else { return false }
-        let fd = connection.socket.fd
-        while connection.hasPendingOutput {
-            let sent = connection.output.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + connection.outputOffset, raw.count - connection.outputOffset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
-            }
-            if sent > 0 {
-                connection.outputOffset += sent
-            } else if sent < 0, errno == EINTR {
-                continue
-            } else {
-                return false
-            }
+        guard !connection.closeAfterFlush, connection.parser.bufferedByteCount == 0, connection.writePending() == .done else {
+            return false
         }
-        connection.output.removeAll(keepingCapacity: connection.output.count <= 256 * 1024)
-        connection.outputOffset = 0
-        connection.lastActivity = monotonicNanos()
         if connection.busy {
             connection.busy = false
             connection.requestDeadline = nil
