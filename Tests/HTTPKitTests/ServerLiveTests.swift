@@ -130,6 +130,18 @@ func echoRouter() -> Router {
         #expect(Deadline.now.nanos - start.nanos < 2_000_000_000)
     }
 
+    @Test func slowBodyIsTimedOut() throws {
+        let server = try TestServer(configure: { $0.headerTimeout = 5; $0.bodyTimeout = 0.3 }, router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab")
+        let start = Deadline.now
+        let text = connection.readToEnd(timeout: 3)
+        #expect(text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+        #expect(text.contains("request body not received in time"))
+        #expect(Deadline.now.nanos - start.nanos < 2_000_000_000)
+    }
+
     @Test func dripFedHeadStillTimesOutAtTheDeadline() throws {
         let server = try TestServer(configure: { $0.headerTimeout = 0.5 }, router: echoRouter())
         defer { server.stop() }

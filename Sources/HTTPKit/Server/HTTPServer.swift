@@ -41,7 +41,13 @@ public final class HTTPServer: Sendable {
     /// Binds and starts the loops and the accept thread.
     public func start() throws {
         signal(SIGPIPE, SIG_IGN)
-        let listener = try Listener(host: configuration.host, port: configuration.port, backlog: configuration.listenBacklog)
+        let listener: Listener
+        do {
+            listener = try Listener(host: configuration.host, port: configuration.port, backlog: configuration.listenBacklog)
+        } catch SocketError.system(_, let code) where configuration.host == "::" && (code == EAFNOSUPPORT || code == EADDRNOTAVAIL) {
+            // A kernel or pod without IPv6: the dual-stack default falls back to IPv4.
+            listener = try Listener(host: "0.0.0.0", port: configuration.port, backlog: configuration.listenBacklog)
+        }
         let loops = try (0..<max(1, configuration.eventLoops)).map { _ in try EventLoop(core: core) }
         self.listener.withLock { $0 = listener }
         self.loops.withLock { $0 = loops }
