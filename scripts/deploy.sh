@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys the suite to the current kubectl context and waits for every rollout.
-#   scripts/deploy.sh [--istio|--no-mesh] [--lesson FILE]...
-#   --istio    (default) namespace labelled for sidecar injection, gateway, subsets, mTLS, authorization
+#   scripts/deploy.sh [--istio|--manual-inject|--no-mesh] [--lesson FILE]...
+#   --istio    (default) namespace labelled for automatic sidecar injection, gateway, subsets, mTLS, authorization
+#   --manual-inject  the same, with sidecars added by `istioctl kube-inject` (no injection webhook needed)
 #   --no-mesh  the plain manifests (k8s/overlays/local), e.g. to compare with and without the mesh
 #   --lesson   also apply one of k8s/lessons/*.yaml (repeatable)
 # Images: by default the manifests name ghcr.io/mesh-samples/...; to use your own builds, build them with
@@ -9,13 +10,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OVERLAY=istio
+MANUAL=0
 LESSONS=()
 while [ $# -gt 0 ]; do
     case $1 in
         --istio) OVERLAY=istio ;;
+        --manual-inject) OVERLAY=istio MANUAL=1 ;;
         --no-mesh) OVERLAY=local ;;
         --lesson) LESSONS+=("$2"); shift ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -26,7 +29,12 @@ if [ $OVERLAY = istio ] && ! kubectl get crd virtualservices.networking.istio.io
     echo "Istio is not installed in this cluster: istioctl install --set profile=demo -y (or use --no-mesh)" >&2
     exit 1
 fi
-kubectl apply -k "k8s/overlays/$OVERLAY"
+if [ $MANUAL = 1 ]; then
+    command -v istioctl >/dev/null || { echo "istioctl is needed for --manual-inject" >&2; exit 1; }
+    kubectl kustomize k8s/overlays/istio | sed '/istio-injection: enabled/d' | istioctl kube-inject -f - | kubectl apply -f -
+else
+    kubectl apply -k "k8s/overlays/$OVERLAY"
+fi
 for lesson in "${LESSONS[@]}"; do kubectl -n bookinfo apply -f "$lesson"; done
 for workload in deployment/details-v1 deployment/ratings-v1 deployment/reviews-v1 deployment/reviews-v2 deployment/reviews-v3 \
     deployment/productpage-v1 deployment/storage-app-v1 statefulset/etcd; do
