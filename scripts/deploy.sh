@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
         --manual-inject) OVERLAY=istio MANUAL=1 ;;
         --no-mesh) OVERLAY=local ;;
         --lesson) LESSONS+=("$2"); shift ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
