@@ -8,6 +8,7 @@ func echoRouter() -> Router {
     var router = Router()
     router.get("/echo/:word", execution: .inline) { request in .text(try request.parameter("word")) }
     router.get("/blocking/:word") { request in .text(try request.parameter("word")) }
+    router.get("/large", execution: .inline) { _ in Response(status: .ok, headers: [:], body: [UInt8](repeating: 0x61, count: 16 << 20)) }
     router.post("/body") { request in .text("got \(request.body.count): \(request.bodyText)") }
     router.get("/sleep/:ms") { request in
         usleep(UInt32(Int(try request.parameter("ms")) ?? 0) * 1000)
@@ -128,6 +129,16 @@ func echoRouter() -> Router {
         let text = connection.readToEnd(timeout: 3)
         #expect(text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
         #expect(Deadline.now.nanos - start.nanos < 2_000_000_000)
+    }
+
+    @Test func aClientThatStopsReadingIsCutOffAtTheWriteTimeout() throws {
+        let server = try TestServer(configure: { $0.writeTimeout = 0.3 }, router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /large HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(eventually { server.server.openConnections == 1 })
+        #expect(eventually(timeout: 3) { server.server.openConnections == 0 }, "the stalled connection was not closed")
+        connection.close()
     }
 
     @Test func slowBodyIsTimedOut() throws {
