@@ -2,21 +2,21 @@
 public enum URI {
     /// Path and query of an origin-form or absolute-form target (`http://host/p?q` gives `/p`, `q`).
     public static func split(target: String) -> (path: String, query: String) {
-        var rest = Substring(target)
-        let scheme = rest.hasPrefix("http://") ? 7 : rest.hasPrefix("https://") ? 8 : 0
-        if scheme > 0 {
-            rest = rest.dropFirst(scheme)
-            if let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) {
-                rest = rest[slash...]
-            } else {
-                rest = "/"
+        let utf8 = target.utf8
+        var start = utf8.startIndex
+        if utf8.first != UInt8(ascii: "/") {
+            let scheme = target.hasPrefix("http://") ? 7 : target.hasPrefix("https://") ? 8 : 0
+            if scheme > 0 {
+                let authority = utf8.index(start, offsetBy: scheme)
+                start = utf8[authority...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? utf8.endIndex
+                if start == utf8.endIndex || utf8[start] == UInt8(ascii: "?") {
+                    let query = start == utf8.endIndex ? "" : String(target[target.index(after: start)...])
+                    return ("/", query)
+                }
             }
-            if rest.hasPrefix("?") { rest = "/" + rest }
         }
-        if let mark = rest.firstIndex(of: "?") {
-            return (String(rest[..<mark]), String(rest[rest.index(after: mark)...]))
-        }
-        return (String(rest), "")
+        guard let mark = utf8[start...].firstIndex(of: UInt8(ascii: "?")) else { return (String(target[start...]), "") }
+        return (String(target[start..<mark]), String(target[target.index(after: mark)...]))
     }
 
     /// Decodes `%XX` escapes; with `plusAsSpace`, also `+` (form encoding). Nil for a bad escape or bad UTF-8.

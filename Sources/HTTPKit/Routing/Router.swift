@@ -17,7 +17,7 @@ public struct Router: Sendable {
     }
 
     enum Segment: Sendable, Equatable {
-        case literal(String)
+        case literal([UInt8])
         case parameter(String)
         case rest(String)
     }
@@ -44,7 +44,7 @@ public struct Router: Sendable {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part -> Segment in
             if part.hasPrefix(":") { return .parameter(String(part.dropFirst())) }
             if part.hasPrefix("*") { return .rest(String(part.dropFirst())) }
-            return .literal(String(part))
+            return .literal(Array(part.utf8))
         }
         routes.append(Route(method: method, pattern: pattern, segments: segments, execution: execution, handler: handler))
     }
@@ -167,24 +167,43 @@ public struct Router: Sendable {
         return route.handler
     }
 
-    static func split(_ path: String) -> [Substring] {
-        Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
+    /// The path's bytes and the range of each segment after the leading `/`, compared without building strings.
+    struct PathParts {
+        let bytes: [UInt8]
+        let ranges: [Range<Int>]
+        var count: Int { ranges.count }
+        func text(_ index: Int) -> Substring { Substring(decoding: bytes[ranges[index]], as: UTF8.self) }
+    }
+
+    static func split(_ path: String) -> PathParts {
+        let bytes = Array(path.utf8)
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(6)
+        var start = bytes.first == UInt8(ascii: "/") ? 1 : 0
+        for index in start..<bytes.count where bytes[index] == UInt8(ascii: "/") {
+            ranges.append(start..<index)
+            start = index + 1
+        }
+        ranges.append(start..<bytes.count)
+        return PathParts(bytes: bytes, ranges: ranges)
     }
 
     /// Parameters (nil values are undecodable) if the segments match.
-    static func match(_ segments: [Segment], _ parts: [Substring]) -> [String: String?]? {
+    static func match(_ segments: [Segment], _ parts: PathParts) -> [String: String?]? {
+        guard parts.count == segments.count || segments.last.map({ if case .rest = $0 { true } else { false } }) == true else { return nil }
         var parameters: [String: String?] = [:]
         for (index, segment) in segments.enumerated() {
             switch segment {
             case .rest(let name):
                 guard index < parts.count else { return nil }
-                parameters[name] = URI.percentDecode(parts[index...].joined(separator: "/"))
+                let rest = parts.ranges[index].lowerBound..<parts.bytes.count
+                parameters[name] = URI.percentDecode(Substring(decoding: parts.bytes[rest], as: UTF8.self))
                 return parameters
             case .literal(let text):
-                guard index < parts.count, parts[index] == text else { return nil }
+                guard index < parts.count, parts.bytes[parts.ranges[index]].elementsEqual(text) else { return nil }
             case .parameter(let name):
-                guard index < parts.count, !parts[index].isEmpty else { return nil }
-                parameters[name] = URI.percentDecode(parts[index])
+                guard index < parts.count, !parts.ranges[index].isEmpty else { return nil }
+                parameters[name] = URI.percentDecode(parts.text(index))
             }
         }
         return parts.count == segments.count ? parameters : nil
