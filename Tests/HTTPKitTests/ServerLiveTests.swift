@@ -9,6 +9,11 @@ func echoRouter() -> Router {
     router.get("/echo/:word", execution: .inline) { request in .text(try request.parameter("word")) }
     router.get("/blocking/:word") { request in .text(try request.parameter("word")) }
     router.get("/large", execution: .inline) { _ in Response(status: .ok, headers: [:], body: [UInt8](repeating: 0x61, count: 16 << 20)) }
+    router.get("/chunked/:word", execution: .inline) { request in
+        var response = Response.text(String(repeating: try request.parameter("word"), count: 3))
+        response.chunkSize = 4
+        return response
+    }
     router.post("/body") { request in .text("got \(request.body.count): \(request.bodyText)") }
     router.get("/sleep/:ms") { request in
         usleep(UInt32(Int(try request.parameter("ms")) ?? 0) * 1000)
@@ -74,6 +79,18 @@ func echoRouter() -> Router {
         let connection = try RawConnection(port: server.port)
         try connection.send("POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
         #expect(connection.readResponses(1).first?.bodyText == "got 3: abc")
+    }
+
+    @Test func chunkedResponsesForHTTP11AndLengthForHTTP10() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /chunked/abc HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        #expect(connection.readToEnd() == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nabca\r\n4\r\nbcab\r\n1\r\nc\r\n0\r\n\r\n")
+        #expect(try HTTPClient().get(server.baseURL + "/chunked/xy", timeout: 2).bodyText == "xyxyxy")
+        let old = try RawConnection(port: server.port)
+        try old.send("GET /chunked/abc HTTP/1.0\r\n\r\n")
+        #expect(old.readToEnd().hasSuffix("Content-Length: 9\r\nConnection: close\r\n\r\nabcabcabc"))
     }
 
     @Test func headSendsGetHeadersWithoutBody() throws {

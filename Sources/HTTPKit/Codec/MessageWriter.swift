@@ -44,7 +44,10 @@ public enum MessageWriter {
             out.append(contentsOf: value.utf8)
             out.append(contentsOf: [0x0D, 0x0A])
         }
-        if response.status.mayHaveBody {
+        let chunked = response.chunkSize.map { $0 > 0 } == true && version != .http1_0 && response.status.mayHaveBody
+        if chunked {
+            out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+        } else if response.status.mayHaveBody {
             out.append(contentsOf: "Content-Length: ".utf8)
             out.append(contentsOf: String(response.body.count).utf8)
             out.append(contentsOf: [0x0D, 0x0A])
@@ -55,7 +58,21 @@ public enum MessageWriter {
             out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         }
         out.append(contentsOf: [0x0D, 0x0A])
-        if !isHead, response.status.mayHaveBody { out.append(contentsOf: response.body) }
+        if isHead || !response.status.mayHaveBody { return out }
+        guard chunked, let size = response.chunkSize else {
+            out.append(contentsOf: response.body)
+            return out
+        }
+        var offset = 0
+        while offset < response.body.count {
+            let end = min(offset + size, response.body.count)
+            out.append(contentsOf: String(end - offset, radix: 16).utf8)
+            out.append(contentsOf: [0x0D, 0x0A])
+            out.append(contentsOf: response.body[offset..<end])
+            out.append(contentsOf: [0x0D, 0x0A])
+            offset = end
+        }
+        out.append(contentsOf: "0\r\n\r\n".utf8)
         return out
     }
 

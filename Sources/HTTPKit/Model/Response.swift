@@ -3,6 +3,9 @@ public struct Response: Sendable {
     public var status: HTTPStatus
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Send the body with chunked transfer coding instead of Content-Length, in chunks of at most this many
+    /// bytes (HTTP/1.1 clients only; an HTTP/1.0 client gets Content-Length).
+    public var chunkSize: Int?
 
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status
