@@ -44,20 +44,11 @@ import TestSupport
         let server = try TestServer(router: echoRouter())
         defer { server.stop() }
         let client = HTTPClient()
-        let failures = Mutex(0)
-        let group = DispatchGroup()
-        for thread in 0..<8 {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                for n in 0..<100 {
-                    let word = "t\(thread)n\(n)"
-                    if (try? client.get(server.baseURL + "/echo/\(word)", timeout: 5).bodyText) != word { failures.withLock { $0 += 1 } }
-                }
-            }
+        let failures = countFailuresConcurrently(threads: 8, iterations: 100) { thread, n in
+            let word = "t\(thread)n\(n)"
+            return (try? client.get(server.baseURL + "/echo/\(word)", timeout: 5).bodyText) == word
         }
-        group.wait()
-        #expect(failures.withLock { $0 } == 0)
+        #expect(failures == 0)
         #expect(server.server.openConnections <= 8)
     }
 

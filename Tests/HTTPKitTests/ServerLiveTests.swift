@@ -263,20 +263,11 @@ func echoRouter() -> Router {
         let server = try TestServer(router: echoRouter())
         defer { server.stop() }
         let client = HTTPClient()
-        let failures = Mutex(0)
-        let group = DispatchGroup()
-        for thread in 0..<16 {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                for n in 0..<500 {
-                    let word = "t\(thread)n\(n)"
-                    if (try? client.get(server.baseURL + "/blocking/\(word)", timeout: 2).bodyText) != word { failures.withLock { $0 += 1 } }
-                }
-            }
+        let failures = countFailuresConcurrently(threads: 16, iterations: 500) { thread, n in
+            let word = "t\(thread)n\(n)"
+            return (try? client.get(server.baseURL + "/blocking/\(word)", timeout: 2).bodyText) == word
         }
-        group.wait()
-        #expect(failures.withLock { $0 } == 0)
+        #expect(failures == 0)
     }
 
     @Test func aRequestArrivingAsTheDrainStartsIsStillAnswered() throws {

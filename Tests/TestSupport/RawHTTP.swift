@@ -1,5 +1,6 @@
 import Foundation
 import HTTPKit
+import Synchronization
 
 /// A raw TCP conversation: send exact bytes, read exact bytes.
 public final class RawConnection {
@@ -89,4 +90,20 @@ public func eventually(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
         usleep(10_000)
     }
     return condition()
+}
+
+/// Runs `body(thread, iteration)` on `threads` threads, `iterations` times each; returns how many calls
+/// returned false.
+public func countFailuresConcurrently(threads: Int, iterations: Int, _ body: @escaping @Sendable (Int, Int) -> Bool) -> Int {
+    let failures = Mutex(0)
+    let group = DispatchGroup()
+    for thread in 0..<threads {
+        group.enter()
+        Thread.detachNewThread {
+            defer { group.leave() }
+            for iteration in 0..<iterations where !body(thread, iteration) { failures.withLock { $0 += 1 } }
+        }
+    }
+    group.wait()
+    return failures.withLock { $0 }
 }
