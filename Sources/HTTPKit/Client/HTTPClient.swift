@@ -123,35 +123,8 @@ public final class HTTPClient: Sendable {
     public func request(
         _ method: HTTPMethod, _ url: URL, headers: HTTPHeaders, body: [UInt8], deadline: Deadline
     ) throws -> ClientResponse {
-        let bytes: [UInt8]
-        do {
-            bytes = try MessageWriter.request(
-                method: method, target: url.target, host: url.authority, headers: headers, body: body,
-                keepAlive: configuration.keepAlive
-            )
-        } catch let error as MessageWriter.InvalidHeader {
-            throw HTTPClientError.invalidHeader(error.name)
-        }
-        let key = "\(url.host):\(url.port)"
-        let idempotent = method != .post && method != .patch
-        if configuration.keepAlive, let socket = takeIdle(key) {
-            do {
-                return try exchange(socket, bytes, method: method, key: key, deadline: deadline, reused: true)
-            } catch StaleConnection.stale where idempotent {
-                // The server closed the pooled connection before answering: try once on a fresh one.
-            } catch StaleConnection.stale {
-                throw HTTPClientError.connectionClosed(key)
-            }
-        }
-        let socket = try connect(url, deadline: deadline)
-        do {
-            return try exchange(socket, bytes, method: method, key: key, deadline: deadline, reused: false)
-        } catch StaleConnection.stale {
-            throw HTTPClientError.connectionClosed(key)
-        }
+        try perform([Call(method, url, headers: headers, body: body, deadline: deadline)])[0].get()
     }
-
-    enum StaleConnection: Error { case stale }
 
     func connect(_ url: URL, deadline: Deadline) throws -> Socket {
         let connectDeadline = Deadline.earliest(deadline, .after(seconds: configuration.connectTimeout))
@@ -164,64 +137,6 @@ public final class HTTPClient: Sendable {
             case .refused: throw HTTPClientError.connectionRefused(address)
             case .timedOut: throw HTTPClientError.timedOut(address)
             case .other(let why): throw HTTPClientError.connectionRefused("\(address) (\(why))")
-            }
-        }
-    }
-
-    private func exchange(
-        _ socket: Socket, _ bytes: [UInt8], method: HTTPMethod, key: String, deadline: Deadline, reused: Bool
-    ) throws -> ClientResponse {
-        // Reads wait with poll and the deadline; a send blocks only on a peer that stops reading, so a new
-        // connection gets the first call's deadline as its send timeout and keeps it.
-        if !reused { socket.setTimeouts(receive: nil, send: Double(deadline.remainingMilliseconds) / 1000 + 0.001) }
-        do {
-            try socket.send(bytes)
-        } catch {
-            socket.close()
-            if reused { throw StaleConnection.stale }
-            throw HTTPClientError.connectionClosed(key)
-        }
-        var parser = ResponseParser(limits: configuration.limits, maxBodyBytes: configuration.maxResponseBodyBytes)
-        parser.requestWasHead = method == .head
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        var receivedAny = false
-        while true {
-            switch parser.next() {
-            case .response(let response):
-                if configuration.keepAlive, response.keepAlive, !parser.hasBufferedBytes {
-                    putIdle(key, socket)
-                } else {
-                    socket.close()
-                }
-                return response
-            case .error(let error):
-                socket.close()
-                throw HTTPClientError.protocolError(error.description)
-            case .needMore:
-                let count: Int
-                do {
-                    count = try buffer.withUnsafeMutableBytes { try socket.receive(into: $0, until: deadline) }
-                } catch {
-                    socket.close()
-                    throw HTTPClientError.timedOut(key)
-                }
-                if count == 0 {
-                    if reused, !receivedAny {
-                        socket.close()
-                        throw StaleConnection.stale
-                    }
-                    let event = parser.finishAtEOF()
-                    socket.close()
-                    switch event {
-                    case .response(let response): return response
-                    case .error(let error):
-                        if !receivedAny { throw HTTPClientError.connectionClosed(key) }
-                        throw HTTPClientError.protocolError(error.description)
-                    case .needMore: throw HTTPClientError.connectionClosed(key)
-                    }
-                }
-                receivedAny = true
-                buffer.withUnsafeBytes { parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             }
         }
     }

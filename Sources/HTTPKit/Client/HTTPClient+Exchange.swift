@@ -30,13 +30,14 @@ extension HTTPClient {
     }
 
     /// Sends every call, then waits for all the responses at once on this thread (one `poll` over their sockets),
-    /// so a batch costs its slowest call and no extra thread. Each call keeps its own deadline.
+    /// so a batch costs its slowest call and no extra thread. Each call keeps its own deadline. A single
+    /// `request` is a batch of one.
     public func perform(_ calls: [Call]) -> [Result<ClientResponse, HTTPClientError>] {
         var results = [Result<ClientResponse, HTTPClientError>?](repeating: nil, count: calls.count)
         var inFlight: [InFlight] = []
         for (index, call) in calls.enumerated() {
             do {
-                inFlight.append(try start(call, index: index))
+                inFlight.append(try start(call, index: index, pooled: true))
             } catch let error as HTTPClientError {
                 results[index] = .failure(error)
             } catch {
@@ -61,9 +62,20 @@ extension HTTPClient {
                 }
                 let count = buffer.withUnsafeMutableBytes { recv(inFlight[position].socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
                 if count < 0, errno == EAGAIN || errno == EINTR { continue }
-                if let result = advance(&inFlight[position], call, buffer: buffer, count: count) {
+                switch advance(&inFlight[position], call, buffer: buffer, count: count) {
+                case .waiting:
+                    break
+                case .finished(let result):
                     results[inFlight[position].index] = result
                     done.insert(position)
+                case .staleConnection:
+                    // The server closed the pooled connection before answering: once more, on a fresh one.
+                    do {
+                        inFlight[position] = try start(call, index: inFlight[position].index, pooled: false)
+                    } catch {
+                        results[inFlight[position].index] = .failure(error as? HTTPClientError ?? .protocolError("\(error)"))
+                        done.insert(position)
+                    }
                 }
             }
             inFlight = inFlight.enumerated().filter { !done.contains($0.offset) }.map(\.element)
@@ -71,7 +83,7 @@ extension HTTPClient {
         return results.map { $0 ?? .failure(.protocolError("no result")) }
     }
 
-    private func start(_ call: Call, index: Int) throws -> InFlight {
+    private func start(_ call: Call, index: Int, pooled: Bool) throws -> InFlight {
         let bytes: [UInt8]
         do {
             bytes = try MessageWriter.request(
@@ -84,11 +96,13 @@ extension HTTPClient {
         let key = "\(call.url.host):\(call.url.port)"
         var parser = ResponseParser(limits: configuration.limits, maxBodyBytes: configuration.maxResponseBodyBytes)
         parser.requestWasHead = call.method == .head
-        if configuration.keepAlive, let socket = takeIdle(key) {
+        if pooled, configuration.keepAlive, let socket = takeIdle(key) {
             if (try? socket.send(bytes)) != nil { return InFlight(index: index, socket: socket, key: key, reused: true, parser: parser) }
             socket.close()
         }
         let socket = try connect(call.url, deadline: call.deadline)
+        // Reads wait with poll and the deadline; a send blocks only on a peer that stops reading, so a new
+        // connection gets the first call's deadline as its send timeout and keeps it.
         socket.setTimeouts(receive: nil, send: Double(call.deadline.remainingMilliseconds) / 1000 + 0.001)
         do { try socket.send(bytes) } catch {
             socket.close()
@@ -97,36 +111,38 @@ extension HTTPClient {
         return InFlight(index: index, socket: socket, key: key, reused: false, parser: parser)
     }
 
-    /// Feeds what arrived; the call's result once it is complete.
-    private func advance(_ entry: inout InFlight, _ call: Call, buffer: [UInt8], count: Int) -> Result<ClientResponse, HTTPClientError>? {
+    private enum Progress {
+        case waiting
+        case finished(Result<ClientResponse, HTTPClientError>)
+        case staleConnection
+    }
+
+    /// Feeds what arrived (`count` bytes, or 0 / -1 at the end of the connection).
+    private func advance(_ entry: inout InFlight, _ call: Call, buffer: [UInt8], count: Int) -> Progress {
         if count <= 0 {
             entry.socket.close()
-            if entry.reused, !entry.receivedAny, call.method != .post, call.method != .patch {
-                // The server closed the pooled connection before answering: once more, on a fresh connection.
-                return Result { try request(call.method, call.url, headers: call.headers, body: call.body, deadline: call.deadline) }
-                    .mapError { $0 as? HTTPClientError ?? .protocolError("\($0)") }
-            }
+            if entry.reused, !entry.receivedAny, call.method != .post, call.method != .patch { return .staleConnection }
             switch entry.parser.finishAtEOF() {
-            case .response(let response): return .success(response)
-            case .error(let error): return .failure(entry.receivedAny ? .protocolError(error.description) : .connectionClosed(entry.key))
-            case .needMore: return .failure(.connectionClosed(entry.key))
+            case .response(let response): return .finished(.success(response))
+            case .error(let error): return .finished(.failure(entry.receivedAny ? .protocolError(error.description) : .connectionClosed(entry.key)))
+            case .needMore: return .finished(.failure(.connectionClosed(entry.key)))
             }
         }
         entry.receivedAny = true
         buffer.withUnsafeBytes { entry.parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         switch entry.parser.next() {
         case .needMore:
-            return nil
+            return .waiting
         case .error(let error):
             entry.socket.close()
-            return .failure(.protocolError(error.description))
+            return .finished(.failure(.protocolError(error.description)))
         case .response(let response):
             if configuration.keepAlive, response.keepAlive, !entry.parser.hasBufferedBytes {
                 putIdle(entry.key, entry.socket)
             } else {
                 entry.socket.close()
             }
-            return .success(response)
+            return .finished(.success(response))
         }
     }
 }
