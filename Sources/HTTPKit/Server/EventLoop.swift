@@ -152,12 +152,7 @@ final class EventLoop: @unchecked Sendable {
             if case .closed = connection.phase { return }
             if connection.hasPendingOutput, !flush(connection) { return }
             if case .closed = connection.phase { return }
-            if connection.busy {
-                connection.busy = false
-                connection.requestDeadline = nil
-                connection.readingBody = false
-                core.busy.subtract(1, ordering: .relaxed)
-            }
+            markIdle(connection)
             if connection.closeAfterFlush {
                 if connection.lingerAfterFlush {
                     connection.socket.shutdownWrite()
@@ -172,14 +167,16 @@ final class EventLoop: @unchecked Sendable {
             case .working, .closed:
                 return
             case .lingering:
+                // Drop what the client still sends until it closes, at most 1 MiB at a time (the sweep ends it
+                // after a second).
+                var dropped = 0
                 while true {
-                    let result = read(connection)
-                    if result == .wouldBlock { return }
-                    if result != .data || connection.parser.bufferedByteCount > 1 << 20 {
-                        close(connection)
-                        return
-                    }
-                    connection.parser = RequestParser(limits: core.configuration.limits)
+                    let count = readBuffer.withUnsafeMutableBytes { recv(connection.socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                    dropped += max(count, 0)
+                    if count > 0, dropped <= 1 << 20 { continue }
+                    if count < 0, errno == EAGAIN || errno == EINTR { return }
+                    close(connection)
+                    return
                 }
             case .reading:
                 break
@@ -227,12 +224,7 @@ final class EventLoop: @unchecked Sendable {
                 switch read(connection) {
                 case .data: continue
                 case .wouldBlock: return
-                case .end:
-                    connection.peerClosed = true
-                    if case .error = connection.parser.next() {}
-                    close(connection)
-                    return
-                case .failed:
+                case .end, .failed:
                     close(connection)
                     return
                 }
@@ -247,12 +239,7 @@ final class EventLoop: @unchecked Sendable {
         guard !connection.closeAfterFlush, connection.parser.bufferedByteCount == 0, connection.writePending() == .done else {
             return false
         }
-        if connection.busy {
-            connection.busy = false
-            connection.requestDeadline = nil
-            connection.readingBody = false
-            core.busy.subtract(1, ordering: .relaxed)
-        }
+        markIdle(connection)
         connection.phase = .reading
         let (released, _) = connection.owner.compareExchange(expected: .worker, desired: .loop, ordering: .acquiringAndReleasing)
         return released
@@ -263,6 +250,15 @@ final class EventLoop: @unchecked Sendable {
             connection.busy = true
             core.busy.add(1, ordering: .relaxed)
         }
+    }
+
+    /// The request is over (answered, or the connection closed): no deadline, not counted in flight.
+    private func markIdle(_ connection: Connection) {
+        guard connection.busy else { return }
+        connection.busy = false
+        connection.requestDeadline = nil
+        connection.readingBody = false
+        core.busy.subtract(1, ordering: .relaxed)
     }
 
     private func reject(_ connection: Connection, _ status: HTTPStatus, _ reason: String) {
@@ -309,10 +305,7 @@ final class EventLoop: @unchecked Sendable {
     private func close(_ connection: Connection) {
         if case .closed = connection.phase { return }
         connection.phase = .closed
-        if connection.busy {
-            connection.busy = false
-            core.busy.subtract(1, ordering: .relaxed)
-        }
+        markIdle(connection)
         connections.removeValue(forKey: connection.token)
         epoll.remove(connection.socket.fd)
         connection.socket.close()

@@ -85,7 +85,7 @@ public final class HTTPServer: Sendable {
         defer { acceptLoopDone.store(true, ordering: .releasing) }
         var next = 0
         while true {
-            guard let (socket, peer) = try? listener.accept() else { return }
+            guard let (socket, peer) = try? listener.accept(nonBlocking: true) else { return }
             if core.isDraining {
                 reject(socket, .serviceUnavailable, "server is shutting down")
                 continue
@@ -95,8 +95,6 @@ public final class HTTPServer: Sendable {
                 continue
             }
             core.open.add(1, ordering: .relaxed)
-            let flags = fcntl(socket.fd, F_GETFL)
-            _ = fcntl(socket.fd, F_SETFL, flags | O_NONBLOCK)
             socket.setNoDelay()
             let token = nextToken.add(1, ordering: .relaxed).newValue
             loops[next % loops.count].submit(Connection(socket: socket, peer: peer, token: token, limits: configuration.limits))

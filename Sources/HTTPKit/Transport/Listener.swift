@@ -48,14 +48,15 @@ public final class Listener: Sendable {
         self.port = boundPort
     }
 
-    /// Waits for the next connection. Nil once the listener has been shut down.
-    public func accept() throws -> (Socket, String)? {
+    /// Waits for the next connection (in non-blocking mode if asked). Nil once the listener has been shut down.
+    public func accept(nonBlocking: Bool = false) throws -> (Socket, String)? {
+        let flags = Int32(SOCK_CLOEXEC.rawValue) | (nonBlocking ? Int32(SOCK_NONBLOCK.rawValue) : 0)
         while true {
             var address = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let fd = withUnsafeMutablePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    acceptWithFlags(socket.fd, $0, &length, Int32(SOCK_CLOEXEC.rawValue))
+                    acceptWithFlags(socket.fd, $0, &length, flags)
                 }
             }
             if fd >= 0 {
