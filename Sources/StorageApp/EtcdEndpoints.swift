@@ -24,9 +24,6 @@ final class EtcdEndpoints: Sendable {
         self.upstream = upstream
     }
 
-    /// The host of the endpoint in use, as the original shows it in its texts (`etcd-service`).
-    var currentHost: String { hosts[preferred.load(ordering: .relaxed) % hosts.count] }
-
     /// Sends the request to the first endpoint that answers. Connection failures, timeouts and 502/503/504 from
     /// a proxy move on to the next endpoint, with a short pause after each full round, until the deadline.
     func send(_ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: [UInt8] = []) throws -> (ClientResponse, host: String) {

@@ -6,8 +6,6 @@ struct EtcdResult {
     var json: JSON
     /// The endpoint host that answered.
     var host: String
-
-    var isMissingKey: Bool { status == 404 }
 }
 
 /// Reads and writes keys in etcd. Keys are given without a leading slash; results name them `/key`, as v2 does.

@@ -161,15 +161,4 @@ public final class HTTPClient: Sendable {
         }
         if !kept { socket.close() }
     }
-
-    /// Closes every pooled connection.
-    public func closeIdleConnections() {
-        for stripe in stripes {
-            let all = stripe.idle.withLock { pool -> [Socket] in
-                defer { pool.removeAll() }
-                return pool.values.flatMap { $0.map(\.socket) }
-            }
-            for socket in all { socket.close() }
-        }
-    }
 }

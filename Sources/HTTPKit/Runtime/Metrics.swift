@@ -15,12 +15,6 @@ public final class MetricsRegistry: Sendable {
         return Counter(family: family)
     }
 
-    public func gauge(_ name: String, _ help: String, labels: [String] = []) -> Gauge {
-        let family = MetricFamily(name: name, help: help, type: "gauge", labelNames: labels, buckets: [])
-        register(family)
-        return Gauge(family: family)
-    }
-
     /// A gauge read when scraped.
     public func gauge(_ name: String, _ help: String, read: @escaping @Sendable () -> Double) {
         let family = MetricFamily(name: name, help: help, type: "gauge", labelNames: [], buckets: [], reader: read)
@@ -174,14 +168,6 @@ public struct Counter: Sendable {
     public func increment(_ labels: [String] = [], by amount: Double = 1) {
         family.update(labels) { $0.value += amount }
     }
-    /// The current value, for tests.
-    public func value(_ labels: [String] = []) -> Double { family.snapshot()[labels]?.value ?? 0 }
-}
-
-public struct Gauge: Sendable {
-    let family: MetricFamily
-    public func set(_ value: Double, _ labels: [String] = []) { family.update(labels) { $0.value = value } }
-    public func add(_ amount: Double, _ labels: [String] = []) { family.update(labels) { $0.value += amount } }
 }
 
 public struct Histogram: Sendable {
@@ -194,5 +180,4 @@ public struct Histogram: Sendable {
             series.value += value
         }
     }
-    public func count(_ labels: [String] = []) -> UInt64 { family.snapshot()[labels]?.count ?? 0 }
 }

@@ -14,7 +14,6 @@ public final class ServiceContext: Sendable {
     private let clientRequests: Counter
     private let clientDuration: Histogram
     private let draining = Atomic<Bool>(false)
-    private let notReadyReason = Mutex<String?>(nil)
 
     public init(name: String, version: String, settings: Settings, logger: Logger? = nil) {
         self.name = name
@@ -40,12 +39,6 @@ public final class ServiceContext: Sendable {
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
     func beginDraining() { draining.store(true, ordering: .relaxed) }
 
-    /// Marks the service unready (503 on /ready) with a reason, or ready again with nil.
-    public func setNotReady(_ reason: String?) { notReadyReason.withLock { $0 = reason } }
-    public var readinessProblem: String? {
-        if isDraining { return "shutting down" }
-        return notReadyReason.withLock { $0 }
-    }
 }
 
 /// Runs a service process: settings, `--help`, start-up line, server, request logs and metrics, signals.
@@ -154,8 +147,8 @@ public enum ServiceRunner {
         }
         if router.routePattern(for: "/ready") == nil {
             router.get("/ready", execution: .inline) { _ in
-                if let problem = context.readinessProblem {
-                    return .json(.object([("status", .string("not ready")), ("reason", .string(problem))]), status: .serviceUnavailable)
+                if context.isDraining {
+                    return .json(#"{"status":"not ready","reason":"shutting down"}"#, status: .serviceUnavailable)
                 }
                 return .json("{\"status\":\"ready\"}")
             }

@@ -35,8 +35,6 @@ public final class HTTPServer: Sendable {
     public var port: Int { boundPort.load(ordering: .acquiring) }
     public var openConnections: Int { core.open.load(ordering: .relaxed) }
     public var inFlightRequests: Int { core.busy.load(ordering: .relaxed) }
-    public var isDraining: Bool { core.isDraining }
-    public var workerThreads: Int { core.pool.threadCount }
 
     /// Binds and starts the loops and the accept thread.
     public func start() throws {

@@ -33,7 +33,6 @@ public struct Deadline: Sendable, Comparable {
         Deadline(nanos: monotonicNanos() &+ UInt64(max(0, seconds) * 1e9))
     }
     public static var now: Deadline { Deadline(nanos: monotonicNanos()) }
-    public static let never = Deadline(nanos: UInt64.max / 2)
     /// Milliseconds left, rounded up, at least 0; capped to fit `poll`.
     public var remainingMilliseconds: Int32 {
         let now = monotonicNanos()

@@ -6,13 +6,11 @@ import Synchronization
 /// Socket-level failures.
 public enum SocketError: Error, Sendable, Equatable, CustomStringConvertible {
     case timedOut
-    case closed
     case system(String, Int32)
 
     public var description: String {
         switch self {
         case .timedOut: return "timed out"
-        case .closed: return "connection closed"
         case .system(let call, let code): return "\(call): \(errnoText(code))"
         }
     }
@@ -27,7 +25,6 @@ public final class Socket: Sendable {
     deinit { close() }
 
     public var fd: Int32 { descriptor.load(ordering: .relaxed) }
-    public var isOpen: Bool { fd >= 0 }
 
     public func close() {
         let fd = descriptor.exchange(-1, ordering: .acquiringAndReleasing)
@@ -38,11 +35,6 @@ public final class Socket: Sendable {
     public func shutdown() {
         let fd = self.fd
         if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
-    }
-
-    public func shutdownRead() {
-        let fd = self.fd
-        if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) }
     }
 
     public func shutdownWrite() {
