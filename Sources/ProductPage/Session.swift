@@ -15,12 +15,8 @@ struct Session {
 
     /// The user of a request's session cookie, if it is present and its signature holds.
     func user(of headers: HTTPHeaders) -> String? {
-        for header in headers.values("Cookie") {
-            for pair in header.split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2, parts[0].drop(while: { $0 == " " }) == Self.cookieName else { continue }
-                if let user = verify(String(parts[1]).trimmingCharacters(in: " ")) { return user }
-            }
+        for value in headers.cookies(named: Self.cookieName) {
+            if let user = verify(value) { return user }
         }
         return nil
     }
@@ -45,10 +41,4 @@ struct Session {
 
     static let clearCookie = "\(cookieName)=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/"
 
-}
-
-extension String {
-    func trimmingCharacters(in set: Character) -> String {
-        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
-    }
 }

@@ -123,6 +123,12 @@ extension HTTPStatus {
         #expect(HeaderPropagation.outgoing(from: incoming, endUser: .some(nil))["end-user"] == nil)
     }
 
+    @Test func cookiesByName() {
+        let headers: HTTPHeaders = ["Cookie": "a=1; session=x.y ;b=2", "cookie": "session=z"]
+        #expect(headers.cookies(named: "session") == ["x.y", "z"])
+        #expect(headers.cookies(named: "c").isEmpty)
+    }
+
     @Test func prometheusText() {
         let registry = MetricsRegistry()
         let counter = registry.counter("c_total", "a counter", labels: ["route"])

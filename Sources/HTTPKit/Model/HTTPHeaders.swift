@@ -47,6 +47,15 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, E
         values(name).flatMap { $0.split(separator: ",") }.map { trimOWS(Substring($0)) }.filter { !$0.isEmpty }
     }
 
+    /// The values of every cookie with this name in the `Cookie` fields (RFC 6265 §5.4), trimmed.
+    public func cookies(named name: String) -> [String] {
+        values("Cookie").flatMap { $0.split(separator: ";") }.compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, trimOWS(parts[0]) == name else { return nil }
+            return trimOWS(parts[1])
+        }
+    }
+
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
         fields.makeIterator()
     }
