@@ -44,9 +44,9 @@ enum ProductPageApp {
             guard (try? HTTPClient.URL(url)) != nil else { throw ConfigError(variable: name, message: "does not make a valid URL (\(url))") }
         }
         let backends = Backends(
-            details: context.upstream("details", baseURL: detailsURL),
-            reviews: reviewsURLs.map { context.upstream("reviews", baseURL: $0) },
-            ratings: context.upstream("ratings", baseURL: ratingsURL),
+            details: try context.upstream("details", baseURL: detailsURL),
+            reviews: try reviewsURLs.map { try context.upstream("reviews", baseURL: $0) },
+            ratings: try context.upstream("ratings", baseURL: ratingsURL),
             timeout: settings.seconds("BACKEND_TIMEOUT"), reviewsAttempts: settings.int("REVIEWS_ATTEMPTS"),
             results: context.metrics.counter("request_result_total", "Backend calls by destination and result", labels: ["destination_app", "response_code"])
         )

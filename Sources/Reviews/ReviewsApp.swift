@@ -23,7 +23,7 @@ enum ReviewsApp {
             throw ConfigError(variable: "RATINGS_TIMEOUT", message: "must be empty or a duration such as 2.5s (got \"\(context.settings.string("RATINGS_TIMEOUT"))\")")
         }
         let config = try ReviewsConfig(context.settings)
-        let ratings = context.upstream("ratings", baseURL: config.ratingsURL)
+        let ratings = try context.upstream("ratings", baseURL: config.ratingsURL)
         let logger = context.logger
         var router = Router()
         router.get("/health", execution: .inline) { _ in .json(#"{"status": "Reviews is healthy"}"#) }

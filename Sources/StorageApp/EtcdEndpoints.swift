@@ -11,17 +11,15 @@ struct EtcdUnavailable: Error, CustomStringConvertible {
 
 /// One or more etcd client URLs, tried in turn within a total deadline, starting from the last one that worked.
 final class EtcdEndpoints: Sendable {
-    let urls: [String]
+    let upstreams: [Upstream]
     let hosts: [String]
     let totalTimeout: Double
-    let upstream: @Sendable (String) -> Upstream
     private let preferred = Atomic<Int>(0)
 
-    init(urls: [String], totalTimeout: Double, upstream: @escaping @Sendable (String) -> Upstream) {
-        self.urls = urls
-        self.hosts = urls.map { (try? HTTPClient.URL($0).host) ?? $0 }
+    init(_ upstreams: [Upstream], totalTimeout: Double) {
+        self.upstreams = upstreams
+        hosts = upstreams.map { (try? HTTPClient.URL($0.baseURL).host) ?? $0.baseURL }
         self.totalTimeout = totalTimeout
-        self.upstream = upstream
     }
 
     /// Sends the request to the first endpoint that answers. Connection failures, timeouts and 502/503/504 from
@@ -32,23 +30,23 @@ final class EtcdEndpoints: Sendable {
         var index = preferred.load(ordering: .relaxed)
         var pause: UInt32 = 25_000
         while true {
-            let slot = index % urls.count
+            let slot = index % upstreams.count
             let remaining = Double(deadline.remainingMilliseconds) / 1000
             if remaining <= 0 { break }
             do {
-                let response = try upstream(urls[slot]).call(method, path, headers: headers, body: body, timeout: min(remaining, max(0.5, totalTimeout / 2)))
+                let response = try upstreams[slot].call(method, path, headers: headers, body: body, timeout: min(remaining, max(0.5, totalTimeout / 2)))
                 if [502, 503, 504].contains(response.status.code) {
-                    failures.append("\(urls[slot]) answered \(response.status.code)")
+                    failures.append("\(upstreams[slot].baseURL) answered \(response.status.code)")
                 } else {
                     preferred.store(slot, ordering: .relaxed)
                     return (response, hosts[slot])
                 }
             } catch {
                 let reason = (error as? HTTPClientError).map { $0.kind.replacingUnderscores } ?? "\(error)"
-                failures.append("\(urls[slot]): \(reason)")
+                failures.append("\(upstreams[slot].baseURL): \(reason)")
             }
             index += 1
-            if index % urls.count == preferred.load(ordering: .relaxed) % urls.count {
+            if index % upstreams.count == preferred.load(ordering: .relaxed) % upstreams.count {
                 guard Double(deadline.remainingMilliseconds) / 1000 > Double(pause) / 1e6 else { break }
                 usleep(pause)
                 pause = min(pause * 2, 200_000)
@@ -57,7 +55,7 @@ final class EtcdEndpoints: Sendable {
         var distinct: [String] = []
         for failure in failures where !distinct.contains(failure) { distinct.append(failure) }
         let tried = distinct.joined(separator: "; ")
-        throw EtcdUnavailable(description: "etcd unavailable after \(failures.count) attempt(s) in \(totalTimeout)s: \(tried.isEmpty ? urls.joined(separator: ", ") : tried)")
+        throw EtcdUnavailable(description: "etcd unavailable after \(failures.count) attempt(s) in \(totalTimeout)s: \(tried.isEmpty ? upstreams.map(\.baseURL).joined(separator: ", ") : tried)")
     }
 }
 

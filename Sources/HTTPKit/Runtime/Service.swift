@@ -32,8 +32,9 @@ public final class ServiceContext: Sendable {
         self.init(name: name, version: "test", settings: settings, logger: .discarding(service: name))
     }
 
-    public func upstream(_ name: String, baseURL: String) -> Upstream {
-        Upstream(name: name, baseURL: baseURL, client: client, requests: clientRequests, duration: clientDuration)
+    /// An upstream at `http://host:port`; throws for a URL that does not parse.
+    public func upstream(_ name: String, baseURL: String) throws -> Upstream {
+        Upstream(name: name, baseURL: baseURL, base: try HTTPClient.URL(baseURL), client: client, requests: clientRequests, duration: clientDuration)
     }
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }

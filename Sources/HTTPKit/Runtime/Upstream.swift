@@ -2,6 +2,8 @@
 public struct Upstream: Sendable {
     public let name: String
     public let baseURL: String
+    /// `baseURL` parsed once; calls only swap in their path.
+    let base: HTTPClient.URL
     let client: HTTPClient
     let requests: Counter
     let duration: Histogram
@@ -13,7 +15,7 @@ public struct Upstream: Sendable {
     ) throws -> ClientResponse {
         let start = monotonicNanos()
         do {
-            let response = try client.request(method, baseURL + path, headers: headers, body: body, timeout: timeout)
+            let response = try client.request(method, url(path), headers: headers, body: body, deadline: .after(seconds: timeout))
             record(String(response.status.code), start)
             return response
         } catch let error as HTTPClientError {
@@ -29,20 +31,20 @@ public struct Upstream: Sendable {
         guard let client = calls.first?.upstream.client else { return [] }
         let start = monotonicNanos()
         let deadline = Deadline.after(seconds: timeout)
-        var prepared: [HTTPClient.Call?] = []
-        for (upstream, path) in calls { prepared.append((try? HTTPClient.URL(upstream.baseURL + path)).map { HTTPClient.Call(.get, $0, headers: headers, deadline: deadline) }) }
-        let valid = prepared.compactMap { $0 }
-        var answers = client.perform(valid)[...]
-        var results: [Result<ClientResponse, HTTPClientError>] = []
-        for (index, call) in prepared.enumerated() {
-            let result: Result<ClientResponse, HTTPClientError> = call == nil ? .failure(.invalidURL(calls[index].upstream.baseURL + calls[index].path)) : answers.removeFirst()
+        let results = client.perform(calls.map { HTTPClient.Call(.get, $0.upstream.url($0.path), headers: headers, deadline: deadline) })
+        for (call, result) in zip(calls, results) {
             switch result {
-            case .success(let response): calls[index].upstream.record(String(response.status.code), start)
-            case .failure(let error): calls[index].upstream.record(error.kind, start)
+            case .success(let response): call.upstream.record(String(response.status.code), start)
+            case .failure(let error): call.upstream.record(error.kind, start)
             }
-            results.append(result)
         }
         return results
+    }
+
+    func url(_ path: String) -> HTTPClient.URL {
+        var url = base
+        url.target = base.target == "/" ? path : base.target + path
+        return url
     }
 
     private func record(_ code: String, _ start: UInt64) {
