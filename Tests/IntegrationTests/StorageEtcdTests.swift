@@ -81,6 +81,20 @@ struct StorageEtcdTests {
         #expect(back.bodyText.contains(#""value":"kept""#))
     }
 
+    @Test func failsOverFromADeadEndpointToTheRealEtcd() throws {
+        let etcd = try EtcdProcess()
+        let dead = "http://127.0.0.1:\(freePort())"
+        let app = try ServiceProcess("storage-app", ["ETCD_ENDPOINTS": "\(dead),\(etcd.url)"])
+        defer { app.stop() }
+        #expect(try put(app, "failover", "reached").status == .created)
+        let read = try client.get(app.baseURL + "/storage/failover", timeout: 5)
+        #expect(read.bodyText.contains(#""value":"reached""#))
+        etcd.stop()
+        let down = try client.get(app.baseURL + "/storage/failover", timeout: 5)
+        #expect(down.status == .serviceUnavailable)
+        #expect(down.bodyText.contains(dead) && down.bodyText.contains(etcd.url))
+    }
+
     @Test func everyAcknowledgedWriteIsReadBack() throws {
         let etcd = try EtcdProcess()
         let app = try ServiceProcess("storage-app", ["ETCD_ENDPOINTS": etcd.url])
