@@ -175,6 +175,15 @@ final class Bookinfo: @unchecked Sendable {
         for name in ["DETAILS_HOSTNAME", "REVIEWS_SERVICE_PORT", "FLOOD_FACTOR", "HTTP_SERVER_MAX_BODY_BYTES", "SESSION_SECRET"] { #expect(help.contains(name)) }
     }
 
+    @Test func logRequestsOffKeepsTheStartAndStopLines() throws {
+        let details = try ServiceProcess("details", ["LOG_REQUESTS": "false"])
+        _ = try HTTPClient().get(details.baseURL + "/details/0", timeout: 2)
+        #expect(details.stop() == 0)
+        #expect(details.log.contains(#""event":"start""#))
+        #expect(details.log.contains(#""event":"stop""#))
+        #expect(!details.log.contains(#""message":"request""#))
+    }
+
     @Test func firstArgumentIsThePortAsInTheOriginals() throws {
         let port = freePort()
         let details = try ServiceProcess("details", ["PORT": "9"], arguments: [String(port)], waitReady: false)

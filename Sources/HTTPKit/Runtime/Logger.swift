@@ -3,33 +3,31 @@
 #endif
 import Synchronization
 
-/// Writes JSON lines, one `write(2)` per line, to standard output (or any descriptor).
+/// Writes JSON lines, whole, in batches, to standard output (or any descriptor).
 public struct Logger: Sendable {
     public let service: String
     public let version: String
-    let fd: Int32
-    let enabled: Bool
+    /// Whether `logRequest` writes (`LOG_REQUESTS`); start-up, drain and warning lines are always written.
+    let logsRequests: Bool
     private let sink: LogSink?
 
-    public init(service: String, version: String, fd: Int32 = 1, enabled: Bool = true) {
+    public init(service: String, version: String, fd: Int32 = 1, logsRequests: Bool = true) {
         self.service = service
         self.version = version
-        self.fd = fd
-        self.enabled = enabled
+        self.logsRequests = logsRequests
         sink = fd >= 0 ? LogSink.shared(fd) : nil
     }
 
     /// A logger that writes nothing, for tests.
     public static func discarding(service: String = "test") -> Logger {
-        Logger(service: service, version: "test", fd: -1, enabled: false)
+        Logger(service: service, version: "test", fd: -1, logsRequests: false)
     }
 
     public func info(_ message: String, _ fields: [(String, JSON)] = []) { log("info", message, fields) }
     public func warning(_ message: String, _ fields: [(String, JSON)] = []) { log("warning", message, fields) }
-    public func error(_ message: String, _ fields: [(String, JSON)] = []) { log("error", message, fields) }
 
     public func log(_ level: String, _ message: String, _ fields: [(String, JSON)]) {
-        guard enabled, fd >= 0 else { return }
+        guard let sink else { return }
         var members: [(String, JSON)] = [
             ("time", .string(rfc3339Now())), ("level", .string(level)), ("service", .string(service)),
             ("version", .string(version)), ("message", .string(message)),
@@ -37,7 +35,7 @@ public struct Logger: Sendable {
         members.append(contentsOf: fields)
         var bytes = JSON.object(members).bytes()
         bytes.append(0x0A)
-        sink?.append(bytes)
+        sink.append(bytes)
     }
 
     /// The per-request line, written without building a JSON tree (it is on every request's path).
@@ -45,7 +43,7 @@ public struct Logger: Sendable {
         method: String, route: String, path: String, status: Int, durationMicros: Int, bytes: Int,
         requestID: String, traceID: String, remote: String
     ) {
-        guard enabled, fd >= 0 else { return }
+        guard logsRequests, let sink else { return }
         var out: [UInt8] = []
         out.reserveCapacity(320)
         func field(_ name: StaticString, _ value: String) {
@@ -76,7 +74,7 @@ public struct Logger: Sendable {
         field(",\"trace_id\":", traceID)
         field(",\"remote\":", remote)
         out.append(contentsOf: "}\n".utf8)
-        sink?.append(out)
+        sink.append(out)
     }
 
     /// Writes out every buffered line; call before the process exits.

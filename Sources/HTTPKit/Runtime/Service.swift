@@ -19,7 +19,7 @@ public final class ServiceContext: Sendable {
         self.name = name
         self.version = version
         self.settings = settings
-        self.logger = logger ?? Logger(service: name, version: version, enabled: settings.bool("LOG_REQUESTS"))
+        self.logger = logger ?? Logger(service: name, version: version, logsRequests: settings.bool("LOG_REQUESTS"))
         metrics = MetricsRegistry()
         client = HTTPClient(configuration: ServerSettings.clientConfiguration(settings))
         clientRequests = metrics.counter("http_client_requests_total", "Outbound requests by upstream and result", labels: ["upstream", "code"])
@@ -124,26 +124,19 @@ public enum ServiceRunner {
         let (responder, final) = makeResponder(router: router, context: context)
         let rejected = context.metrics.counter("http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)", labels: ["code"])
         let logger = context.logger
-        let serverBox = Mutex<HTTPServer?>(nil)
         let server = HTTPServer(configuration: configuration, responder: responder, offload: { final.execution(for: &$0) == .blocking }) { status, reason in
             rejected.increment([String(status.code)])
             logger.warning("rejected: \(reason)", [("status", .int(status.code))])
         }
-        serverBox.withLock { $0 = server }
-        context.metrics.gauge("http_server_open_connections", "Open client connections") {
-            Double(serverBox.withLock { $0?.openConnections ?? 0 })
-        }
-        context.metrics.gauge("http_server_requests_in_flight", "Requests being handled") {
-            Double(serverBox.withLock { $0?.inFlightRequests ?? 0 })
-        }
+        context.metrics.gauge("http_server_open_connections", "Open client connections") { Double(server.openConnections) }
+        context.metrics.gauge("http_server_requests_in_flight", "Requests being handled") { Double(server.inFlightRequests) }
         return server
     }
 
     /// The responder with runtime routes, logging and metrics, and the final router (for execution lookups).
     public static func makeResponder(router: Router, context: ServiceContext) -> (Responder, Router) {
         var router = router
-        let hasHealth = router.routePattern(for: "/health") != nil
-        if !hasHealth {
+        if router.routePattern(for: "/health") == nil {
             router.get("/health", execution: .inline) { _ in .json("{\"status\":\"\(context.name) is healthy\"}") }
         }
         if router.routePattern(for: "/ready") == nil {
