@@ -7,11 +7,11 @@ import HTTPKit
 enum RatingsApp {
     static let table: [Setting] = [
         Setting("SERVICE_VERSION", "v1", "v1, or a fault mode: v-faulty, v-delayed, v-unavailable, v-unhealthy"),
-        Setting("FAULT_PROBABILITY", "0.5", "Share of requests v-faulty fails and v-delayed delays (0 to 1)", .string),
+        Setting("FAULT_PROBABILITY", "0.5", "Share of requests v-faulty fails and v-delayed delays (0 to 1)", .decimal(0...1)),
         Setting("FAULT_DELAY", "7s", "How long v-delayed waits", .duration),
         Setting("UNAVAILABLE_PERIOD", "60s", "v-unavailable switches between available and not every period", .duration),
         Setting("UNHEALTHY_PERIOD", "15m", "v-unhealthy switches between healthy and not every period", .duration),
-        Setting("RAND_SEED", "", "Seed of the fault random source; empty: from the clock"),
+        Setting("RAND_SEED", "", "Seed of the fault random source; empty: from the clock", .optional(.integer(0...Int.max))),
         Setting("RATINGS_STORE_MAX", "1000", "Product ids whose posted ratings are kept; more are refused with 507", .integer(0...1_000_000)),
         Setting("RATINGS_MAX_ENTRY_BYTES", "4096", "Largest posted ratings body; larger is 413", .integer(2...1_048_576)),
     ]
@@ -26,14 +26,8 @@ enum RatingsApp {
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = context.settings
         let mode = try FaultMode(serviceVersion: settings.string("SERVICE_VERSION"))
-        guard let probability = Double(settings.string("FAULT_PROBABILITY")), (0...1).contains(probability) else {
-            throw ConfigError(variable: "FAULT_PROBABILITY", message: "must be a number from 0 to 1 (got \"\(settings.string("FAULT_PROBABILITY"))\")")
-        }
-        let seedText = settings.string("RAND_SEED")
-        guard seedText.isEmpty || UInt64(seedText) != nil else {
-            throw ConfigError(variable: "RAND_SEED", message: "must be empty or a whole number (got \"\(seedText)\")")
-        }
-        let random = SeededRandom(seed: UInt64(seedText))
+        let probability = settings.number("FAULT_PROBABILITY")
+        let random = SeededRandom(seed: UInt64(settings.string("RAND_SEED")))
         let delay = settings.seconds("FAULT_DELAY")
         let started = Deadline.now
         let unavailableClock = FaultClock(start: started, period: settings.seconds("UNAVAILABLE_PERIOD"))

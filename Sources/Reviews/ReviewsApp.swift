@@ -9,7 +9,7 @@ enum ReviewsApp {
         Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to the ratings host name"),
         Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required),
         Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port),
-        Setting("RATINGS_TIMEOUT", "", "Deadline of a ratings call; empty: 10s for black stars, 2.5s otherwise", .string),
+        Setting("RATINGS_TIMEOUT", "", "Deadline of a ratings call; empty: 10s for black stars, 2.5s otherwise", .optional(.duration)),
         Setting("HOSTNAME", "null", "Pod name shown as podname"),
         Setting("CLUSTER_NAME", "null", "Cluster name shown as clustername"),
     ]
@@ -19,9 +19,6 @@ enum ReviewsApp {
     )
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
-        if !context.settings.string("RATINGS_TIMEOUT").isEmpty, Settings.parseDuration(context.settings.string("RATINGS_TIMEOUT")) == nil {
-            throw ConfigError(variable: "RATINGS_TIMEOUT", message: "must be empty or a duration such as 2.5s (got \"\(context.settings.string("RATINGS_TIMEOUT"))\")")
-        }
         let config = try ReviewsConfig(context.settings)
         let ratings = try context.upstream("ratings", baseURL: config.ratingsURL)
         let logger = context.logger

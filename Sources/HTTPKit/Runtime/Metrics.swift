@@ -44,7 +44,7 @@ public final class MetricsRegistry: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 }
 
-/// The threads of a thread-per-connection server update metrics all the time: series are kept in stripes picked
+/// Event loops and workers update metrics on every request: series are kept in stripes picked
 /// by thread, so concurrent updates rarely wait on each other, and summed when scraped.
 final class MetricFamily: Sendable {
     struct Series {

@@ -10,6 +10,10 @@ public struct Setting: Sendable {
         case duration
         case oneOf([String])
         case port
+        /// A number such as 0.5, within the range.
+        case decimal(ClosedRange<Double>)
+        /// Empty, or a value of the inner kind.
+        indirect case optional(Kind)
     }
 
     public let name: String
@@ -24,7 +28,9 @@ public struct Setting: Sendable {
         self.kind = kind
     }
 
-    func validate(_ value: String) -> String? {
+    func validate(_ value: String) -> String? { Self.validate(value, kind) }
+
+    static func validate(_ value: String, _ kind: Kind) -> String? {
         switch kind {
         case .string: return nil
         case .required: return value.isEmpty ? "must not be empty" : nil
@@ -37,10 +43,17 @@ public struct Setting: Sendable {
         case .port:
             guard let n = Int(value), (0...65535).contains(n) else { return "must be a port number from 0 to 65535" }
             return nil
+        case .decimal(let range):
+            guard let x = Double(value), range.contains(x) else { return "must be a number from \(range.lowerBound) to \(range.upperBound)" }
+            return nil
+        case .optional(let inner):
+            return value.isEmpty ? nil : validate(value, inner).map { "must be empty or " + $0.dropFirst("must be ".count) }
         }
     }
 
-    var typeName: String {
+    var typeName: String { Self.typeName(kind) }
+
+    static func typeName(_ kind: Kind) -> String {
         switch kind {
         case .string, .required: return "string"
         case .integer: return "integer"
@@ -48,6 +61,8 @@ public struct Setting: Sendable {
         case .duration: return "duration"
         case .oneOf(let choices): return choices.joined(separator: "|")
         case .port: return "port"
+        case .decimal: return "number"
+        case .optional(let inner): return typeName(inner) + ", optional"
         }
     }
 }
@@ -66,7 +81,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 /// The parsed values of a service's settings table.
 public struct Settings: Sendable {
     public let table: [Setting]
-    public private(set) var values: [String: String]
+    public let values: [String: String]
 
     /// Reads every setting from the environment (or its default) and validates it. The port may also come from
     /// `--port N` or a bare first argument, as the original bookinfo services take it.
@@ -97,9 +112,7 @@ public struct Settings: Sendable {
     }
 
     private static func checkPort(_ value: String, variable: String) throws -> String {
-        guard let n = Int(value), (0...65535).contains(n) else {
-            throw ConfigError(variable: variable, message: "must be a port number from 0 to 65535 (got \"\(value)\")")
-        }
+        if let problem = Setting.validate(value, .port) { throw ConfigError(variable: variable, message: "\(problem) (got \"\(value)\")") }
         return value
     }
 
@@ -107,6 +120,7 @@ public struct Settings: Sendable {
     public func int(_ name: String) -> Int { Int(string(name)) ?? 0 }
     public func bool(_ name: String) -> Bool { Self.parseBool(string(name)) ?? false }
     public func seconds(_ name: String) -> Double { Self.parseDuration(string(name)) ?? 0 }
+    public func number(_ name: String) -> Double { Double(string(name)) ?? 0 }
     /// A comma-separated setting, items trimmed, empty items dropped.
     public func list(_ name: String) -> [String] {
         string(name).split(separator: ",").map { trimOWS($0) }.filter { !$0.isEmpty }
