@@ -46,6 +46,15 @@ public struct Request: Sendable {
         return value
     }
 
+    /// A path parameter that must be a plain decimal number (`0`, `42`): no sign, no hex, no suffix; else 400.
+    public func decimalParameter(_ name: String, message: String) throws -> Int {
+        let text = try parameter(name)
+        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text) else {
+            throw HTTPError(.badRequest, message)
+        }
+        return value
+    }
+
     /// Whether the connection stays open after this request (RFC 9112 §9.3).
     public var keepAlive: Bool { HTTPKeepAlive.decide(version: version, headers: headers) }
 }

@@ -24,14 +24,3 @@ public enum ProcessEnvironment {
         exit(ServiceRunner.main(definition, arguments: arguments, environment: environment))
     }
 }
-
-extension Request {
-    /// A path parameter that must be a plain decimal number (`0`, `42`): no sign, no hex, no suffix; else 400.
-    public func decimalParameter(_ name: String, message: String) throws -> Int {
-        let text = try parameter(name)
-        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text) else {
-            throw HTTPError(.badRequest, message)
-        }
-        return value
-    }
-}
