@@ -29,7 +29,7 @@ enum DetailsApp {
                     message: "must be true when ENABLE_EXTERNAL_BOOK_SERVICE is true: this image speaks plain HTTP and leaves TLS to the mesh (see k8s egress for googleapis)"
                 )
             }
-            external = try context.upstream("books", baseURL: "http://\(settings.string("BOOK_SERVICE_HOST")):\(settings.string("BOOK_SERVICE_PORT"))")
+            external = try context.upstream("books", baseURL: "http://\(settings.string("BOOK_SERVICE_HOST")):\(settings.string("BOOK_SERVICE_PORT"))", setting: "BOOK_SERVICE_HOST")
         }
         let timeout = settings.seconds("BOOK_SERVICE_TIMEOUT")
         var router = Router()

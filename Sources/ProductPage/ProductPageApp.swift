@@ -31,22 +31,11 @@ enum ProductPageApp {
         let ratingsURL = base(settings.string("RATINGS_HOSTNAME"), settings.string("RATINGS_SERVICE_PORT"))
         var reviewsURLs = [base(settings.string("REVIEWS_HOSTNAME"), settings.string("REVIEWS_SERVICE_PORT"))]
         let endpoints = settings.list("REVIEWS_ENDPOINTS")
-        if !endpoints.isEmpty {
-            reviewsURLs = try endpoints.map { endpoint in
-                let url = "http://\(endpoint)"
-                guard (try? HTTPClient.URL(url)) != nil, !endpoint.contains("/") else {
-                    throw ConfigError(variable: "REVIEWS_ENDPOINTS", message: "has \"\(endpoint)\", which is not host:port")
-                }
-                return url
-            }
-        }
-        for (name, url) in [("DETAILS_HOSTNAME", detailsURL), ("RATINGS_HOSTNAME", ratingsURL), ("REVIEWS_HOSTNAME", reviewsURLs[0])] {
-            guard (try? HTTPClient.URL(url)) != nil else { throw ConfigError(variable: name, message: "does not make a valid URL (\(url))") }
-        }
+        if !endpoints.isEmpty { reviewsURLs = endpoints.map { "http://\($0)" } }
         let backends = Backends(
-            details: try context.upstream("details", baseURL: detailsURL),
-            reviews: try reviewsURLs.map { try context.upstream("reviews", baseURL: $0) },
-            ratings: try context.upstream("ratings", baseURL: ratingsURL),
+            details: try context.upstream("details", baseURL: detailsURL, setting: "DETAILS_HOSTNAME"),
+            reviews: try reviewsURLs.map { try context.upstream("reviews", baseURL: $0, setting: endpoints.isEmpty ? "REVIEWS_HOSTNAME" : "REVIEWS_ENDPOINTS") },
+            ratings: try context.upstream("ratings", baseURL: ratingsURL, setting: "RATINGS_HOSTNAME"),
             timeout: settings.seconds("BACKEND_TIMEOUT"), reviewsAttempts: settings.int("REVIEWS_ATTEMPTS"),
             results: context.metrics.counter("request_result_total", "Backend calls by destination and result", labels: ["destination_app", "response_code"])
         )

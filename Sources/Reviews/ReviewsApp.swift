@@ -20,7 +20,7 @@ enum ReviewsApp {
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let config = try ReviewsConfig(context.settings)
-        let ratings = try context.upstream("ratings", baseURL: config.ratingsURL)
+        let ratings = try context.upstream("ratings", baseURL: config.ratingsURL, setting: "RATINGS_HOSTNAME")
         let logger = context.logger
         var router = Router()
         router.get("/health", execution: .inline) { _ in .json(#"{"status": "Reviews is healthy"}"#) }

@@ -19,11 +19,8 @@ enum StorageApp {
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = context.settings
         let urls = settings.list("ETCD_ENDPOINTS")
-        for url in urls where (try? HTTPClient.URL(url)) == nil || url.dropFirst(7).contains("/") {
-            throw ConfigError(variable: "ETCD_ENDPOINTS", message: "has \"\(url)\", which is not an http://host:port URL")
-        }
         guard !urls.isEmpty else { throw ConfigError(variable: "ETCD_ENDPOINTS", message: "must name at least one URL") }
-        let endpoints = EtcdEndpoints(try urls.map { try context.upstream("etcd", baseURL: $0) }, totalTimeout: max(0.1, settings.seconds("ETCD_TIMEOUT")))
+        let endpoints = EtcdEndpoints(try urls.map { try context.upstream("etcd", baseURL: $0, setting: "ETCD_ENDPOINTS") }, totalTimeout: max(0.1, settings.seconds("ETCD_TIMEOUT")))
         let store: EtcdStore = settings.string("ETCD_API") == "v2" ? EtcdV2Store(endpoints: endpoints) : EtcdV3Store(endpoints: endpoints)
         let limits = KeyLimits(maxKey: settings.int("STORAGE_MAX_KEY_BYTES"), maxValue: settings.int("STORAGE_MAX_VALUE_BYTES"))
         return makeRouter(store: store, limits: limits)

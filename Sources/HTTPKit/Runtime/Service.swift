@@ -32,9 +32,12 @@ public final class ServiceContext: Sendable {
         self.init(name: name, version: "test", settings: settings, logger: .discarding(service: name))
     }
 
-    /// An upstream at `http://host:port`; throws for a URL that does not parse.
-    public func upstream(_ name: String, baseURL: String) throws -> Upstream {
-        Upstream(name: name, baseURL: baseURL, base: try HTTPClient.URL(baseURL), client: client, requests: clientRequests, duration: clientDuration)
+    /// An upstream at `http://host:port`, built from `setting`; anything else is a configuration error naming it.
+    public func upstream(_ name: String, baseURL: String, setting: String) throws -> Upstream {
+        guard let base = try? HTTPClient.URL(baseURL), base.target == "/", !baseURL.hasSuffix("/") else {
+            throw ConfigError(variable: setting, message: "must give an http://host:port address (got \"\(baseURL)\")")
+        }
+        return Upstream(name: name, baseURL: baseURL, base: base, client: client, requests: clientRequests, duration: clientDuration)
     }
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }

@@ -2,7 +2,7 @@
 public struct Upstream: Sendable {
     public let name: String
     public let baseURL: String
-    /// `baseURL` parsed once; calls only swap in their path.
+    /// `baseURL` parsed once (`http://host:port`); calls only set their path.
     let base: HTTPClient.URL
     let client: HTTPClient
     let requests: Counter
@@ -43,7 +43,7 @@ public struct Upstream: Sendable {
 
     func url(_ path: String) -> HTTPClient.URL {
         var url = base
-        url.target = base.target == "/" ? path : base.target + path
+        url.target = path
         return url
     }
 
