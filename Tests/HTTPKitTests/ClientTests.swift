@@ -151,6 +151,8 @@ import TestSupport
     @Test func invalidURLsAndHeadersAreRejected() {
         #expect(throws: HTTPClientError.self) { _ = try HTTPClient().get("https://x/", timeout: 1) }
         #expect(throws: HTTPClientError.self) { _ = try HTTPClient().get("http://x:99999/", timeout: 1) }
+        #expect(throws: HTTPClientError.self) { _ = try HTTPClient().get("http://a b:80/", timeout: 1) }
+        #expect(throws: HTTPClientError.self) { _ = try HTTPClient().get("http://[zz]:80/", timeout: 1) }
         #expect(throws: HTTPClientError.invalidHeader("X")) {
             _ = try HTTPClient().get("http://127.0.0.1:1/", headers: ["X": "a\r\nb"], timeout: 1)
         }

@@ -99,7 +99,11 @@ public final class HTTPClient: Sendable {
                 host = authority[..<colon]
                 port = p
             }
-            guard !host.isEmpty else { throw HTTPClientError.invalidURL(text) }
+            let hostChars = host.hasPrefix("[") ? host.dropFirst().dropLast().utf8 : host.utf8
+            let allowed: (UInt8) -> Bool = host.hasPrefix("[")
+                ? { hexValue($0) != nil || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }
+                : { URI.isUnreserved($0) }
+            guard !hostChars.isEmpty, hostChars.allSatisfy(allowed) else { throw HTTPClientError.invalidURL(text) }
             self.host = String(host)
             self.port = port
             self.target = target
