@@ -60,6 +60,9 @@ IMAGES=(
     "examples-bookinfo-ratings-v-unhealthy ratings SERVICE_VERSION=v-unhealthy"
     "storage-app storage-app SERVICE_VERSION=v1"
 )
+bake=$(python3 scripts/mesh_check.py --bake docker/docker-bake.hcl --list-bake)
+ours=$(printf '%s\n' "${IMAGES[@]}" | awk '{print $1}' | sort)
+check "the image list matches docker/docker-bake.hcl" "$([ "$bake" = "$ours" ] && echo 0 || echo 1)" "$(diff <(echo "$bake") <(echo "$ours") | tr '\n' ' ')"
 port=29100
 printf '%-44s %8s\n' "image" "size"
 for entry in "${IMAGES[@]}"; do

@@ -9,9 +9,34 @@ import sys
 
 import yaml
 
+
+
+def bake_images(path):
+    """Every image docker-bake.hcl tags, as HUB/name:TAG."""
+    text = open(path).read()
+    hub = re.search(r'variable "HUB" \{ default = "([^"]+)" \}', text).group(1)
+    tag = re.search(r'variable "TAG" \{ default = "([^"]+)" \}', text).group(1)
+    images = set()
+    for target in re.finditer(r'tags\s*=\s*\["\$\{HUB\}/([^:"]+):\$\{TAG\}"\]', text):
+        template = target.group(1)
+        block = text[:target.start()].rsplit("target ", 1)[1]
+        if "${item" not in template:
+            images.add(f"{hub}/{template}:{tag}")
+            continue
+        matrix = block.split("matrix", 1)[1].split("\n", 1)[0]
+        names = re.findall(r'name = "([^"]+)"', matrix) or re.findall(r'"([^"]+)"', matrix)
+        for n in names:
+            images.add(f"{hub}/" + re.sub(r"\$\{item(\.name)?\}", n, template) + f":{tag}")
+    return images
+
+
 args = sys.argv[1:]
 bake = args[args.index("--bake") + 1]
-files = [a for a in args if a != "--bake" and a != bake]
+if "--list-bake" in args:
+    # The image names alone (no hub, no tag), one a line, for scripts/check-images.sh.
+    print("\n".join(sorted(i.rsplit("/", 1)[1].split(":")[0] for i in bake_images(bake))))
+    sys.exit(0)
+files = [a for a in args if a not in ("--bake", bake)]
 objects = []
 for path in files:
     with open(path) as f:
@@ -111,19 +136,7 @@ for name, svc in services.items():
                   any(p.get("name") == target or p["containerPort"] == target for p in ports))
 
 # Every workload is hardened and probed; every image it names is built by the bake file.
-bake_text = open(bake).read()
-hub = re.search(r'variable "HUB" \{ default = "([^"]+)" \}', bake_text).group(1)
-tag = re.search(r'variable "TAG" \{ default = "([^"]+)" \}', bake_text).group(1)
-built = set()
-for target in re.finditer(r'tags\s*=\s*\["\$\{HUB\}/([^:"]+):\$\{TAG\}"\]', bake_text):
-    template = target.group(1)
-    block = bake_text[:target.start()].rsplit("target ", 1)[1]
-    names = re.findall(r'name = "([^"]+)"', block) + re.findall(r'"(v[-\w]*)"', block.split("matrix", 1)[1] if "matrix" in block else "")
-    if "${item" in template:
-        for n in set(names):
-            built.add(f"{hub}/" + re.sub(r"\$\{item(\.name)?\}", n, template) + f":{tag}")
-    else:
-        built.add(f"{hub}/{template}:{tag}")
+built = bake_images(bake)
 for w in workloads:
     spec = w["spec"]["template"]["spec"]
     name = w["metadata"]["name"]
