@@ -4,11 +4,6 @@
 import HTTPKit
 import Synchronization
 
-/// Why etcd could not answer; the app turns it into 503 with the message.
-struct EtcdUnavailable: Error, CustomStringConvertible {
-    let description: String
-}
-
 /// One or more etcd client URLs, tried in turn within a total deadline, starting from the last one that worked.
 final class EtcdEndpoints: Sendable {
     let upstreams: [Upstream]
@@ -22,7 +17,7 @@ final class EtcdEndpoints: Sendable {
         self.totalTimeout = totalTimeout
     }
 
-    /// Sends the request to the first endpoint that answers. Connection failures, timeouts and 502/503/504 from
+    /// Sends the request to the first endpoint that answers, or throws 503 naming every endpoint that failed. Connection failures, timeouts and 502/503/504 from
     /// a proxy move on to the next endpoint, with a short pause after each full round, until the deadline.
     func send(_ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: [UInt8] = []) throws -> (ClientResponse, host: String) {
         let deadline = Deadline.after(seconds: totalTimeout)
@@ -55,7 +50,7 @@ final class EtcdEndpoints: Sendable {
         var distinct: [String] = []
         for failure in failures where !distinct.contains(failure) { distinct.append(failure) }
         let tried = distinct.joined(separator: "; ")
-        throw EtcdUnavailable(description: "etcd unavailable after \(failures.count) attempt(s) in \(totalTimeout)s: \(tried.isEmpty ? upstreams.map(\.baseURL).joined(separator: ", ") : tried)")
+        throw HTTPError(.serviceUnavailable, "etcd unavailable after \(failures.count) attempt(s) in \(totalTimeout)s: \(tried.isEmpty ? upstreams.map(\.baseURL).joined(separator: ", ") : tried)")
     }
 }
 

@@ -50,26 +50,26 @@ enum StorageApp {
         router.get("/web/index.html", execution: .inline) { _ in WebUI.page }
         router.put("/storage") { request in
             let (key, value, requestJSON) = try parsePut(request, limits: limits)
-            let result = try run(store) { try store.put(key, value) }
+            let result = try store.put(key, value)
             if wantsJSON(request) { return .json(result.json, status: .created) }
             guard result.status < 300 else { return failure(result) }
             return text("nodeAppTesting created(\(result.host)) ->\(requestJSON.serialized()):\(result.json.serialized())", status: .created)
         }
         router.get("/storage") { request in
-            let result = try run(store) { try store.list() }
+            let result = try store.list()
             guard result.status < 300 else { return failure(result) }
             return wantsJSON(request) ? .json(result.json) : text(result.json.serialized(), status: .ok)
         }
         router.get("/storage/:key") { request in
             let key = try limits.check(try request.parameter("key"))
-            let result = try run(store) { try store.get(key) }
+            let result = try store.get(key)
             if wantsJSON(request) { return .json(result.json, status: HTTPStatus(code: result.status)) }
             guard result.status < 300 else { return failure(result) }
             return text("nodeAppTesting(\(result.host)) ->\(result.json.serialized())", status: .ok)
         }
         router.delete("/storage/:key") { request in
             let key = try limits.check(try request.parameter("key"))
-            let result = try run(store) { try store.delete(key) }
+            let result = try store.delete(key)
             if wantsJSON(request) { return .json(result.json, status: HTTPStatus(code: result.status)) }
             guard result.status < 300 else { return failure(result) }
             return text(result.json.serialized(), status: .ok)
@@ -103,14 +103,6 @@ enum StorageApp {
             throw HTTPError(.contentTooLarge, "value longer than \(limits.maxValue) bytes (STORAGE_MAX_VALUE_BYTES)")
         }
         return (key, value, json)
-    }
-
-    static func run(_ store: EtcdStore, _ operation: () throws -> EtcdResult) throws -> EtcdResult {
-        do {
-            return try operation()
-        } catch let error as EtcdUnavailable {
-            throw HTTPError(.serviceUnavailable, error.description)
-        }
     }
 
     static func wantsJSON(_ request: Request) -> Bool {
