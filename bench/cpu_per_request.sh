@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# CPU time a process spends per request under load, from /proc/PID/stat around one wrk run: steadier than
+# req/s on a shared machine.   bench/cpu_per_request.sh PID URL [SECONDS]   (several PIDs: comma-separated)
+set -euo pipefail
+pids=${1//,/ } url=$2 seconds=${3:-4}
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A before
+for pid in $pids; do before[$pid]=$(ticks "$pid"); done
+out=$(wrk -t1 -c50 -d"${seconds}s" "$url")
+requests=$(awk '/requests in/ {print $1}' <<<"$out")
+echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") req/s"
+for pid in $pids; do
+    awk -v a="${before[$pid]}" -v b="$(ticks "$pid")" -v r="$requests" -v hz="$(getconf CLK_TCK)" -v name="$(cat "/proc/$pid/comm")" \
+        'BEGIN {printf "%s: %.1f us CPU per request\n", name, (b - a) / hz * 1e6 / r}'
+done
