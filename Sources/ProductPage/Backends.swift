@@ -33,35 +33,42 @@ final class Backends: Sendable {
         self.results = results
     }
 
-    func fetchDetails(id: Int, headers: HTTPHeaders) -> BackendResult {
-        record("details", attempt(details, "/details/\(id)", headers: headers, failure: Self.detailsUnavailable))
+    typealias Then = @Sendable (BackendResult) throws -> Reply
+
+    func details(id: Int, headers: HTTPHeaders, then: @escaping Then) -> Reply {
+        attempt(details, "/details/\(id)", headers: headers, failure: Self.detailsUnavailable) { [self] in try then(record("details", $0)) }
     }
 
     /// Up to `reviewsAttempts` tries (the original's deliberate retry), stopping at the first 200.
-    func fetchReviews(id: Int, headers: HTTPHeaders) -> BackendResult {
-        record("reviews", retryReviews(after: nil, id: id, headers: headers))
+    func reviews(id: Int, headers: HTTPHeaders, then: @escaping Then) -> Reply {
+        retryReviews(after: nil, id: id, headers: headers) { [self] in try then(record("reviews", $0)) }
     }
 
     /// What the page needs: details and the first reviews try at the same time, then any further reviews tries.
-    func fetchDetailsAndReviews(id: Int, headers: HTTPHeaders) -> (details: BackendResult, reviews: BackendResult) {
-        let both = Upstream.callAll([(details, "/details/\(id)"), (pickReviews(), "/reviews/\(id)")], headers: headers, timeout: timeout)
-        let details = interpret(both[0], failure: Self.detailsUnavailable)
-        let firstReviews = interpret(both[1], failure: Self.reviewsUnavailable)
-        return (record("details", details), record("reviews", retryReviews(after: firstReviews, id: id, headers: headers)))
-    }
-
-    private func retryReviews(after first: BackendResult?, id: Int, headers: HTTPHeaders) -> BackendResult {
-        var result = first ?? BackendResult(status: 500, json: Self.error(Self.reviewsUnavailable))
-        var tries = first == nil ? 0 : 1
-        while !result.ok, tries < reviewsAttempts {
-            result = attempt(pickReviews(), "/reviews/\(id)", headers: headers, failure: Self.reviewsUnavailable)
-            tries += 1
+    func detailsAndReviews(id: Int, headers: HTTPHeaders, then: @escaping @Sendable (BackendResult, BackendResult) throws -> Reply) -> Reply {
+        Upstream.replyAll([(details, "/details/\(id)"), (pickReviews(), "/reviews/\(id)")], headers: headers, timeout: timeout) { [self] both in
+            let details = record("details", interpret(both[0], failure: Self.detailsUnavailable))
+            let firstReviews = interpret(both[1], failure: Self.reviewsUnavailable)
+            return retryReviews(after: firstReviews, id: id, headers: headers) { [self] in try then(details, record("reviews", $0)) }
         }
-        return result
     }
 
-    func fetchRatings(id: Int, headers: HTTPHeaders) -> BackendResult {
-        record("ratings", attempt(ratings, "/ratings/\(id)", headers: headers, failure: Self.ratingsUnavailable))
+    /// `count` reviews calls one after the other, each with the full retry logic, results discarded (FLOOD_FACTOR).
+    func flood(_ count: Int, id: Int, headers: HTTPHeaders, then: @escaping @Sendable () throws -> Reply) -> Reply {
+        guard count > 0 else { return Reply.catching(then) }
+        return reviews(id: id, headers: headers) { [self] _ in flood(count - 1, id: id, headers: headers, then: then) }
+    }
+
+    private func retryReviews(after previous: BackendResult?, id: Int, headers: HTTPHeaders, tries: Int? = nil, then: @escaping Then) -> Reply {
+        let tries = tries ?? (previous == nil ? 0 : 1)
+        if let previous, previous.ok || tries >= reviewsAttempts { return Reply.catching { try then(previous) } }
+        return attempt(pickReviews(), "/reviews/\(id)", headers: headers, failure: Self.reviewsUnavailable) { [self] result in
+            retryReviews(after: result, id: id, headers: headers, tries: tries + 1, then: then)
+        }
+    }
+
+    func ratings(id: Int, headers: HTTPHeaders, then: @escaping Then) -> Reply {
+        attempt(ratings, "/ratings/\(id)", headers: headers, failure: Self.ratingsUnavailable) { [self] in try then(record("ratings", $0)) }
     }
 
     /// With several reviews endpoints (a local run without a mesh), each call goes to the next one in turn.
@@ -69,8 +76,8 @@ final class Backends: Sendable {
         reviews.count == 1 ? reviews[0] : reviews[nextReviews.add(1, ordering: .relaxed).oldValue % reviews.count]
     }
 
-    private func attempt(_ upstream: Upstream, _ path: String, headers: HTTPHeaders, failure: String) -> BackendResult {
-        interpret(Result { try upstream.call(.get, path, headers: headers, timeout: timeout) }, failure: failure)
+    private func attempt(_ upstream: Upstream, _ path: String, headers: HTTPHeaders, failure: String, then: @escaping Then) -> Reply {
+        upstream.reply(.get, path, headers: headers, timeout: timeout) { [self] in try then(interpret($0, failure: failure)) }
     }
 
     /// 200 with a JSON object is success; another status passes through; 200 without JSON is 502; no answer 503.

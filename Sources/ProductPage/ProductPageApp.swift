@@ -56,15 +56,17 @@ enum ProductPageApp {
             }
             return response
         }
-        router.get("/productpage") { request in
+        router.get("/productpage", reply: { request in
             let user = session.user(of: request.headers)
             let headers = HeaderPropagation.outgoing(from: request.headers, endUser: .some(user))
-            for _ in 0..<flood { _ = backends.fetchReviews(id: Product.id, headers: headers) }
-            let (details, reviews) = backends.fetchDetailsAndReviews(id: Product.id, headers: headers)
-            var response = Response.html(ProductPageHTML.render(details: details, reviews: reviews, user: user, footer: footer))
-            response.headers.add("Vary", "Cookie")
-            return response
-        }
+            return backends.flood(flood, id: Product.id, headers: headers) {
+                backends.detailsAndReviews(id: Product.id, headers: headers) { details, reviews in
+                    var response = Response.html(ProductPageHTML.render(details: details, reviews: reviews, user: user, footer: footer))
+                    response.headers.add("Vary", "Cookie")
+                    return .response(response)
+                }
+            }
+        })
         router.post("/login", execution: .inline) { request in
             let form = request.headers["Content-Type"]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
                 ? URI.parseForm(request.bodyText) : []
@@ -86,18 +88,18 @@ enum ProductPageApp {
         router.get("/api/v1/products", execution: .inline) { _ in
             .json(String(decoding: JSON.array([Product.json]).bytes(.python), as: UTF8.self))
         }
-        router.get("/api/v1/products/:id") { request in
+        router.get("/api/v1/products/:id", reply: { request in
             let id = try request.decimalParameter("id", message: invalidID)
-            return api(backends.fetchDetails(id: id, headers: apiHeaders(request, session)))
-        }
-        router.get("/api/v1/products/:id/reviews") { request in
+            return backends.details(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
+        })
+        router.get("/api/v1/products/:id/reviews", reply: { request in
             let id = try request.decimalParameter("id", message: invalidID)
-            return api(backends.fetchReviews(id: id, headers: apiHeaders(request, session)))
-        }
-        router.get("/api/v1/products/:id/ratings") { request in
+            return backends.reviews(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
+        })
+        router.get("/api/v1/products/:id/ratings", reply: { request in
             let id = try request.decimalParameter("id", message: invalidID)
-            return api(backends.fetchRatings(id: id, headers: apiHeaders(request, session)))
-        }
+            return backends.ratings(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
+        })
         return router
     }
 

@@ -24,32 +24,30 @@ enum ReviewsApp {
         let logger = context.logger
         var router = Router()
         router.get("/health", execution: .inline) { _ in .json(#"{"status": "Reviews is healthy"}"#) }
-        router.get("/reviews/:id", execution: config.ratingsEnabled ? .blocking : .inline) { request in
+        router.get("/reviews/:id", reply: { request in
             let id = try request.decimalParameter("id", message: "please provide numeric product id")
-            var stars: (Int?, Int?) = (nil, nil)
-            if config.ratingsEnabled {
-                stars = fetchStars(id: id, ratings: ratings, headers: request.headers, timeout: config.ratingsTimeout, logger: logger)
+            guard config.ratingsEnabled else { return .response(.json(ReviewsBody.render(id: id, config: config, stars: (nil, nil)))) }
+            var outgoing = HeaderPropagation.outgoing(from: request.headers)
+            outgoing.add("Accept", "application/json")
+            return ratings.reply(.get, "/ratings/\(id)", headers: outgoing, timeout: config.ratingsTimeout) { result in
+                let stars = Self.stars(from: result, service: ratings.baseURL + "/ratings", logger: logger)
+                return .response(.json(ReviewsBody.render(id: id, config: config, stars: stars)))
             }
-            return .json(ReviewsBody.render(id: id, config: config, stars: stars))
-        }
+        })
         return router
     }
 
     /// The two reviewers' stars, or nil for a reviewer whose rating could not be had.
-    static func fetchStars(id: Int, ratings: Upstream, headers: HTTPHeaders, timeout: Double, logger: Logger) -> (Int?, Int?) {
-        var outgoing = HeaderPropagation.outgoing(from: headers)
-        outgoing.add("Accept", "application/json")
-        let service = ratings.baseURL + "/ratings"
-        do {
-            let response = try ratings.call(.get, "/ratings/\(id)", headers: outgoing, timeout: timeout)
+    static func stars(from result: Result<ClientResponse, HTTPClientError>, service: String, logger: Logger) -> (Int?, Int?) {
+        switch result {
+        case .success(let response):
             guard response.status.code == 200 else {
                 logger.warning("Error: unable to contact \(service) got status of \(response.status.code)")
                 return (nil, nil)
             }
-            let json = try? JSON.parse(response.body)
-            let values = json?["ratings"]
+            let values = (try? JSON.parse(response.body))?["ratings"]
             return (values?["Reviewer1"]?.intValue, values?["Reviewer2"]?.intValue)
-        } catch {
+        case .failure(let error):
             logger.warning("Error: unable to contact \(service) got exception \(error)")
             return (nil, nil)
         }

@@ -9,11 +9,13 @@ struct EtcdResult {
 }
 
 /// Reads and writes keys in etcd. Keys are given without a leading slash; results name them `/key`, as v2 does.
+/// Each operation is a reply step: `then` gets the result (see `Reply`).
 protocol EtcdStore: Sendable {
-    func put(_ key: String, _ value: String) throws -> EtcdResult
-    func get(_ key: String) throws -> EtcdResult
-    func list() throws -> EtcdResult
-    func delete(_ key: String) throws -> EtcdResult
+    typealias Then = @Sendable (EtcdResult) throws -> Reply
+    func put(_ key: String, _ value: String, then: @escaping Then) -> Reply
+    func get(_ key: String, then: @escaping Then) -> Reply
+    func list(then: @escaping Then) -> Reply
+    func delete(_ key: String, then: @escaping Then) -> Reply
     var endpoints: EtcdEndpoints { get }
 }
 
@@ -35,12 +37,13 @@ enum V2Node {
 struct EtcdV3Store: EtcdStore {
     let endpoints: EtcdEndpoints
 
-    private func call(_ path: String, _ body: JSON) throws -> (JSON, String) {
-        let (response, host) = try endpoints.send(.post, path, headers: ["Content-Type": "application/json"], body: body.bytes())
-        guard response.status.code == 200, let json = try? JSON.parse(response.body) else {
-            throw HTTPError(.badGateway, "etcd at \(host) answered \(response.status.code) to \(path): \(String(response.bodyText.prefix(200)))")
+    private func call(_ path: String, _ body: JSON, then: @escaping @Sendable (JSON, String) throws -> EtcdResult, _ done: @escaping Then) -> Reply {
+        endpoints.reply(.post, path, headers: ["Content-Type": "application/json"], body: body.bytes()) { response, host in
+            guard response.status.code == 200, let json = try? JSON.parse(response.body) else {
+                throw HTTPError(.badGateway, "etcd at \(host) answered \(response.status.code) to \(path): \(String(response.bodyText.prefix(200)))")
+            }
+            return try done(then(json, host))
         }
-        return (json, host)
     }
 
     private func b64(_ text: String) -> JSON { .string(Base64.encode(Array(text.utf8))) }
@@ -55,40 +58,43 @@ struct EtcdV3Store: EtcdStore {
         return .number(text)
     }
 
-    func put(_ key: String, _ value: String) throws -> EtcdResult {
+    func put(_ key: String, _ value: String, then done: @escaping Then) -> Reply {
         let name = "/" + key
-        let (json, host) = try call("/v3/kv/put", .object([("key", b64(name)), ("value", b64(value)), ("prev_kv", .bool(true))]))
+        return call("/v3/kv/put", .object([("key", b64(name)), ("value", b64(value)), ("prev_kv", .bool(true))]), then: { json, host in
         let rev = revision(json["header"]?["revision"])
         var members: [(String, JSON)] = [("action", .string("set")), ("node", V2Node.node(key: name, value: value, modified: rev, created: rev))]
         if let prev = json["prev_kv"] {
             members.append(("prevNode", V2Node.node(key: name, value: text(prev["value"]), modified: revision(prev["mod_revision"]), created: revision(prev["create_revision"]))))
         }
         return EtcdResult(status: 201, json: .object(members), host: host)
+        }, done)
     }
 
-    func get(_ key: String) throws -> EtcdResult {
+    func get(_ key: String, then done: @escaping Then) -> Reply {
         let name = "/" + key
-        let (json, host) = try call("/v3/kv/range", .object([("key", b64(name))]))
+        return call("/v3/kv/range", .object([("key", b64(name))]), then: { json, host in
         guard let kv = json["kvs"]?.arrayValue?.first else {
             return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: revision(json["header"]?["revision"])), host: host)
         }
         let node = V2Node.node(key: name, value: text(kv["value"]), modified: revision(kv["mod_revision"]), created: revision(kv["create_revision"]))
         return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", node)]), host: host)
+        }, done)
     }
 
-    func list() throws -> EtcdResult {
-        let (json, host) = try call("/v3/kv/range", .object([("key", b64("/")), ("range_end", b64("0")), ("limit", .int(10_000))]))
+    func list(then done: @escaping Then) -> Reply {
+        call("/v3/kv/range", .object([("key", b64("/")), ("range_end", b64("0")), ("limit", .int(10_000))]), then: { json, host in
         let nodes: [JSON] = (json["kvs"]?.arrayValue ?? []).map { kv in
             V2Node.node(key: text(kv["key"]), value: text(kv["value"]), modified: revision(kv["mod_revision"]), created: revision(kv["create_revision"]))
         }
         var node: [(String, JSON)] = [("dir", .bool(true))]
         if !nodes.isEmpty { node.append(("nodes", .array(nodes))) }
         return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", .object(node))]), host: host)
+        }, done)
     }
 
-    func delete(_ key: String) throws -> EtcdResult {
+    func delete(_ key: String, then done: @escaping Then) -> Reply {
         let name = "/" + key
-        let (json, host) = try call("/v3/kv/deleterange", .object([("key", b64(name)), ("prev_kv", .bool(true))]))
+        return call("/v3/kv/deleterange", .object([("key", b64(name)), ("prev_kv", .bool(true))]), then: { json, host in
         let rev = revision(json["header"]?["revision"])
         guard let prev = json["prev_kvs"]?.arrayValue?.first else {
             return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: rev), host: host)
@@ -98,6 +104,7 @@ struct EtcdV3Store: EtcdStore {
             ("action", .string("delete")), ("node", V2Node.node(key: name, value: nil, modified: rev, created: created)),
             ("prevNode", V2Node.node(key: name, value: text(prev["value"]), modified: revision(prev["mod_revision"]), created: created)),
         ]), host: host)
+        }, done)
     }
 }
 
@@ -105,32 +112,32 @@ struct EtcdV3Store: EtcdStore {
 struct EtcdV2Store: EtcdStore {
     let endpoints: EtcdEndpoints
 
-    private func call(_ method: HTTPMethod, _ path: String, form: String? = nil) throws -> EtcdResult {
+    private func call(_ method: HTTPMethod, _ path: String, form: String? = nil, created: Bool = false, then: @escaping Then) -> Reply {
         var headers: HTTPHeaders = ["Accept": "application/json"]
         var body: [UInt8] = []
         if let form {
             headers.add("Content-Type", "application/x-www-form-urlencoded")
             body = Array(form.utf8)
         }
-        let (response, host) = try endpoints.send(method, path, headers: headers, body: body)
-        guard let json = try? JSON.parse(response.body), json.isObject else {
-            if response.status.code == 404 {
-                throw HTTPError(.badGateway, "etcd at \(host) does not serve the v2 keys API (start it with --enable-v2, or set ETCD_API=v3)")
+        return endpoints.reply(method, path, headers: headers, body: body) { response, host in
+            guard let json = try? JSON.parse(response.body), json.isObject else {
+                if response.status.code == 404 {
+                    throw HTTPError(.badGateway, "etcd at \(host) does not serve the v2 keys API (start it with --enable-v2, or set ETCD_API=v3)")
+                }
+                throw HTTPError(.badGateway, "etcd at \(host) answered \(response.status.code) with no JSON")
             }
-            throw HTTPError(.badGateway, "etcd at \(host) answered \(response.status.code) with no JSON")
+            let status = created && response.status.code == 200 ? 201 : response.status.code
+            return try then(EtcdResult(status: status, json: json, host: host))
         }
-        return EtcdResult(status: response.status.code, json: json, host: host)
     }
 
-    func put(_ key: String, _ value: String) throws -> EtcdResult {
-        var result = try call(.put, "/v2/keys/" + encode(key), form: "value=" + URI.percentEncode(value))
-        if result.status == 200 { result.status = 201 }
-        return result
+    func put(_ key: String, _ value: String, then: @escaping Then) -> Reply {
+        call(.put, "/v2/keys/" + encode(key), form: "value=" + URI.percentEncode(value), created: true, then: then)
     }
 
-    func get(_ key: String) throws -> EtcdResult { try call(.get, "/v2/keys/" + encode(key) + "?recursive=true") }
-    func list() throws -> EtcdResult { try call(.get, "/v2/keys/?recursive=true") }
-    func delete(_ key: String) throws -> EtcdResult { try call(.delete, "/v2/keys/" + encode(key) + "?recursive=true") }
+    func get(_ key: String, then: @escaping Then) -> Reply { call(.get, "/v2/keys/" + encode(key) + "?recursive=true", then: then) }
+    func list(then: @escaping Then) -> Reply { call(.get, "/v2/keys/?recursive=true", then: then) }
+    func delete(_ key: String, then: @escaping Then) -> Reply { call(.delete, "/v2/keys/" + encode(key) + "?recursive=true", then: then) }
 
     /// Each path segment percent-encoded, so `?`, `#` and spaces reach etcd as part of the key.
     private func encode(_ key: String) -> String {

@@ -48,32 +48,36 @@ enum StorageApp {
         router.get("/web", execution: .inline) { _ in .redirect(to: "/web/", status: .movedPermanently) }
         router.get("/web/", execution: .inline) { _ in WebUI.page }
         router.get("/web/index.html", execution: .inline) { _ in WebUI.page }
-        router.put("/storage") { request in
+        router.put("/storage", reply: { request in
             let (key, value, requestJSON) = try parsePut(request, limits: limits)
-            let result = try store.put(key, value)
-            if wantsJSON(request) { return .json(result.json, status: .created) }
-            guard result.status < 300 else { return failure(result) }
-            return text("nodeAppTesting created(\(result.host)) ->\(requestJSON.serialized()):\(result.json.serialized())", status: .created)
-        }
-        router.get("/storage") { request in
-            let result = try store.list()
-            guard result.status < 300 else { return failure(result) }
-            return wantsJSON(request) ? .json(result.json) : text(result.json.serialized(), status: .ok)
-        }
-        router.get("/storage/:key") { request in
+            return store.put(key, value) { result in
+                if wantsJSON(request) { return .response(.json(result.json, status: .created)) }
+                guard result.status < 300 else { return .response(failure(result)) }
+                return .response(text("nodeAppTesting created(\(result.host)) ->\(requestJSON.serialized()):\(result.json.serialized())", status: .created))
+            }
+        })
+        router.get("/storage", reply: { request in
+            store.list { result in
+                guard result.status < 300 else { return .response(failure(result)) }
+                return .response(wantsJSON(request) ? .json(result.json) : text(result.json.serialized(), status: .ok))
+            }
+        })
+        router.get("/storage/:key", reply: { request in
             let key = try limits.check(try request.parameter("key"))
-            let result = try store.get(key)
-            if wantsJSON(request) { return .json(result.json, status: HTTPStatus(code: result.status)) }
-            guard result.status < 300 else { return failure(result) }
-            return text("nodeAppTesting(\(result.host)) ->\(result.json.serialized())", status: .ok)
-        }
-        router.delete("/storage/:key") { request in
+            return store.get(key) { result in
+                if wantsJSON(request) { return .response(.json(result.json, status: HTTPStatus(code: result.status))) }
+                guard result.status < 300 else { return .response(failure(result)) }
+                return .response(text("nodeAppTesting(\(result.host)) ->\(result.json.serialized())", status: .ok))
+            }
+        })
+        router.delete("/storage/:key", reply: { request in
             let key = try limits.check(try request.parameter("key"))
-            let result = try store.delete(key)
-            if wantsJSON(request) { return .json(result.json, status: HTTPStatus(code: result.status)) }
-            guard result.status < 300 else { return failure(result) }
-            return text(result.json.serialized(), status: .ok)
-        }
+            return store.delete(key) { result in
+                if wantsJSON(request) { return .response(.json(result.json, status: HTTPStatus(code: result.status))) }
+                guard result.status < 300 else { return .response(failure(result)) }
+                return .response(text(result.json.serialized(), status: .ok))
+            }
+        })
         return router
     }
 

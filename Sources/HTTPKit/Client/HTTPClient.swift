@@ -63,6 +63,9 @@ public final class HTTPClient: Sendable {
     private let stripes = (0..<16).map { _ in PoolStripe() }
     private var pool: PoolStripe { stripes[threadStripe(of: stripes.count)] }
 
+    /// A client with the default configuration, for code that has none of its own.
+    public static let shared = HTTPClient()
+
     public init(configuration: ClientConfiguration = ClientConfiguration()) {
         self.configuration = configuration
     }

@@ -1,6 +1,9 @@
 /// Handles one request.
 public typealias Handler = @Sendable (Request) throws -> Response
 
+/// Handles one request that may call upstreams first (see `Reply`).
+public typealias ReplyHandler = @Sendable (Request) throws -> Reply
+
 /// Wraps the handling of every request: it may change the request, change the response, or answer itself
 /// without calling `next`. The first middleware added is the outermost.
 public typealias Middleware = @Sendable (_ request: Request, _ next: Handler) throws -> Response
@@ -27,7 +30,9 @@ public struct Router: Sendable {
         let pattern: String
         let segments: [Segment]
         let execution: Execution
-        let handler: Handler
+        let handler: ReplyHandler
+        /// Registered as a `ReplyHandler`: it may ask for upstream calls.
+        let replies: Bool
     }
 
     private var routes: [Route] = []
@@ -41,12 +46,23 @@ public struct Router: Sendable {
     public init() {}
 
     public mutating func add(_ method: HTTPMethod, _ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
+        add(method, pattern, execution: execution, replies: false) { .response(try handler($0)) }
+    }
+
+    /// A route whose handler answers with a `Reply`. It runs on the event loop by default: its upstream calls
+    /// do not block, and neither may the handler nor its `then` steps (use `Reply.blocking` for what must wait).
+    @_disfavoredOverload
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, execution: Execution = .inline, reply handler: @escaping ReplyHandler) {
+        add(method, pattern, execution: execution, replies: true, handler)
+    }
+
+    private mutating func add(_ method: HTTPMethod, _ pattern: String, execution: Execution, replies: Bool, _ handler: @escaping ReplyHandler) {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part -> Segment in
             if part.hasPrefix(":") { return .parameter(String(part.dropFirst())) }
             if part.hasPrefix("*") { return .rest(String(part.dropFirst())) }
             return .literal(Array(part.utf8))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: segments, execution: execution, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, execution: execution, handler: handler, replies: replies))
     }
 
     public mutating func get(_ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
@@ -61,8 +77,21 @@ public struct Router: Sendable {
     public mutating func delete(_ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
         add(.delete, pattern, execution: execution, handler)
     }
+    @_disfavoredOverload
+    public mutating func get(_ pattern: String, execution: Execution = .inline, reply handler: @escaping ReplyHandler) {
+        add(.get, pattern, execution: execution, reply: handler)
+    }
+    @_disfavoredOverload
+    public mutating func put(_ pattern: String, execution: Execution = .inline, reply handler: @escaping ReplyHandler) {
+        add(.put, pattern, execution: execution, reply: handler)
+    }
+    @_disfavoredOverload
+    public mutating func delete(_ pattern: String, execution: Execution = .inline, reply handler: @escaping ReplyHandler) {
+        add(.delete, pattern, execution: execution, reply: handler)
+    }
 
-    /// Adds middleware around every route; `blocking` middleware sends every request to the worker pool.
+    /// Adds middleware around every route; `blocking` middleware sends every request to the worker pool. Middleware
+    /// sees final responses, so routes that reply with upstream calls run on the worker pool when there is any.
     public mutating func use(blocking: Bool = false, _ middleware: @escaping Middleware) {
         self.middleware.append(middleware)
         if blocking { middlewareBlocks = true }
@@ -79,7 +108,7 @@ public struct Router: Sendable {
             guard let parameters = Self.match(route.segments, parts) else { continue }
             if route.method == request.method {
                 request.match = (index, parameters)
-                found = route.execution
+                found = route.replies && !middleware.isEmpty ? .blocking : route.execution
                 fallback = nil
                 break
             }
@@ -90,7 +119,7 @@ public struct Router: Sendable {
         }
         if let fallback {
             request.match = (fallback, fallbackParameters)
-            found = routes[fallback].execution
+            found = routes[fallback].replies && !middleware.isEmpty ? .blocking : routes[fallback].execution
         }
         return middlewareBlocks ? .blocking : found
     }
@@ -101,33 +130,32 @@ public struct Router: Sendable {
         return routes.first { Self.match($0.segments, parts) != nil }?.pattern
     }
 
-    /// Answers a request; a thrown `HTTPError` becomes its response, any other error a 500.
-    public func respond(to request: Request) -> Response {
-        respondWithRoute(to: request).response
+    /// Answers a request, making any upstream calls on this thread; a thrown `HTTPError` becomes its response,
+    /// any other error a 500.
+    public func respond(to request: Request, client: HTTPClient = .shared) -> Response {
+        reply(to: request).reply.resolved(with: client)
     }
 
-    /// The response and the pattern of the route that matched, if any.
-    public func respondWithRoute(to request: Request) -> (response: Response, route: String?) {
+    /// The reply and the pattern of the route that matched, if any. Errors thrown now or by a later step of the
+    /// reply become responses.
+    public func reply(to request: Request) -> (reply: Reply, route: String?) {
         var request = request
         let handler = resolve(&request)
+        guard !middleware.isEmpty else {
+            return (Reply.catching { try handler(request) }.map { $0 }, request.route)
+        }
         var chain: Handler = { request in
-            do { return try handler(request) } catch let error as HTTPError { return error.response }
+            do { return try handler(request).map { $0 }.resolved(with: .shared) } catch let error as HTTPError { return error.response }
         }
         for outer in middleware.reversed() {
             let inner = chain
             chain = { try outer($0, inner) }
         }
-        do {
-            return (try chain(request), request.route)
-        } catch let error as HTTPError {
-            return (error.response, request.route)
-        } catch {
-            return (HTTPError(.internalServerError, "internal error: \(error)").response, request.route)
-        }
+        return (.response(Reply.catching { .response(try chain(request)) }.resolved(with: .shared)), request.route)
     }
 
     /// Finds the handler and fills in `route` and `parameters`.
-    func resolve(_ request: inout Request) -> Handler {
+    func resolve(_ request: inout Request) -> ReplyHandler {
         if let (index, parameters) = request.match { return bind(routes[index], parameters, &request) }
         let parts = Self.split(request.path)
         var allowed: [HTTPMethod] = []
@@ -141,20 +169,23 @@ public struct Router: Sendable {
             if !allowed.contains(route.method) { allowed.append(route.method) }
         }
         if let (route, parameters) = fallback { return bind(route, parameters, &request) }
-        guard !allowed.isEmpty else { return notFound }
+        guard !allowed.isEmpty else {
+            let notFound = self.notFound
+            return { .response(try notFound($0)) }
+        }
         request.route = routes.first { Self.match($0.segments, parts) != nil }?.pattern
         if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
         allowed.append(.options)
         let allow = allowed.map(\.rawValue).joined(separator: ", ")
         if request.method == .options {
-            return { _ in Response(status: .noContent, headers: ["Allow": allow]) }
+            return { _ in .response(Response(status: .noContent, headers: ["Allow": allow])) }
         }
         return { request in
             throw HTTPError(.methodNotAllowed, "method \(request.method) not allowed for \(request.path)", headers: ["Allow": allow])
         }
     }
 
-    private func bind(_ route: Route, _ parameters: [String: String?], _ request: inout Request) -> Handler {
+    private func bind(_ route: Route, _ parameters: [String: String?], _ request: inout Request) -> ReplyHandler {
         request.route = route.pattern
         var decoded: [String: String] = [:]
         for (name, value) in parameters {

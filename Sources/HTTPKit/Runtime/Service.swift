@@ -127,7 +127,7 @@ public enum ServiceRunner {
         let (responder, final) = makeResponder(router: router, context: context)
         let rejected = context.metrics.counter("http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)", labels: ["code"])
         let logger = context.logger
-        let server = HTTPServer(configuration: configuration, responder: responder, offload: { final.execution(for: &$0) == .blocking }) { status, reason in
+        let server = HTTPServer(configuration: configuration, client: context.client, replier: responder, offload: { final.execution(for: &$0) == .blocking }) { status, reason in
             rejected.increment([String(status.code)])
             logger.warning("rejected: \(reason)", [("status", .int(status.code))])
         }
@@ -137,7 +137,7 @@ public enum ServiceRunner {
     }
 
     /// The responder with runtime routes, logging and metrics, and the final router (for execution lookups).
-    public static func makeResponder(router: Router, context: ServiceContext) -> (Responder, Router) {
+    public static func makeResponder(router: Router, context: ServiceContext) -> (ReplyResponder, Router) {
         var router = router
         if router.routePattern(for: "/health") == nil {
             router.get("/health", execution: .inline) { _ in .json("{\"status\":\"\(context.name) is healthy\"}") }
@@ -158,20 +158,22 @@ public enum ServiceRunner {
         let duration = metrics.histogram("http_server_request_duration_seconds", "Request duration by method and route", labels: ["method", "route"])
         let logger = context.logger
         let frozen = router
-        let responder: Responder = { request in
+        let responder: ReplyResponder = { request in
             let start = monotonicNanos()
-            let (response, matched) = frozen.respondWithRoute(to: request)
-            let seconds = Double(nanos(since: start)) / 1e9
-            let route = matched ?? "unmatched"
-            let method = knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
-            requests.increment([method, route, String(response.status.code)])
-            duration.observe(seconds, [method, route])
-            logger.logRequest(
-                method: request.method.rawValue, route: route, path: request.path, status: response.status.code,
-                durationMicros: Int(seconds * 1e6), bytes: response.body.count, requestID: request.headers["x-request-id"] ?? "",
-                traceID: TraceContext.traceID(request.headers), remote: request.remoteAddress
-            )
-            return response
+            let (reply, matched) = frozen.reply(to: request)
+            return reply.map { response in
+                let seconds = Double(nanos(since: start)) / 1e9
+                let route = matched ?? "unmatched"
+                let method = knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
+                requests.increment([method, route, String(response.status.code)])
+                duration.observe(seconds, [method, route])
+                logger.logRequest(
+                    method: request.method.rawValue, route: route, path: request.path, status: response.status.code,
+                    durationMicros: Int(seconds * 1e6), bytes: response.body.count, requestID: request.headers["x-request-id"] ?? "",
+                    traceID: TraceContext.traceID(request.headers), remote: request.remoteAddress
+                )
+                return response
+            }
         }
         return (responder, frozen)
     }

@@ -41,6 +41,41 @@ public struct Upstream: Sendable {
         return results
     }
 
+    /// A reply step calling `baseURL + path`: `then` gets the result, recorded like `call`'s. On the server the
+    /// event loop makes the call without blocking.
+    public func reply(
+        _ method: HTTPMethod = .get, _ path: String, headers: HTTPHeaders = [:], body: [UInt8] = [], timeout: Double,
+        then: @escaping @Sendable (Result<ClientResponse, HTTPClientError>) throws -> Reply
+    ) -> Reply {
+        let start = monotonicNanos()
+        let call = HTTPClient.Call(method, url(path), headers: headers, body: body, deadline: .after(seconds: timeout))
+        return .call(call) { result in
+            record(result, start)
+            return try then(result)
+        }
+    }
+
+    /// Several calls at once as one reply step, each recorded like `call`; `then` gets the results in order.
+    public static func replyAll(
+        _ calls: [(upstream: Upstream, path: String)], headers: HTTPHeaders, timeout: Double,
+        then: @escaping @Sendable (Reply.Results) throws -> Reply
+    ) -> Reply {
+        let start = monotonicNanos()
+        let deadline = Deadline.after(seconds: timeout)
+        let upstreams = calls.map(\.upstream)
+        return .calls(calls.map { HTTPClient.Call(.get, $0.upstream.url($0.path), headers: headers, deadline: deadline) }) { results in
+            for (upstream, result) in zip(upstreams, results) { upstream.record(result, start) }
+            return try then(results)
+        }
+    }
+
+    private func record(_ result: Result<ClientResponse, HTTPClientError>, _ start: UInt64) {
+        switch result {
+        case .success(let response): record(String(response.status.code), start)
+        case .failure(let error): record(error.kind, start)
+        }
+    }
+
     func url(_ path: String) -> HTTPClient.URL {
         var url = base
         url.target = path

@@ -6,7 +6,9 @@ import Synchronization
 /// Shared by the loops of one server.
 final class ServerCore: Sendable {
     let configuration: ServerConfiguration
-    let responder: Responder
+    let responder: ReplyResponder
+    /// Makes the calls of replies that are finished on a worker.
+    let client: HTTPClient
     let offload: @Sendable (inout Request) -> Bool
     let onReject: @Sendable (HTTPStatus, String) -> Void
     let pool: WorkerPool
@@ -16,9 +18,10 @@ final class ServerCore: Sendable {
     let forceClose = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
 
-    init(configuration: ServerConfiguration, responder: @escaping Responder, offload: @escaping @Sendable (inout Request) -> Bool,
-         onReject: @escaping @Sendable (HTTPStatus, String) -> Void) {
+    init(configuration: ServerConfiguration, client: HTTPClient, responder: @escaping ReplyResponder,
+         offload: @escaping @Sendable (inout Request) -> Bool, onReject: @escaping @Sendable (HTTPStatus, String) -> Void) {
         self.configuration = configuration
+        self.client = client
         self.responder = responder
         self.offload = offload
         self.onReject = onReject
@@ -27,11 +30,14 @@ final class ServerCore: Sendable {
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
-    /// The bytes answering a request, honouring keep-alive, draining and HEAD.
-    func answer(_ request: Request, on connection: Connection) -> [UInt8] {
+    func reply(to request: Request, on connection: Connection) -> Reply {
         var request = request
         request.remoteAddress = connection.peer
-        let response = responder(request)
+        return responder(request)
+    }
+
+    /// The bytes of a response to `request`, honouring keep-alive, draining and HEAD.
+    func encode(_ response: Response, for request: Request, on connection: Connection) -> [UInt8] {
         let keepAlive = request.keepAlive && !isDraining
         connection.closeAfterFlush = !keepAlive
         do {
@@ -53,11 +59,17 @@ final class EventLoop: @unchecked Sendable {
     private var connections: [UInt64: Connection] = [:]
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var lastSweep = monotonicNanos()
+    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private var client: LoopClient!
     let finished = Atomic<Bool>(false)
 
     init(core: ServerCore) throws {
         self.core = core
         epoll = try Epoll()
+        client = LoopClient(epoll: epoll, configuration: core.client.configuration) { [unowned self] task in
+            tasks.withLock { $0.append(task) }
+            epoll.wake()
+        }
     }
 
     /// Hands a new connection, or one a worker has finished with, to this loop.
@@ -72,9 +84,13 @@ final class EventLoop: @unchecked Sendable {
         var events = [UInt8](repeating: 0, count: 256 * 16)
         while true {
             events.withUnsafeMutableBytes { buffer in
-                epoll.wait(into: buffer, timeoutMilliseconds: 100) { token, flags in
+                epoll.wait(into: buffer, timeoutMilliseconds: client.waitMilliseconds(limit: 100, now: monotonicNanos())) { token, flags in
                     if token == Epoll.wakeToken {
                         epoll.drainWakeups()
+                        return
+                    }
+                    if token >= LoopClient.firstToken {
+                        client.handle(token: token, flags: flags)
                         return
                     }
                     guard let connection = connections[token] else { return }
@@ -101,13 +117,16 @@ final class EventLoop: @unchecked Sendable {
                 }
                 drive(connection)
             }
+            for task in tasks.withLock({ box -> [@Sendable () -> Void] in defer { box.removeAll() }; return box }) { task() }
             let now = monotonicNanos()
+            client.expire(now: now)
             if nanos(since: lastSweep, now: now) >= 100_000_000 || core.isDraining {
                 lastSweep = now
                 sweep(now)
             }
             if core.stopping.load(ordering: .relaxed) {
                 for connection in connections.values { close(connection) }
+                client.closeAll()
                 epoll.close()
                 finished.store(true, ordering: .releasing)
                 return
@@ -185,15 +204,11 @@ final class EventLoop: @unchecked Sendable {
             case .request(var request):
                 markBusy(connection)
                 if core.offload(&request) {
-                    connection.phase = .working
-                    connection.owner.store(.worker, ordering: .releasing)
-                    core.pool.submit { [self] in
-                        connection.queue(core.answer(request, on: connection))
-                        if !finishOnWorker(connection) { submit(connection) }
-                    }
+                    let request = request
+                    offload(connection) { [core] in core.encode(core.reply(to: request, on: connection).resolved(with: core.client), for: request, on: connection) }
                     return
                 }
-                connection.queue(core.answer(request, on: connection))
+                guard proceed(connection, request, core.reply(to: request, on: connection)) else { return }
             case .expectContinue:
                 connection.queue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
             case .error(let error):
@@ -229,6 +244,37 @@ final class EventLoop: @unchecked Sendable {
                     return
                 }
             }
+        }
+    }
+
+    /// Carries a reply one step: a response is queued (true: go on driving); calls are started and the
+    /// connection waits for them, or the rest goes to a worker (false).
+    private func proceed(_ connection: Connection, _ request: Request, _ reply: Reply) -> Bool {
+        switch reply {
+        case .response(let response):
+            connection.queue(core.encode(response, for: request, on: connection))
+            return true
+        case .calls(let calls, let then):
+            connection.phase = .working
+            client.start(calls) { [self] results in
+                guard case .working = connection.phase else { return }
+                connection.phase = .reading
+                if proceed(connection, request, Reply.catching { try then(results) }) { drive(connection) }
+            }
+            return false
+        case .blocking(let work):
+            offload(connection) { [core] in core.encode(Reply.catching(work).resolved(with: core.client), for: request, on: connection) }
+            return false
+        }
+    }
+
+    /// Runs `work` on a worker, which writes its bytes and gives the connection back.
+    private func offload(_ connection: Connection, _ work: @escaping @Sendable () -> [UInt8]) {
+        connection.phase = .working
+        connection.owner.store(.worker, ordering: .releasing)
+        core.pool.submit { [self] in
+            connection.queue(work())
+            if !finishOnWorker(connection) { submit(connection) }
         }
     }
 

@@ -6,6 +6,9 @@ import Synchronization
 /// Answers one parsed request. It never throws: errors are already responses.
 public typealias Responder = @Sendable (Request) -> Response
 
+/// Answers one parsed request with a `Reply`, which may ask for upstream calls first.
+public typealias ReplyResponder = @Sendable (Request) -> Reply
+
 /// An HTTP/1.1 server on plain sockets: an accept thread, a few epoll loops that read, parse and write every
 /// connection without blocking, and a worker pool for handlers that block (see `Router` execution).
 public final class HTTPServer: Sendable {
@@ -22,13 +25,23 @@ public final class HTTPServer: Sendable {
     ///     every request there, which is always safe.
     ///   - onReject: called for every request answered by the server itself (parse errors, limits, timeouts,
     ///     connection limit) with the status and a reason, for logs and metrics.
-    public init(
+    public convenience init(
         configuration: ServerConfiguration, responder: @escaping Responder,
         offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
         onReject: @escaping @Sendable (HTTPStatus, String) -> Void = { _, _ in }
     ) {
+        self.init(configuration: configuration, replier: { .response(responder($0)) }, offload: offload, onReject: onReject)
+    }
+
+    /// A server whose answers may call upstreams: the loops make those calls themselves, with `client`'s
+    /// configuration; replies finished on a worker use `client` itself.
+    public init(
+        configuration: ServerConfiguration, client: HTTPClient = .shared, replier: @escaping ReplyResponder,
+        offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
+        onReject: @escaping @Sendable (HTTPStatus, String) -> Void = { _, _ in }
+    ) {
         self.configuration = configuration
-        core = ServerCore(configuration: configuration, responder: responder, offload: offload, onReject: onReject)
+        core = ServerCore(configuration: configuration, client: client, responder: replier, offload: offload, onReject: onReject)
     }
 
     /// The bound port, once started.

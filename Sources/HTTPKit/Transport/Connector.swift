@@ -25,6 +25,17 @@ final class Resolver: Sendable {
     private let cache = Mutex<[String: (addresses: [SocketAddress], expires: UInt64)]>([:])
     let ttlNanos: UInt64 = 5_000_000_000
 
+    /// The addresses of a numeric host, or of a name looked up less than `ttlNanos` ago; nil when a lookup is due.
+    func cached(host: String, port: Int) -> [SocketAddress]? {
+        let key = "\(host):\(port)"
+        if let hit = cache.withLock({ $0[key] }), hit.expires > monotonicNanos() { return hit.addresses }
+        if let numeric = try? Self.lookup(host: host, port: port, numericOnly: true) {
+            cache.withLock { $0[key] = (numeric, UInt64.max) }
+            return numeric
+        }
+        return nil
+    }
+
     func resolve(host: String, port: Int, deadline: Deadline) throws -> [SocketAddress] {
         let key = "\(host):\(port)"
         let now = monotonicNanos()

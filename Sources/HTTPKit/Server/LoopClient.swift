@@ -1,0 +1,321 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import Dispatch
+
+/// The outbound calls of one event loop: non-blocking sockets in the loop's own epoll, a keep-alive pool of its
+/// own (no locks: only the loop touches it), and deadlines the loop checks between waits. It behaves like
+/// `HTTPClient.perform`: the same errors, the same retry of a request that found its pooled connection closed.
+final class LoopClient: @unchecked Sendable {
+    typealias Completion = (Reply.Results) -> Void
+    /// Tokens at or above this one are outbound sockets; lower ones are client connections.
+    static let firstToken: UInt64 = 1 << 62
+
+    /// Touched only on the loop's thread.
+    private final class Batch: @unchecked Sendable {
+        var results: [Result<ClientResponse, HTTPClientError>?]
+        var remaining: Int
+        let completion: Completion
+
+        init(count: Int, completion: @escaping Completion) {
+            results = Array(repeating: nil, count: count)
+            remaining = count
+            self.completion = completion
+        }
+    }
+
+    private enum State { case idle, connecting, sending, receiving }
+
+    /// One outbound connection, and the call it is carrying when not idle.
+    private final class Exchange {
+        let token: UInt64
+        let socket: Socket
+        let key: String
+        var state: State
+        var deadline: UInt64 = .max
+        var call: HTTPClient.Call?
+        var batch: Batch?
+        var index = 0
+        var output: [UInt8] = []
+        var sent = 0
+        var parser: ResponseParser
+        var reused = false
+        var receivedAny = false
+        /// Addresses still to try while connecting.
+        var fallbacks: ArraySlice<SocketAddress> = []
+
+        init(token: UInt64, socket: Socket, key: String, state: State, parser: ResponseParser) {
+            self.token = token
+            self.socket = socket
+            self.key = key
+            self.state = state
+            self.parser = parser
+        }
+    }
+
+    let configuration: ClientConfiguration
+    private let epoll: Epoll
+    private let post: @Sendable (@escaping @Sendable () -> Void) -> Void
+    private var exchanges: [UInt64: Exchange] = [:]
+    private var idle: [String: [Exchange]] = [:]
+    private var nextToken = LoopClient.firstToken
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// The earliest deadline of any exchange (a call's, a connect's, or an idle connection's expiry).
+    private(set) var nextDeadline: UInt64 = .max
+
+    /// - Parameter post: runs a closure on the loop's thread later (for name lookups done elsewhere).
+    init(epoll: Epoll, configuration: ClientConfiguration, post: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+        self.epoll = epoll
+        self.configuration = configuration
+        self.post = post
+    }
+
+    var openConnections: Int { exchanges.count }
+
+    /// Starts every call; `completion` runs on the loop once each has a result (at once if all fail at once).
+    func start(_ calls: [HTTPClient.Call], completion: @escaping Completion) {
+        guard !calls.isEmpty else { return completion([]) }
+        let batch = Batch(count: calls.count, completion: completion)
+        for (index, call) in calls.enumerated() { begin(call, index: index, batch: batch, pooled: true) }
+    }
+
+    private func begin(_ call: HTTPClient.Call, index: Int, batch: Batch, pooled: Bool) {
+        let bytes: [UInt8]
+        do {
+            bytes = try MessageWriter.request(
+                method: call.method, target: call.url.target, host: call.url.authority, headers: call.headers, body: call.body,
+                keepAlive: configuration.keepAlive
+            )
+        } catch let error as MessageWriter.InvalidHeader {
+            return finish(batch, index, .failure(.invalidHeader(error.name)))
+        } catch {
+            return finish(batch, index, .failure(.protocolError("\(error)")))
+        }
+        let key = "\(call.url.host):\(call.url.port)"
+        if pooled, configuration.keepAlive, let exchange = idle[key]?.popLast() {
+            assign(exchange, call, batch, index, bytes, reused: true)
+            return send(exchange)
+        }
+        let host = call.url.host, port = call.url.port
+        if let addresses = Resolver.shared.cached(host: host, port: port) {
+            return connect(addresses[...], key: key, call, batch, index, bytes)
+        }
+        // Names are looked up off the loop; the loop goes on serving meanwhile.
+        DispatchQueue.global().async { [self] in
+            let outcome = Result { try Resolver.shared.resolve(host: host, port: port, deadline: call.deadline) }
+            post { [self] in
+                switch outcome {
+                case .success(let addresses):
+                    connect(addresses[...], key: key, call, batch, index, bytes)
+                case .failure(ConnectError.nameNotFound(let name)):
+                    finish(batch, index, .failure(.nameNotFound(name)))
+                case .failure(ConnectError.timedOut):
+                    finish(batch, index, .failure(.timedOut(call.url.authority)))
+                case .failure(let error):
+                    finish(batch, index, .failure(.connectionRefused("\(call.url.authority) (\(error))")))
+                }
+            }
+        }
+    }
+
+    private func assign(_ exchange: Exchange, _ call: HTTPClient.Call, _ batch: Batch, _ index: Int, _ bytes: [UInt8], reused: Bool) {
+        exchange.call = call
+        exchange.batch = batch
+        exchange.index = index
+        exchange.output = bytes
+        exchange.sent = 0
+        exchange.reused = reused
+        exchange.receivedAny = false
+        exchange.parser = ResponseParser(limits: configuration.limits, maxBodyBytes: configuration.maxResponseBodyBytes)
+        exchange.parser.requestWasHead = call.method == .head
+        exchange.state = .sending
+        setDeadline(exchange, call.deadline.nanos)
+    }
+
+    private func connect(_ addresses: ArraySlice<SocketAddress>, key: String, _ call: HTTPClient.Call, _ batch: Batch, _ index: Int, _ bytes: [UInt8]) {
+        let authority = call.url.authority
+        guard let address = addresses.first else { return finish(batch, index, .failure(.connectionRefused(authority))) }
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { return finish(batch, index, .failure(.connectionRefused("\(authority) (socket: \(errnoText(errno)))"))) }
+        let socket = Socket(fd: fd)
+        let result = address.bytes.withUnsafeBytes {
+            Glibc.connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
+        }
+        let code = errno
+        if result != 0, code != EINPROGRESS {
+            socket.close()
+            if addresses.count > 1 { return connect(addresses.dropFirst(), key: key, call, batch, index, bytes) }
+            return finish(batch, index, .failure(code == ECONNREFUSED ? .connectionRefused(authority) : .connectionRefused("\(authority) (\(errnoText(code)))")))
+        }
+        socket.setNoDelay()
+        let exchange = Exchange(token: nextToken, socket: socket, key: key, state: .connecting, parser: ResponseParser())
+        nextToken += 1
+        exchanges[exchange.token] = exchange
+        epoll.add(fd, token: exchange.token, events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
+        assign(exchange, call, batch, index, bytes, reused: false)
+        exchange.fallbacks = addresses.dropFirst()
+        if result == 0 { return send(exchange) }
+        exchange.state = .connecting
+        let connectBy = monotonicNanos() &+ UInt64(configuration.connectTimeout * 1e9)
+        setDeadline(exchange, min(call.deadline.nanos, connectBy))
+    }
+
+    func handle(token: UInt64, flags: UInt32) {
+        guard let exchange = exchanges[token] else { return }
+        switch exchange.state {
+        case .idle:
+            // A pooled connection has nothing to say until asked: data or a hang-up means it is of no use now.
+            var byte: UInt8 = 0
+            if recv(exchange.socket.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) < 0, errno == EAGAIN { return }
+            discard(exchange)
+        case .connecting:
+            guard flags & (Epoll.writable | Epoll.error | Epoll.hangUp) != 0 else { return }
+            var soError: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            _ = getsockopt(exchange.socket.fd, SOL_SOCKET, SO_ERROR, &soError, &length)
+            guard soError == 0 else {
+                discard(exchange)
+                guard let call = exchange.call, let batch = exchange.batch else { return }
+                if !exchange.fallbacks.isEmpty {
+                    return connect(exchange.fallbacks, key: exchange.key, call, batch, exchange.index, exchange.output)
+                }
+                let authority = call.url.authority
+                return finish(batch, exchange.index, .failure(soError == ECONNREFUSED ? .connectionRefused(authority) : .connectionRefused("\(authority) (\(errnoText(soError)))")))
+            }
+            exchange.state = .sending
+            setDeadline(exchange, exchange.call?.deadline.nanos ?? .max)
+            send(exchange)
+        case .sending:
+            send(exchange)
+        case .receiving:
+            receive(exchange)
+        }
+    }
+
+    /// Sends what is left of the request; the response is read when its bytes arrive.
+    private func send(_ exchange: Exchange) {
+        let fd = exchange.socket.fd
+        while exchange.sent < exchange.output.count {
+            let sent = exchange.output.withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + exchange.sent, raw.count - exchange.sent, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            if sent > 0 {
+                exchange.sent += sent
+                continue
+            }
+            let code = errno
+            if sent < 0, code == EINTR { continue }
+            if sent < 0, code == EAGAIN || code == EWOULDBLOCK { return }
+            return ended(exchange)
+        }
+        exchange.state = .receiving
+    }
+
+    private func receive(_ exchange: Exchange) {
+        let fd = exchange.socket.fd
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count > 0 {
+                exchange.receivedAny = true
+                buffer.withUnsafeBytes { exchange.parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+                switch exchange.parser.next() {
+                case .needMore:
+                    continue
+                case .error(let error):
+                    discard(exchange)
+                    return complete(exchange, .failure(.protocolError(error.description)))
+                case .response(let response):
+                    let keep = configuration.keepAlive && response.keepAlive && !exchange.parser.hasBufferedBytes
+                        && idle[exchange.key, default: []].count < configuration.maxIdlePerHost
+                    if keep {
+                        exchange.state = .idle
+                        exchange.output = []
+                        setDeadline(exchange, monotonicNanos() &+ UInt64(configuration.idleTimeout * 1e9))
+                        idle[exchange.key, default: []].append(exchange)
+                    } else {
+                        discard(exchange)
+                    }
+                    return complete(exchange, .success(response))
+                }
+            }
+            let code = errno
+            if count < 0, code == EAGAIN || code == EWOULDBLOCK { return }
+            if count < 0, code == EINTR { continue }
+            return ended(exchange)
+        }
+    }
+
+    /// The connection ended (or failed) before the response was complete.
+    private func ended(_ exchange: Exchange) {
+        discard(exchange)
+        guard let call = exchange.call, let batch = exchange.batch else { return }
+        if exchange.reused, !exchange.receivedAny, call.method != .post, call.method != .patch {
+            // The server closed the pooled connection before answering: once more, on a fresh one.
+            exchange.call = nil
+            return begin(call, index: exchange.index, batch: batch, pooled: false)
+        }
+        switch exchange.parser.finishAtEOF() {
+        case .response(let response):
+            complete(exchange, .success(response))
+        case .error(let error):
+            complete(exchange, .failure(exchange.receivedAny ? .protocolError(error.description) : .connectionClosed(exchange.key)))
+        case .needMore:
+            complete(exchange, .failure(.connectionClosed(exchange.key)))
+        }
+    }
+
+    private func complete(_ exchange: Exchange, _ result: Result<ClientResponse, HTTPClientError>) {
+        guard let batch = exchange.batch else { return }
+        exchange.call = nil
+        exchange.batch = nil
+        finish(batch, exchange.index, result)
+    }
+
+    private func finish(_ batch: Batch, _ index: Int, _ result: Result<ClientResponse, HTTPClientError>) {
+        batch.results[index] = result
+        batch.remaining -= 1
+        if batch.remaining == 0 { batch.completion(batch.results.map { $0 ?? .failure(.protocolError("no result")) }) }
+    }
+
+    private func setDeadline(_ exchange: Exchange, _ nanos: UInt64) {
+        exchange.deadline = nanos
+        if nanos < nextDeadline { nextDeadline = nanos }
+    }
+
+    /// Fails calls whose deadline passed and closes pooled connections idle too long.
+    func expire(now: UInt64) {
+        guard now >= nextDeadline else { return }
+        nextDeadline = .max
+        for exchange in Array(exchanges.values) where exchanges[exchange.token] === exchange {
+            guard exchange.deadline <= now else {
+                nextDeadline = min(nextDeadline, exchange.deadline)
+                continue
+            }
+            let connecting = exchange.state == .connecting
+            discard(exchange)
+            if let call = exchange.call { complete(exchange, .failure(.timedOut(connecting ? call.url.authority : exchange.key))) }
+        }
+    }
+
+    /// Milliseconds the loop may sleep before a deadline here needs it, at most `limit`.
+    func waitMilliseconds(limit: Int32, now: UInt64) -> Int32 {
+        guard nextDeadline != .max else { return limit }
+        guard nextDeadline > now else { return 0 }
+        return Int32(min(UInt64(limit), (nextDeadline - now + 999_999) / 1_000_000))
+    }
+
+    private func discard(_ exchange: Exchange) {
+        guard exchanges.removeValue(forKey: exchange.token) != nil else { return }
+        if exchange.state == .idle, let position = idle[exchange.key]?.firstIndex(where: { $0 === exchange }) {
+            idle[exchange.key]?.remove(at: position)
+        }
+        epoll.remove(exchange.socket.fd)
+        exchange.socket.close()
+    }
+
+    /// Closes every outbound connection; calls still waiting get no result.
+    func closeAll() {
+        for exchange in Array(exchanges.values) { discard(exchange) }
+        idle = [:]
+    }
+}
