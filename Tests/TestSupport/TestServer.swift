@@ -19,9 +19,15 @@ public final class TestServer: @unchecked Sendable {
         try server.start()
     }
 
-    /// Inline routes run on the event loop, the others on the worker pool, as in a service.
-    public convenience init(configure: (inout ServerConfiguration) -> Void = { _ in }, router: Router) throws {
-        try self.init(configure: configure, offload: { router.execution(for: &$0) == .blocking }) { router.respond(to: $0) }
+    /// Inline routes run on the event loop, the others on the worker pool, as in a service; upstream calls of
+    /// replies are made by the loop.
+    public init(configure: (inout ServerConfiguration) -> Void = { _ in }, client: HTTPClient = .shared, router: Router) throws {
+        var configuration = ServerConfiguration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configure(&configuration)
+        server = HTTPServer(configuration: configuration, client: client, replier: { router.reply(to: $0).reply }, offload: { router.execution(for: &$0) == .blocking })
+        try server.start()
     }
 
     public func stop() { server.shutdown(timeout: 2) }

@@ -1,0 +1,173 @@
+import Foundation
+import HTTPKit
+import Synchronization
+import Testing
+import TestSupport
+
+/// Replies that call upstreams, answered by the event loop's own client: `/call?url=U&timeout=S` calls U and
+/// describes the result, `/both?a=U&b=V` calls both at once, `/pause` finishes on a worker.
+private func proxyRouter() -> Router {
+    var router = Router()
+    router.get("/call", reply: { request in
+        let url = try HTTPClient.URL(request.queryValue("url") ?? "")
+        let timeout = Double(request.queryValue("timeout") ?? "2") ?? 2
+        return .call(HTTPClient.Call(.get, url, deadline: .after(seconds: timeout))) { .response(.text(describe($0))) }
+    })
+    router.get("/both", reply: { request in
+        let calls = try ["a", "b"].map { HTTPClient.Call(.get, try HTTPClient.URL(request.queryValue($0) ?? ""), deadline: .after(seconds: 2)) }
+        return .calls(calls) { results in .response(.text(results.map(describe).joined(separator: " | "))) }
+    })
+    router.get("/pause", reply: { _ in
+        .blocking {
+            usleep(300_000)
+            return .response(.text("paused"))
+        }
+    })
+    router.get("/fail", reply: { request in
+        let url = try HTTPClient.URL(request.queryValue("url") ?? "")
+        return .call(HTTPClient.Call(.get, url, deadline: .after(seconds: 2))) { _ in throw HTTPError(.conflict, "thrown after the call") }
+    })
+    return router
+}
+
+private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> String {
+    switch result {
+    case .success(let response): return "\(response.status.code) \(response.bodyText)"
+    case .failure(let error): return "error \(error.kind)"
+    }
+}
+
+@Suite(.serialized) struct LoopClientTests {
+    private func get(_ proxy: TestServer, _ target: String, timeout: Double = 5) throws -> ClientResponse {
+        try HTTPClient().get(proxy.baseURL + target, timeout: timeout)
+    }
+
+    @Test func callsAnUpstreamAndReusesItsConnection() throws {
+        let upstream = try TestServer(router: echoRouter())
+        let proxy = try TestServer(configure: { $0.eventLoops = 1 }, router: proxyRouter())
+        defer { proxy.stop(); upstream.stop() }
+        for word in ["one", "two", "three", "four"] {
+            #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/\(word)").bodyText == "200 \(word)")
+        }
+        #expect(upstream.server.openConnections == 1)
+        #expect(try get(proxy, "/call?url=\(upstream.baseURL)/nope").bodyText.hasPrefix("404 "))
+    }
+
+    @Test func aBatchAnswersInOrderAndWaitsForTheSlowestOnly() throws {
+        let upstream = try TestServer(router: echoRouter())
+        let silent = try CannedPeer(reply: nil)
+        let proxy = try TestServer(router: proxyRouter())
+        defer { proxy.stop(); upstream.stop(); silent.stop() }
+        #expect(try get(proxy, "/both?a=\(upstream.baseURL)/echo/a&b=\(upstream.baseURL)/blocking/b").bodyText == "200 a | 200 b")
+        let start = Deadline.now
+        #expect(try get(proxy, "/both?a=\(upstream.baseURL)/echo/x&b=http://127.0.0.1:\(silent.port)/").bodyText == "200 x | error timeout")
+        let elapsed = Double(Deadline.now.nanos - start.nanos) / 1e9
+        #expect(elapsed >= 2 && elapsed < 3)
+    }
+
+    @Test func deadlinesAreKeptToTheMillisecondsNotTheSweep() throws {
+        let silent = try CannedPeer(reply: nil)
+        let proxy = try TestServer(router: proxyRouter())
+        defer { proxy.stop(); silent.stop() }
+        let start = Deadline.now
+        #expect(try get(proxy, "/call?url=http://127.0.0.1:\(silent.port)/&timeout=0.25").bodyText == "error timeout")
+        let elapsed = Double(Deadline.now.nanos - start.nanos) / 1e9
+        #expect(elapsed >= 0.25 && elapsed < 0.33)
+    }
+
+    @Test func refusedUnknownAndMalformedUpstreamsAreErrorsNotHangs() throws {
+        let listener = try Listener(host: "127.0.0.1", port: 0)
+        let closedPort = listener.port
+        listener.socket.close()
+        let truncated = try CannedPeer("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+        let garbage = try CannedPeer("HTTP/1.1 OK\r\n\r\n")
+        let closeDelimited = try CannedPeer("HTTP/1.1 200 OK\r\n\r\nuntil the end")
+        let proxy = try TestServer(router: proxyRouter())
+        defer { proxy.stop(); truncated.stop(); garbage.stop(); closeDelimited.stop() }
+        #expect(try get(proxy, "/call?url=http://127.0.0.1:\(closedPort)/").bodyText == "error refused")
+        #expect(try get(proxy, "/call?url=http://127.0.0.1:\(truncated.port)/").bodyText == "error protocol_error")
+        #expect(try get(proxy, "/call?url=http://127.0.0.1:\(garbage.port)/").bodyText == "error protocol_error")
+        #expect(try get(proxy, "/call?url=http://127.0.0.1:\(closeDelimited.port)/").bodyText == "200 until the end")
+        let unknown = try get(proxy, "/call?url=http://no-such-host.invalid:9080/&timeout=3").bodyText
+        #expect(unknown == "error name_not_found" || unknown == "error timeout")
+    }
+
+    @Test func namesAreLookedUpOffTheLoop() throws {
+        let upstream = try TestServer(router: echoRouter())
+        let proxy = try TestServer(configure: { $0.host = "127.0.0.1" }, router: proxyRouter())
+        defer { proxy.stop(); upstream.stop() }
+        #expect(try get(proxy, "/call?url=http://localhost:\(upstream.port)/echo/named").bodyText == "200 named")
+    }
+
+    @Test func aPooledConnectionTheUpstreamClosedIsRetriedOnce() throws {
+        let upstream = try TestServer(configure: { $0.idleTimeout = 0.2 }, router: echoRouter())
+        let proxy = try TestServer(configure: { $0.eventLoops = 1 }, router: proxyRouter())
+        defer { proxy.stop(); upstream.stop() }
+        #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/a").bodyText == "200 a")
+        usleep(400_000)
+        #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/b").bodyText == "200 b")
+    }
+
+    @Test func anUpstreamThatClosesAfterEachAnswerStillWorks() throws {
+        let peer = try CannedPeer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        let proxy = try TestServer(configure: { $0.eventLoops = 1 }, router: proxyRouter())
+        defer { proxy.stop(); peer.stop() }
+        for _ in 0..<5 { #expect(try get(proxy, "/call?url=http://127.0.0.1:\(peer.port)/").bodyText == "200 ok") }
+    }
+
+    @Test func aBlockingStepRunsOnAWorkerWhileTheLoopServesOthers() throws {
+        let upstream = try TestServer(router: echoRouter())
+        let proxy = try TestServer(configure: { $0.eventLoops = 1 }, router: proxyRouter())
+        defer { proxy.stop(); upstream.stop() }
+        let paused = Mutex<String>("")
+        let thread = Thread { paused.withLock { $0 = (try? HTTPClient().get(proxy.baseURL + "/pause", timeout: 5).bodyText) ?? "failed" } }
+        thread.start()
+        usleep(50_000)
+        let start = Deadline.now
+        #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/meanwhile").bodyText == "200 meanwhile")
+        #expect(Double(Deadline.now.nanos - start.nanos) / 1e9 < 0.2)
+        #expect(eventually { paused.withLock { $0 } == "paused" })
+    }
+
+    @Test func anErrorThrownAfterTheCallBecomesItsResponse() throws {
+        let upstream = try TestServer(router: echoRouter())
+        let proxy = try TestServer(router: proxyRouter())
+        defer { proxy.stop(); upstream.stop() }
+        let response = try get(proxy, "/fail?url=\(upstream.baseURL)/echo/x")
+        #expect(response.status.code == 409)
+        #expect(response.bodyText == #"{"error":"thrown after the call"}"#)
+    }
+
+    @Test func clientsLeavingMidCallLeaveNoDescriptorsBehind() throws {
+        // A listener that never accepts: the kernel completes connections and keeps what they send, and this
+        // process holds no descriptor for them.
+        let silent = try Listener(host: "127.0.0.1", port: 0, backlog: 64)
+        let upstream = try TestServer(router: echoRouter())
+        let proxy = try TestServer(router: proxyRouter())
+        defer { proxy.stop(); upstream.stop(); silent.socket.close() }
+        _ = try get(proxy, "/call?url=\(upstream.baseURL)/echo/warm")
+        let before = openFileDescriptorCount()
+        for _ in 0..<20 {
+            let connection = try RawConnection(port: proxy.port)
+            try connection.send("GET /call?url=http://127.0.0.1:\(silent.port)/&timeout=0.2 HTTP/1.1\r\nHost: t\r\n\r\n")
+            connection.close()
+        }
+        #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/after").bodyText == "200 after")
+        // The silent peer's connections time out and close; the proxy ends where it started.
+        #expect(eventually(timeout: 2) { openFileDescriptorCount() <= before + 2 && proxy.server.openConnections == 0 })
+    }
+
+    @Test func shutdownWaitsForARequestWaitingOnItsCall() throws {
+        let upstream = try TestServer(router: echoRouter())
+        let proxy = try TestServer(router: proxyRouter())
+        defer { upstream.stop() }
+        let answer = Mutex<String>("")
+        let thread = Thread {
+            answer.withLock { $0 = (try? HTTPClient().get(proxy.baseURL + "/call?url=\(upstream.baseURL)/sleep/300", timeout: 5).bodyText) ?? "failed" }
+        }
+        thread.start()
+        usleep(100_000)
+        #expect(proxy.server.shutdown(timeout: 3))
+        #expect(eventually { answer.withLock { $0 } == "200 slept" })
+    }
+}
