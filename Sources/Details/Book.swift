@@ -27,7 +27,11 @@ struct Book: Equatable {
     }()
 
     static func standardBody(id: Int) -> [UInt8] {
-        standardParts.0 + Array(String(id).utf8) + standardParts.1
+        var body = standardParts.0
+        body.reserveCapacity(body.count + 20 + standardParts.1.count)
+        body.append(contentsOf: String(id).utf8)
+        body.append(contentsOf: standardParts.1)
+        return body
     }
 
     var json: JSON {

@@ -32,7 +32,7 @@ public enum MessageWriter {
         out.append(contentsOf: String(response.status.code).utf8)
         out.append(0x20)
         if response.status.reason.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) { out.append(contentsOf: response.status.reason.utf8) }
-        out.append(contentsOf: [0x0D, 0x0A])
+        out.appendCRLF()
         for (name, value) in response.headers {
             if HTTPHeaders.equalNames(name, "Content-Length") || HTTPHeaders.equalNames(name, "Connection")
                 || HTTPHeaders.equalNames(name, "Transfer-Encoding")
@@ -40,9 +40,10 @@ public enum MessageWriter {
                 continue
             }
             out.append(contentsOf: name.utf8)
-            out.append(contentsOf: [0x3A, 0x20])
+            out.append(0x3A)
+            out.append(0x20)
             out.append(contentsOf: value.utf8)
-            out.append(contentsOf: [0x0D, 0x0A])
+            out.appendCRLF()
         }
         let chunked = response.chunkSize.map { $0 > 0 } == true && version != .http1_0 && response.status.mayHaveBody
         if chunked {
@@ -50,14 +51,14 @@ public enum MessageWriter {
         } else if response.status.mayHaveBody {
             out.append(contentsOf: "Content-Length: ".utf8)
             out.append(contentsOf: String(response.body.count).utf8)
-            out.append(contentsOf: [0x0D, 0x0A])
+            out.appendCRLF()
         }
         if !keepAlive {
             out.append(contentsOf: "Connection: close\r\n".utf8)
         } else if version == .http1_0 {
             out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         }
-        out.append(contentsOf: [0x0D, 0x0A])
+        out.appendCRLF()
         if isHead || !response.status.mayHaveBody { return out }
         guard chunked, let size = response.chunkSize else {
             out.append(contentsOf: response.body)
@@ -67,9 +68,9 @@ public enum MessageWriter {
         while offset < response.body.count {
             let end = min(offset + size, response.body.count)
             out.append(contentsOf: String(end - offset, radix: 16).utf8)
-            out.append(contentsOf: [0x0D, 0x0A])
+            out.appendCRLF()
             out.append(contentsOf: response.body[offset..<end])
-            out.append(contentsOf: [0x0D, 0x0A])
+            out.appendCRLF()
             offset = end
         }
         out.append(contentsOf: "0\r\n\r\n".utf8)
@@ -84,19 +85,35 @@ public enum MessageWriter {
         guard target.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), isValidValue(host) else {
             throw InvalidHeader(name: "request target")
         }
-        var out = method.rawValue + " " + target + " HTTP/1.1\r\nHost: " + host + "\r\n"
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + target.utf8.count + headers.fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } + body.count)
+        out.append(contentsOf: method.rawValue.utf8)
+        out.append(0x20)
+        out.append(contentsOf: target.utf8)
+        out.append(contentsOf: " HTTP/1.1\r\nHost: ".utf8)
+        out.append(contentsOf: host.utf8)
+        out.appendCRLF()
         for (name, value) in headers {
             if HTTPHeaders.equalNames(name, "Host") || HTTPHeaders.equalNames(name, "Content-Length")
                 || HTTPHeaders.equalNames(name, "Connection") || HTTPHeaders.equalNames(name, "Transfer-Encoding")
             {
                 continue
             }
-            out += name + ": " + value + "\r\n"
+            out.append(contentsOf: name.utf8)
+            out.append(0x3A)
+            out.append(0x20)
+            out.append(contentsOf: value.utf8)
+            out.appendCRLF()
         }
-        if !body.isEmpty || method == .post || method == .put { out += "Content-Length: \(body.count)\r\n" }
-        if !keepAlive { out += "Connection: close\r\n" }
-        out += "\r\n"
-        return Array(out.utf8) + body
+        if !body.isEmpty || method == .post || method == .put {
+            out.append(contentsOf: "Content-Length: ".utf8)
+            out.append(contentsOf: String(body.count).utf8)
+            out.appendCRLF()
+        }
+        if !keepAlive { out.append(contentsOf: "Connection: close\r\n".utf8) }
+        out.appendCRLF()
+        out.append(contentsOf: body)
+        return out
     }
 
     /// The canned reply to a protocol error, after which the server closes the connection.
@@ -106,5 +123,12 @@ public enum MessageWriter {
             ("HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
                 + body).utf8
         )
+    }
+}
+
+extension Array where Element == UInt8 {
+    @inline(__always) mutating func appendCRLF() {
+        append(0x0D)
+        append(0x0A)
     }
 }

@@ -132,15 +132,18 @@ public struct RequestParser {
     private func parseHead() throws -> (Request, BodyFraming) {
         let lines = scanner.lines
         let requestLine = buffer[lines[0]]
-        let parts = requestLine.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 3 else { throw ParseError.malformed("request line is not 'method target version'") }
-        guard HeaderFieldParser.isToken(parts[0]) else { throw ParseError.malformed("invalid method") }
-        let target = parts[1]
+        guard let firstSpace = requestLine.firstIndex(of: 0x20),
+            let secondSpace = requestLine[(firstSpace + 1)...].firstIndex(of: 0x20),
+            !requestLine[(secondSpace + 1)...].contains(0x20)
+        else { throw ParseError.malformed("request line is not 'method target version'") }
+        let parts = (requestLine[..<firstSpace], requestLine[(firstSpace + 1)..<secondSpace], requestLine[(secondSpace + 1)...])
+        guard HeaderFieldParser.isToken(parts.0) else { throw ParseError.malformed("invalid method") }
+        let target = parts.1
         guard !target.isEmpty, target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw ParseError.malformed("invalid request target")
         }
-        let version = try Self.parseVersion(parts[2])
-        let method = String(decoding: parts[0], as: UTF8.self)
+        let version = try Self.parseVersion(parts.2)
+        let method = String(decoding: parts.0, as: UTF8.self)
         let targetText = String(decoding: target, as: UTF8.self)
         let isOriginForm = target.first == UInt8(ascii: "/")
         let isAbsoluteForm = targetText.hasPrefix("http://") || targetText.hasPrefix("https://")
@@ -149,20 +152,21 @@ public struct RequestParser {
             throw ParseError.malformed("unsupported request target form")
         }
         let headers = try HeaderFieldParser.parse(buffer, lines: lines[1...], maxCount: limits.maxHeaderCount)
-        let hosts = headers.values("Host")
-        guard hosts.count <= 1 else { throw ParseError.malformed("more than one Host header field") }
-        guard version == .http1_0 || hosts.count == 1 else { throw ParseError.malformed("missing Host header field") }
+        let hosts = headers.count("Host")
+        guard hosts <= 1 else { throw ParseError.malformed("more than one Host header field") }
+        guard version == .http1_0 || hosts == 1 else { throw ParseError.malformed("missing Host header field") }
         let framing = try HeaderFieldParser.framing(of: headers, version: version, maxBody: limits.maxBodyBytes)
         let request = Request(method: HTTPMethod(method), target: targetText, version: version, headers: headers)
         return (request, framing)
     }
 
     static func parseVersion(_ bytes: ArraySlice<UInt8>) throws -> HTTPVersion {
-        let b = Array(bytes)
-        guard b.count == 8, b[0..<5] == Array("HTTP/".utf8)[...], b[6] == UInt8(ascii: "."),
-            (0x30...0x39).contains(b[5]), (0x30...0x39).contains(b[7])
+        let b = bytes.startIndex
+        guard bytes.count == 8, bytes[b] == UInt8(ascii: "H"), bytes[b + 1] == UInt8(ascii: "T"), bytes[b + 2] == UInt8(ascii: "T"),
+            bytes[b + 3] == UInt8(ascii: "P"), bytes[b + 4] == UInt8(ascii: "/"), bytes[b + 6] == UInt8(ascii: "."),
+            (0x30...0x39).contains(bytes[b + 5]), (0x30...0x39).contains(bytes[b + 7])
         else { throw ParseError.malformed("invalid HTTP version") }
-        let major = Int(b[5] - 0x30), minor = Int(b[7] - 0x30)
+        let major = Int(bytes[b + 5] - 0x30), minor = Int(bytes[b + 7] - 0x30)
         guard major == 1 else { throw ParseError.versionNotSupported }
         return HTTPVersion(major: 1, minor: min(minor, 1))
     }

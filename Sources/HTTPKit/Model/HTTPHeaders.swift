@@ -37,6 +37,13 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, E
         return nil
     }
 
+    /// How many fields have this name.
+    public func count(_ name: String) -> Int {
+        var count = 0
+        for field in fields where Self.equalNames(field.name, name) { count += 1 }
+        return count
+    }
+
     /// Every value of the field, in order.
     public func values(_ name: String) -> [String] {
         fields.filter { Self.equalNames($0.name, name) }.map(\.value)

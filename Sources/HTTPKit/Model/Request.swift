@@ -10,14 +10,14 @@ public struct Request: Sendable {
     public var path: String
     /// The raw query of the target, without `?`.
     public var query: String
-    /// Decoded path parameters of the matched route (`/reviews/:id` gives `id`).
-    public var parameters: [String: String] = [:]
+    /// Decoded path parameters of the matched route (`/reviews/:id` gives `id`), in pattern order.
+    public var parameters: [(name: String, value: String)] = []
     /// The matched route pattern, a low-cardinality label; nil before routing or when nothing matched.
     public var route: String?
     /// The peer's address as text.
     public var remoteAddress: String = ""
     /// The router's match, remembered between deciding where the request runs and running it.
-    var match: (index: Int, parameters: [String: String?])?
+    var match: (index: Int, parameters: [(name: String, value: String?)])?
 
     public init(
         method: HTTPMethod, target: String, version: HTTPVersion = .http1_1,
@@ -42,7 +42,7 @@ public struct Request: Sendable {
 
     /// A path parameter, or a 400 when it is missing.
     public func parameter(_ name: String) throws -> String {
-        guard let value = parameters[name] else { throw HTTPError(.badRequest, "missing path parameter \(name)") }
+        guard let value = parameters.first(where: { $0.name == name })?.value else { throw HTTPError(.badRequest, "missing path parameter \(name)") }
         return value
     }
 

@@ -25,7 +25,8 @@ public struct Router: Sendable {
         case rest(String)
     }
 
-    struct Route: Sendable {
+    /// A class: matching walks every route per request, and a reference is one retain where the fields are five.
+    final class Route: Sendable {
         let method: HTTPMethod
         let pattern: String
         let segments: [Segment]
@@ -33,6 +34,15 @@ public struct Router: Sendable {
         let handler: ReplyHandler
         /// Registered as a `ReplyHandler`: it may ask for upstream calls.
         let replies: Bool
+
+        init(method: HTTPMethod, pattern: String, segments: [Segment], execution: Execution, handler: @escaping ReplyHandler, replies: Bool) {
+            self.method = method
+            self.pattern = pattern
+            self.segments = segments
+            self.execution = execution
+            self.handler = handler
+            self.replies = replies
+        }
     }
 
     private var routes: [Route] = []
@@ -102,7 +112,7 @@ public struct Router: Sendable {
     public func execution(for request: inout Request) -> Execution {
         let parts = Self.split(request.path)
         var fallback: Int?
-        var fallbackParameters: [String: String?] = [:]
+        var fallbackParameters: [(name: String, value: String?)] = []
         var found: Execution = .inline
         for (index, route) in routes.enumerated() {
             guard let parameters = Self.match(route.segments, parts) else { continue }
@@ -159,7 +169,7 @@ public struct Router: Sendable {
         if let (index, parameters) = request.match { return bind(routes[index], parameters, &request) }
         let parts = Self.split(request.path)
         var allowed: [HTTPMethod] = []
-        var fallback: (Route, [String: String?])?
+        var fallback: (Route, [(name: String, value: String?)])?
         for route in routes {
             guard let parameters = Self.match(route.segments, parts) else { continue }
             if route.method == request.method {
@@ -185,14 +195,15 @@ public struct Router: Sendable {
         }
     }
 
-    private func bind(_ route: Route, _ parameters: [String: String?], _ request: inout Request) -> ReplyHandler {
+    private func bind(_ route: Route, _ parameters: [(name: String, value: String?)], _ request: inout Request) -> ReplyHandler {
         request.route = route.pattern
-        var decoded: [String: String] = [:]
+        var decoded: [(name: String, value: String)] = []
+        decoded.reserveCapacity(parameters.count)
         for (name, value) in parameters {
             guard let value else {
                 return { _ in throw HTTPError(.badRequest, "invalid percent-encoding in path parameter \(name)") }
             }
-            decoded[name] = value
+            decoded.append((name, value))
         }
         request.parameters = decoded
         return route.handler
@@ -220,21 +231,21 @@ public struct Router: Sendable {
     }
 
     /// Parameters (nil values are undecodable) if the segments match.
-    static func match(_ segments: [Segment], _ parts: PathParts) -> [String: String?]? {
+    static func match(_ segments: [Segment], _ parts: PathParts) -> [(name: String, value: String?)]? {
         guard parts.count == segments.count || segments.last.map({ if case .rest = $0 { true } else { false } }) == true else { return nil }
-        var parameters: [String: String?] = [:]
+        var parameters: [(name: String, value: String?)] = []
         for (index, segment) in segments.enumerated() {
             switch segment {
             case .rest(let name):
                 guard index < parts.count else { return nil }
                 let rest = parts.ranges[index].lowerBound..<parts.bytes.count
-                parameters[name] = URI.percentDecode(Substring(decoding: parts.bytes[rest], as: UTF8.self))
+                parameters.append((name, URI.percentDecode(Substring(decoding: parts.bytes[rest], as: UTF8.self))))
                 return parameters
             case .literal(let text):
                 guard index < parts.count, parts.bytes[parts.ranges[index]].elementsEqual(text) else { return nil }
             case .parameter(let name):
                 guard index < parts.count, !parts.ranges[index].isEmpty else { return nil }
-                parameters[name] = URI.percentDecode(parts.text(index))
+                parameters.append((name, URI.percentDecode(parts.text(index))))
             }
         }
         return parts.count == segments.count ? parameters : nil

@@ -85,11 +85,11 @@ final class MetricFamily: Sendable {
     private var stripe: Int { threadStripe(of: Self.stripeCount) }
 
     func update(_ labels: [String], _ body: (inout Series) -> Void) {
+        let bucketCount = buckets.count
         let isNew = stripes[stripe].series.withLock { all -> Bool in
-            let fresh = all[labels] == nil
-            var entry = all[labels] ?? Series(bucketCounts: Array(repeating: 0, count: buckets.count))
-            body(&entry)
-            all[labels] = entry
+            // One lookup, and the series is changed in place (no copy of its buckets).
+            var fresh = false
+            body(&all[labels, default: { fresh = true; return Series(bucketCounts: Array(repeating: 0, count: bucketCount)) }()])
             return fresh
         }
         if isNew { order.withLock { if !$0.contains(labels) { $0.append(labels) } } }

@@ -161,16 +161,17 @@ public enum ServiceRunner {
         let responder: ReplyResponder = { request in
             let start = monotonicNanos()
             let (reply, matched) = frozen.reply(to: request)
+            let route = matched ?? "unmatched"
+            let method = request.method.rawValue, path = request.path, remote = request.remoteAddress
+            let requestID = request.headers["x-request-id"] ?? "", traceID = TraceContext.traceID(request.headers)
             return reply.map { response in
                 let seconds = Double(nanos(since: start)) / 1e9
-                let route = matched ?? "unmatched"
-                let method = knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
-                requests.increment([method, route, String(response.status.code)])
-                duration.observe(seconds, [method, route])
+                let label = knownMethods.contains(method) ? method : "other"
+                requests.increment([label, route, String(response.status.code)])
+                duration.observe(seconds, [label, route])
                 logger.logRequest(
-                    method: request.method.rawValue, route: route, path: request.path, status: response.status.code,
-                    durationMicros: Int(seconds * 1e6), bytes: response.body.count, requestID: request.headers["x-request-id"] ?? "",
-                    traceID: TraceContext.traceID(request.headers), remote: request.remoteAddress
+                    method: method, route: route, path: path, status: response.status.code, durationMicros: Int(seconds * 1e6),
+                    bytes: response.body.count, requestID: requestID, traceID: traceID, remote: remote
                 )
                 return response
             }
@@ -178,7 +179,7 @@ public enum ServiceRunner {
         return (responder, frozen)
     }
 
-    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
+    static let knownMethods = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
 
     static func writeError(_ text: String) {
         var bytes = Array(text.utf8)
