@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks with wrk on loopback, side by side with nginx (one worker, a constant reply) measured in the same run.
-#   bench/bench.sh [http|bookinfo|storage|all]     DURATION=5s CONNECTIONS=50 SOAK_REQUESTS=1000000
+#   bench/bench.sh [http|bookinfo|storage|all]     DURATION=5s CONNECTIONS=50 SOAK_REQUESTS=1000000 ROUNDS=3
 # Prints req/s, p50/p99 latency and memory; the ratios are what to compare between machines, not the absolutes.
+# Each comparison with its reference (nginx, direct etcd) alternates the two ROUNDS times and reports the median
+# ratio, so that a neighbour's burst on this shared machine does not decide it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -10,6 +12,7 @@ WHAT=${1:-all}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-50}
 SOAK_REQUESTS=${SOAK_REQUESTS:-1000000}
+ROUNDS=${ROUNDS:-3}
 ensure_packages wrk nginx-light etcd-server curl >/dev/null || true
 for tool in wrk nginx curl; do command -v $tool >/dev/null || fail "$tool is needed (apt-get install wrk nginx-light curl)"; done
 ulimit -n 65536 2>/dev/null || ulimit -n 20000 2>/dev/null || true
@@ -42,6 +45,30 @@ run_wrk() {
     printf '%-34s %10s %9s %9s %8s  %s\n' "$name" "$RPS" "$p50" "$P99" "$ratio" "$errors"
 }
 header() { printf '\n%-34s %10s %9s %9s %8s\n' "$1" "req/s" "p50 ms" "p99 ms" "vs nginx"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# compare NAME URL REF_NAME REF_URL [REF wrk args]: alternates the reference and the service ROUNDS times, one row
+# each, then prints the median throughput and p50 ratios and sets RATIO_RPS, RATIO_P50, P99_MEDIAN.
+compare() {
+    local name=$1 url=$2 ref_name=$3 ref_url=$4; shift 4
+    local rps_ratios=() p50_ratios=() p99s=() round
+    for round in $(seq 1 "$ROUNDS"); do
+        local saved=$NGINX_RPS
+        NGINX_RPS=0
+        run_wrk "$ref_name (round $round)" "$ref_url" "$@"
+        local ref_rps=$RPS ref_p50=$P50
+        NGINX_RPS=$ref_rps
+        run_wrk "$name (round $round)" "$url"
+        NGINX_RPS=$saved
+        rps_ratios+=("$(awk -v a="$RPS" -v b="$ref_rps" 'BEGIN {printf "%.3f", a/b}')")
+        p50_ratios+=("$(awk -v a="$P50" -v b="$ref_p50" 'BEGIN {printf "%.3f", a/b}')")
+        p99s+=("$P99")
+    done
+    RATIO_RPS=$(printf '%s\n' "${rps_ratios[@]}" | median)
+    RATIO_P50=$(printf '%s\n' "${p50_ratios[@]}" | median)
+    P99_MEDIAN=$(printf '%s\n' "${p99s[@]}" | median)
+    say "  $name vs $ref_name, median of $ROUNDS rounds: throughput ${RATIO_RPS}x, p50 ${RATIO_P50}x, p99 ${P99_MEDIAN} ms"
+}
 
 start_service() {
     local name=$1 port=$2; shift 2
@@ -88,7 +115,7 @@ fi
 if [[ $WHAT == all || $WHAT == http ]]; then
     header "HTTPKit (details service)"
     idle_rss=$(rss_mb $DETAILS_PID)
-    run_wrk "small JSON GET /details/0" http://127.0.0.1:28081/details/0
+    compare "small JSON GET /details/0" http://127.0.0.1:28081/details/0 "nginx constant" http://127.0.0.1:28080/
     CONNECTIONS_SAVED=$CONNECTIONS
     CONNECTIONS=2000
     ( sleep 2; rss_mb $DETAILS_PID >"$WORK/rss2000" ) &
@@ -115,7 +142,7 @@ fi
 
 if [[ $WHAT == all || $WHAT == bookinfo ]]; then
     header "bookinfo"
-    run_wrk "GET /details/0" http://127.0.0.1:28081/details/0
+    compare "GET /details/0" http://127.0.0.1:28081/details/0 "nginx constant" http://127.0.0.1:28080/
     run_wrk "GET /ratings/0" http://127.0.0.1:28082/ratings/0
     run_wrk "GET /reviews/0 (v2 -> ratings)" http://127.0.0.1:28083/reviews/0
     run_wrk "GET /productpage (all services)" http://127.0.0.1:28084/productpage
@@ -129,9 +156,8 @@ if [[ $WHAT == all || $WHAT == storage ]]; then
     start_service storage-app 28090 ETCD_ENDPOINTS=http://127.0.0.1:22379; STORAGE_PID=$LAST_PID
     curl -s -X PUT -H 'Content-Type: application/json' -d '{"key":"benchKey","value":"a value to read back"}' http://127.0.0.1:28090/storage >/dev/null
     header "storage (etcd v3 on loopback)"
+    printf '%-34s %10s %9s %9s %8s\n' "(last column: vs direct etcd)" "" "" "" ""
     export ETCD_KEY_B64=$(printf '/benchKey' | base64 -w0)
-    run_wrk "etcd direct: POST /v3/kv/range" http://127.0.0.1:22379/v3/kv/range -s bench/range.lua
-    ETCD_RPS=$RPS ETCD_P50=$P50
-    run_wrk "app: GET /storage/benchKey" http://127.0.0.1:28090/storage/benchKey
-    say "  app vs direct etcd: throughput $(awk -v a="$RPS" -v b="$ETCD_RPS" 'BEGIN {printf "%.2fx", a/b}'), p50 $(awk -v a="$P50" -v b="$ETCD_P50" 'BEGIN {printf "%.2fx", a/b}'); storage-app RSS $(rss_mb $STORAGE_PID) MB"
+    compare "app: GET /storage/benchKey" http://127.0.0.1:28090/storage/benchKey "etcd direct: POST /v3/kv/range" http://127.0.0.1:22379/v3/kv/range -s bench/range.lua
+    say "  storage-app RSS $(rss_mb $STORAGE_PID) MB"
 fi

@@ -120,6 +120,12 @@ let parserCases: [ParserCase] = [
     // Limits
     ParserCase(name: "target too long", input: "GET /\(String(repeating: "a", count: 100)) HTTP/1.1\r\n\(host)\r\n",
                expected: [.error(.uriTooLong)], limits: ParserLimits(maxRequestLineBytes: 64, maxHeaderBytes: 1024)),
+    ParserCase(name: "bare CR past the request-line limit", input: "GET /\(String(repeating: "a", count: 80))\rb HTTP/1.1\r\n\(host)\r\n",
+               expected: [.error(.uriTooLong)], limits: ParserLimits(maxRequestLineBytes: 64, maxHeaderBytes: 1024)),
+    ParserCase(name: "bare CR before the request-line limit", input: "GET /a\rb\(String(repeating: "a", count: 80)) HTTP/1.1\r\n\(host)\r\n",
+               expected: [.error(.malformed("bare CR"))], limits: ParserLimits(maxRequestLineBytes: 64, maxHeaderBytes: 1024)),
+    ParserCase(name: "bare CR in a field past the head limit", input: "GET / HTTP/1.1\r\n\(host)X: \(String(repeating: "b", count: 300))\rc\r\n\r\n",
+               expected: [.error(.headersTooLarge)], limits: ParserLimits(maxRequestLineBytes: 64, maxHeaderBytes: 200)),
     ParserCase(name: "head too large", input: "GET / HTTP/1.1\r\n\(host)X: \(String(repeating: "b", count: 300))\r\n\r\n",
                expected: [.error(.headersTooLarge)], limits: ParserLimits(maxRequestLineBytes: 64, maxHeaderBytes: 200)),
     ParserCase(name: "too many fields", input: "GET / HTTP/1.1\r\n\(host)A: 1\r\nB: 2\r\nC: 3\r\n\r\n",

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
 /// Finds the end of a message head (start line and fields, CRLF-terminated) in a growing buffer, remembering
 /// how far it has looked so that drip-fed input is scanned once.
 struct HeadScanner {
@@ -29,33 +33,47 @@ struct HeadScanner {
             position = i
             lineStart = currentLineStart
         }
-        while i < buffer.count {
-            let byte = buffer[i]
-            if byte == 0x0A {
-                guard i > currentLineStart, buffer[i - 1] == 0x0D else {
+        return try buffer.withUnsafeBufferPointer { bytes -> Int? in
+            guard let base = bytes.baseAddress else { return nil }
+            // A line at a time with memchr; the errors are the ones a byte-by-byte scan meets first.
+            while i < bytes.count {
+                let lf = memchr(base + i, 0x0A, bytes.count - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) }
+                let segmentEnd = lf ?? bytes.count
+                // A CR not followed by LF fails at the byte after it; a limit fails at the first byte beyond it.
+                var firstError = Int.max
+                var error = ParseError.malformed("bare CR")
+                let crFrom = max(i - 1, currentLineStart)
+                if segmentEnd - 1 > crFrom, let cr = memchr(base + crFrom, 0x0D, segmentEnd - 1 - crFrom) {
+                    firstError = base.distance(to: cr.assumingMemoryBound(to: UInt8.self)) + 1
+                }
+                let limitAt = max(i, lines.isEmpty ? currentLineStart + firstLineLimit : start + totalLimit)
+                if limitAt < segmentEnd, limitAt < firstError {
+                    firstError = limitAt
+                    error = lines.isEmpty ? firstLineError : ParseError.headersTooLarge
+                }
+                if firstError < segmentEnd {
+                    i = firstError
+                    throw error
+                }
+                guard let lf else {
+                    i = bytes.count
+                    return nil
+                }
+                guard lf > currentLineStart, bytes[lf - 1] == 0x0D else {
+                    i = lf
                     throw ParseError.malformed("line not terminated by CRLF")
                 }
-                let line = currentLineStart..<(i - 1)
-                i += 1
+                let line = currentLineStart..<(lf - 1)
+                i = lf + 1
                 currentLineStart = i
                 if line.isEmpty {
                     if lines.isEmpty { continue }
                     return i
                 }
                 lines.append(line)
-                continue
             }
-            if i > currentLineStart, buffer[i - 1] == 0x0D {
-                throw ParseError.malformed("bare CR")
-            }
-            i += 1
-            if lines.isEmpty {
-                if i - currentLineStart > firstLineLimit { throw firstLineError }
-            } else if i - start > totalLimit {
-                throw ParseError.headersTooLarge
-            }
+            return nil
         }
-        return nil
     }
 }
 

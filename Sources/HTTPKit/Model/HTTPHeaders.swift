@@ -73,9 +73,16 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, E
     }
 
     static func equalNames(_ a: String, _ b: String) -> Bool {
-        let au = a.utf8, bu = b.utf8
-        guard au.count == bu.count else { return false }
-        for (x, y) in zip(au, bu) where asciiLower(x) != asciiLower(y) { return false }
+        guard a.utf8.count == b.utf8.count else { return false }
+        // Over contiguous bytes: iterating two UTF-8 views in step is many times slower, and this runs for every
+        // header lookup.
+        if let equal = a.utf8.withContiguousStorageIfAvailable({ x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                for index in 0..<x.count where asciiLower(x[index]) != asciiLower(y[index]) { return false }
+                return true
+            }
+        }), let equal { return equal }
+        for (x, y) in zip(a.utf8, b.utf8) where asciiLower(x) != asciiLower(y) { return false }
         return true
     }
 }
