@@ -7,11 +7,11 @@ public enum MessageWriter {
 
     /// True when the value can be sent as a header field value (RFC 9110 §5.5): no CTL but HTAB.
     public static func isValidValue(_ value: String) -> Bool {
-        value.utf8.allSatisfy { ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 }
+        allUTF8(value) { ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 }
     }
 
     public static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy(HeaderFieldParser.isTokenByte)
+        !name.isEmpty && allUTF8(name, HeaderFieldParser.isTokenByte)
     }
 
     public static func validate(_ headers: HTTPHeaders) throws {
@@ -28,10 +28,10 @@ public enum MessageWriter {
         try validate(response.headers)
         var out: [UInt8] = []
         out.reserveCapacity(96 + response.headers.count * 48 + (isHead ? 0 : response.body.count))
-        out.append(contentsOf: (version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ").utf8)
-        out.append(contentsOf: String(response.status.code).utf8)
+        out.append(literal: version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.append(decimal: response.status.code)
         out.append(0x20)
-        if response.status.reason.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) { out.append(contentsOf: response.status.reason.utf8) }
+        if allUTF8(response.status.reason, { $0 >= 0x20 && $0 != 0x7F }) { out.append(utf8: response.status.reason) }
         out.appendCRLF()
         for (name, value) in response.headers {
             if HTTPHeaders.equalNames(name, "Content-Length") || HTTPHeaders.equalNames(name, "Connection")
@@ -39,24 +39,24 @@ public enum MessageWriter {
             {
                 continue
             }
-            out.append(contentsOf: name.utf8)
+            out.append(utf8: name)
             out.append(0x3A)
             out.append(0x20)
-            out.append(contentsOf: value.utf8)
+            out.append(utf8: value)
             out.appendCRLF()
         }
         let chunked = response.chunkSize.map { $0 > 0 } == true && version != .http1_0 && response.status.mayHaveBody
         if chunked {
-            out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+            out.append(literal: "Transfer-Encoding: chunked\r\n")
         } else if response.status.mayHaveBody {
-            out.append(contentsOf: "Content-Length: ".utf8)
-            out.append(contentsOf: String(response.body.count).utf8)
+            out.append(literal: "Content-Length: ")
+            out.append(decimal: response.body.count)
             out.appendCRLF()
         }
         if !keepAlive {
-            out.append(contentsOf: "Connection: close\r\n".utf8)
+            out.append(literal: "Connection: close\r\n")
         } else if version == .http1_0 {
-            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+            out.append(literal: "Connection: keep-alive\r\n")
         }
         out.appendCRLF()
         if isHead || !response.status.mayHaveBody { return out }
@@ -67,13 +67,13 @@ public enum MessageWriter {
         var offset = 0
         while offset < response.body.count {
             let end = min(offset + size, response.body.count)
-            out.append(contentsOf: String(end - offset, radix: 16).utf8)
+            out.append(utf8: String(end - offset, radix: 16))
             out.appendCRLF()
             out.append(contentsOf: response.body[offset..<end])
             out.appendCRLF()
             offset = end
         }
-        out.append(contentsOf: "0\r\n\r\n".utf8)
+        out.append(literal: "0\r\n\r\n")
         return out
     }
 
@@ -87,11 +87,11 @@ public enum MessageWriter {
         }
         var out: [UInt8] = []
         out.reserveCapacity(64 + target.utf8.count + headers.fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } + body.count)
-        out.append(contentsOf: method.rawValue.utf8)
+        out.append(utf8: method.rawValue)
         out.append(0x20)
-        out.append(contentsOf: target.utf8)
-        out.append(contentsOf: " HTTP/1.1\r\nHost: ".utf8)
-        out.append(contentsOf: host.utf8)
+        out.append(utf8: target)
+        out.append(literal: " HTTP/1.1\r\nHost: ")
+        out.append(utf8: host)
         out.appendCRLF()
         for (name, value) in headers {
             if HTTPHeaders.equalNames(name, "Host") || HTTPHeaders.equalNames(name, "Content-Length")
@@ -99,18 +99,18 @@ public enum MessageWriter {
             {
                 continue
             }
-            out.append(contentsOf: name.utf8)
+            out.append(utf8: name)
             out.append(0x3A)
             out.append(0x20)
-            out.append(contentsOf: value.utf8)
+            out.append(utf8: value)
             out.appendCRLF()
         }
         if !body.isEmpty || method == .post || method == .put {
-            out.append(contentsOf: "Content-Length: ".utf8)
-            out.append(contentsOf: String(body.count).utf8)
+            out.append(literal: "Content-Length: ")
+            out.append(decimal: body.count)
             out.appendCRLF()
         }
-        if !keepAlive { out.append(contentsOf: "Connection: close\r\n".utf8) }
+        if !keepAlive { out.append(literal: "Connection: close\r\n") }
         out.appendCRLF()
         out.append(contentsOf: body)
         return out
@@ -123,12 +123,5 @@ public enum MessageWriter {
             ("HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
                 + body).utf8
         )
-    }
-}
-
-extension Array where Element == UInt8 {
-    @inline(__always) mutating func appendCRLF() {
-        append(0x0D)
-        append(0x0A)
     }
 }

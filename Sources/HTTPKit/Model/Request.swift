@@ -18,6 +18,8 @@ public struct Request: Sendable {
     public var remoteAddress: String = ""
     /// The router's match, remembered between deciding where the request runs and running it.
     var match: (index: Int, parameters: [(name: String, value: String?)])?
+    /// The handler the router resolved for this request, once it has.
+    var handler: ReplyHandler?
 
     public init(
         method: HTTPMethod, target: String, version: HTTPVersion = .http1_1,

@@ -131,10 +131,12 @@ public struct Router: Sendable {
             request.match = (fallback, fallbackParameters)
             found = routes[fallback].replies && !middleware.isEmpty ? .blocking : routes[fallback].execution
         }
+        request.handler = resolve(&request)
         return middlewareBlocks ? .blocking : found
     }
 
     /// The route pattern that would handle this path, whatever the method.
+    /// (`execution(for:)` resolves the handler too, so that answering the request needs no copy of it.)
     public func routePattern(for path: String) -> String? {
         let parts = Self.split(path)
         return routes.first { Self.match($0.segments, parts) != nil }?.pattern
@@ -146,13 +148,16 @@ public struct Router: Sendable {
         reply(to: request).reply.resolved(with: client)
     }
 
-    /// The reply and the pattern of the route that matched, if any. Errors thrown now or by a later step of the
-    /// reply become responses.
+    /// The reply and the pattern of the route that matched, if any. Errors thrown now become responses; the
+    /// steps that follow are caught where they run (`Reply.catching`).
     public func reply(to request: Request) -> (reply: Reply, route: String?) {
+        if middleware.isEmpty, let handler = request.handler {
+            return (Reply.catching { try handler(request) }, request.route)
+        }
         var request = request
         let handler = resolve(&request)
         guard !middleware.isEmpty else {
-            return (Reply.catching { try handler(request) }.map { $0 }, request.route)
+            return (Reply.catching { try handler(request) }, request.route)
         }
         var chain: Handler = { request in
             do { return try handler(request).map { $0 }.resolved(with: .shared) } catch let error as HTTPError { return error.response }
@@ -209,45 +214,41 @@ public struct Router: Sendable {
         return route.handler
     }
 
-    /// The path's bytes and the range of each segment after the leading `/`, compared without building strings.
+    /// A request path, matched against each route's segments in place (no copy, no list of its segments).
     struct PathParts {
-        let bytes: [UInt8]
-        let ranges: [Range<Int>]
-        var count: Int { ranges.count }
-        func text(_ index: Int) -> Substring { Substring(decoding: bytes[ranges[index]], as: UTF8.self) }
+        let path: String
     }
 
-    static func split(_ path: String) -> PathParts {
-        let bytes = Array(path.utf8)
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(6)
-        var start = bytes.first == UInt8(ascii: "/") ? 1 : 0
-        for index in start..<bytes.count where bytes[index] == UInt8(ascii: "/") {
-            ranges.append(start..<index)
-            start = index + 1
-        }
-        ranges.append(start..<bytes.count)
-        return PathParts(bytes: bytes, ranges: ranges)
-    }
+    static func split(_ path: String) -> PathParts { PathParts(path: path) }
 
     /// Parameters (nil values are undecodable) if the segments match.
     static func match(_ segments: [Segment], _ parts: PathParts) -> [(name: String, value: String?)]? {
-        guard parts.count == segments.count || segments.last.map({ if case .rest = $0 { true } else { false } }) == true else { return nil }
-        var parameters: [(name: String, value: String?)] = []
-        for (index, segment) in segments.enumerated() {
-            switch segment {
-            case .rest(let name):
-                guard index < parts.count else { return nil }
-                let rest = parts.ranges[index].lowerBound..<parts.bytes.count
-                parameters.append((name, URI.percentDecode(Substring(decoding: parts.bytes[rest], as: UTF8.self))))
-                return parameters
-            case .literal(let text):
-                guard index < parts.count, parts.bytes[parts.ranges[index]].elementsEqual(text) else { return nil }
-            case .parameter(let name):
-                guard index < parts.count, !parts.ranges[index].isEmpty else { return nil }
-                parameters.append((name, URI.percentDecode(parts.text(index))))
+        var path = parts.path
+        return path.withUTF8 { bytes -> [(name: String, value: String?)]? in
+            var parameters: [(name: String, value: String?)] = []
+            // Each segment starts after a `/`; `position > bytes.count` once the last one is used up.
+            var position = bytes.first == UInt8(ascii: "/") ? 1 : 0
+            for segment in segments {
+                guard position <= bytes.count else { return nil }
+                if case .rest(let name) = segment {
+                    parameters.append((name, URI.percentDecode(Substring(decoding: UnsafeBufferPointer(rebasing: bytes[position...]), as: UTF8.self))))
+                    return parameters
+                }
+                var end = position
+                while end < bytes.count, bytes[end] != UInt8(ascii: "/") { end += 1 }
+                let part = UnsafeBufferPointer(rebasing: bytes[position..<end])
+                switch segment {
+                case .literal(let text):
+                    guard part.elementsEqual(text) else { return nil }
+                case .parameter(let name):
+                    guard !part.isEmpty else { return nil }
+                    parameters.append((name, URI.percentDecode(Substring(decoding: part, as: UTF8.self))))
+                case .rest:
+                    break
+                }
+                position = end + 1
             }
+            return position > bytes.count ? parameters : nil
         }
-        return parts.count == segments.count ? parameters : nil
     }
 }

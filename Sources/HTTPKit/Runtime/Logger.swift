@@ -52,28 +52,28 @@ public struct Logger: Sendable {
         }
         func number(_ name: StaticString, _ value: Int) {
             out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: String(value).utf8)
+            out.append(decimal: value)
         }
-        field("{\"time\":", rfc3339Now())
-        out.append(contentsOf: #","level":"info","service":"#.utf8)
+        out.append(literal: #"{"time":""#)
+        appendRFC3339Now(to: &out)
+        out.append(UInt8(ascii: "\""))
+        out.append(literal: #","level":"info","service":"#)
         JSON.writeString(service, to: &out)
         field(",\"version\":", version)
-        out.append(contentsOf: #","message":"request""#.utf8)
+        out.append(literal: #","message":"request""#)
         field(",\"method\":", method)
         field(",\"route\":", route)
         field(",\"path\":", path)
         number(",\"status\":", status)
-        out.append(contentsOf: #","duration_ms":"#.utf8)
-        out.append(contentsOf: String(durationMicros / 1000).utf8)
+        out.append(literal: #","duration_ms":"#)
+        out.append(decimal: durationMicros / 1000)
         out.append(UInt8(ascii: "."))
-        let fraction = durationMicros % 1000
-        out.append(contentsOf: (fraction < 10 ? "00" : fraction < 100 ? "0" : "").utf8)
-        out.append(contentsOf: String(fraction).utf8)
+        out.append(decimal: durationMicros % 1000, width: 3)
         number(",\"bytes\":", bytes)
         field(",\"x_request_id\":", requestID)
         field(",\"trace_id\":", traceID)
         field(",\"remote\":", remote)
-        out.append(contentsOf: "}\n".utf8)
+        out.append(literal: "}\n")
         sink.append(out)
     }
 

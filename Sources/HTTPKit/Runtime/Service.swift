@@ -133,6 +133,7 @@ public enum ServiceRunner {
         }
         context.metrics.gauge("http_server_open_connections", "Open client connections") { Double(server.openConnections) }
         context.metrics.gauge("http_server_requests_in_flight", "Requests being handled") { Double(server.inFlightRequests) }
+        context.metrics.gauge("http_client_open_connections", "Connections held to upstreams by the event loops") { Double(server.outboundConnections) }
         return server
     }
 

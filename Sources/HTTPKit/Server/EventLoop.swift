@@ -13,6 +13,8 @@ final class ServerCore: Sendable {
     let onReject: @Sendable (HTTPStatus, String) -> Void
     let pool: WorkerPool
     let open = Atomic<Int>(0)
+    /// Connections the loops hold to upstreams, busy or pooled.
+    let outbound = Atomic<Int>(0)
     let busy = Atomic<Int>(0)
     let draining = Atomic<Bool>(false)
     let forceClose = Atomic<Bool>(false)
@@ -29,12 +31,6 @@ final class ServerCore: Sendable {
     }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
-
-    func reply(to request: Request, on connection: Connection) -> Reply {
-        var request = request
-        request.remoteAddress = connection.peer
-        return responder(request)
-    }
 
     /// The bytes of a response to `request`, honouring keep-alive, draining and HEAD.
     func encode(_ response: Response, for request: Request, on connection: Connection) -> [UInt8] {
@@ -66,7 +62,7 @@ final class EventLoop: @unchecked Sendable {
     init(core: ServerCore) throws {
         self.core = core
         epoll = try Epoll()
-        client = LoopClient(epoll: epoll, configuration: core.client.configuration) { [unowned self] task in
+        client = LoopClient(epoll: epoll, configuration: core.client.configuration, count: { [core] in core.outbound.add($0, ordering: .relaxed) }) { [unowned self] task in
             tasks.withLock { $0.append(task) }
             epoll.wake()
         }
@@ -203,12 +199,13 @@ final class EventLoop: @unchecked Sendable {
             switch connection.parser.next() {
             case .request(var request):
                 markBusy(connection)
+                request.remoteAddress = connection.peer
                 if core.offload(&request) {
                     let request = request
-                    offload(connection) { [core] in core.encode(core.reply(to: request, on: connection).resolved(with: core.client), for: request, on: connection) }
+                    offload(connection) { [core] in core.encode(core.responder(request).resolved(with: core.client), for: request, on: connection) }
                     return
                 }
-                guard proceed(connection, request, core.reply(to: request, on: connection)) else { return }
+                guard proceed(connection, request, core.responder(request)) else { return }
             case .expectContinue:
                 connection.queue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
             case .error(let error):

@@ -48,6 +48,8 @@ public final class HTTPServer: Sendable {
     public var port: Int { boundPort.load(ordering: .acquiring) }
     public var openConnections: Int { core.open.load(ordering: .relaxed) }
     public var inFlightRequests: Int { core.busy.load(ordering: .relaxed) }
+    /// Connections the event loops hold to upstreams for replies' calls, busy or pooled.
+    public var outboundConnections: Int { core.outbound.load(ordering: .relaxed) }
 
     /// Binds and starts the loops and the accept thread.
     public func start() throws {

@@ -56,6 +56,7 @@ final class LoopClient: @unchecked Sendable {
     let configuration: ClientConfiguration
     private let epoll: Epoll
     private let post: @Sendable (@escaping @Sendable () -> Void) -> Void
+    private let count: @Sendable (Int) -> Void
     private var exchanges: [UInt64: Exchange] = [:]
     private var idle: [String: [Exchange]] = [:]
     private var nextToken = LoopClient.firstToken
@@ -63,14 +64,18 @@ final class LoopClient: @unchecked Sendable {
     /// The earliest deadline of any exchange (a call's, a connect's, or an idle connection's expiry).
     private(set) var nextDeadline: UInt64 = .max
 
-    /// - Parameter post: runs a closure on the loop's thread later (for name lookups done elsewhere).
-    init(epoll: Epoll, configuration: ClientConfiguration, post: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+    /// - Parameters:
+    ///   - count: told +1 and -1 as connections open and close (the server's gauge).
+    ///   - post: runs a closure on the loop's thread later (for name lookups done elsewhere).
+    init(
+        epoll: Epoll, configuration: ClientConfiguration, count: @escaping @Sendable (Int) -> Void,
+        post: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void
+    ) {
         self.epoll = epoll
         self.configuration = configuration
         self.post = post
+        self.count = count
     }
-
-    var openConnections: Int { exchanges.count }
 
     /// Starts every call; `completion` runs on the loop once each has a result (at once if all fail at once).
     func start(_ calls: [HTTPClient.Call], completion: @escaping Completion) {
@@ -151,6 +156,7 @@ final class LoopClient: @unchecked Sendable {
         let exchange = Exchange(token: nextToken, socket: socket, key: key, state: .connecting, parser: ResponseParser())
         nextToken += 1
         exchanges[exchange.token] = exchange
+        count(1)
         epoll.add(fd, token: exchange.token, events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
         assign(exchange, call, batch, index, bytes, reused: false)
         exchange.fallbacks = addresses.dropFirst()
@@ -306,6 +312,7 @@ final class LoopClient: @unchecked Sendable {
 
     private func discard(_ exchange: Exchange) {
         guard exchanges.removeValue(forKey: exchange.token) != nil else { return }
+        count(-1)
         if exchange.state == .idle, let position = idle[exchange.key]?.firstIndex(where: { $0 === exchange }) {
             idle[exchange.key]?.remove(at: position)
         }

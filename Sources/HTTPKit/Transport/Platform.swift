@@ -45,31 +45,44 @@ public struct Deadline: Sendable, Comparable {
 }
 
 private final class SecondsText: Sendable {
-    let cached = Mutex<(seconds: Int, text: String)>((-1, ""))
+    let cached = Mutex<(seconds: Int, text: [UInt8])>((-1, []))
 }
 /// Striped by thread: every request's log line asks for the time.
 private let secondsCaches = (0..<16).map { _ in SecondsText() }
 
-/// Wall-clock time as RFC 3339 UTC with milliseconds, written without Foundation. The text up to the second is
-/// kept between calls.
+/// Wall-clock time as RFC 3339 UTC with milliseconds, written without Foundation.
 func rfc3339Now() -> String {
+    var out: [UInt8] = []
+    appendRFC3339Now(to: &out)
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Appends the time as `rfc3339Now` writes it; the text up to the second is kept between calls.
+func appendRFC3339Now(to out: inout [UInt8]) {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
-    let millis = Int(ts.tv_nsec / 1_000_000)
-    let fraction = (millis < 10 ? "00" : millis < 100 ? "0" : "") + String(millis) + "Z"
     let cache = secondsCaches[threadStripe(of: secondsCaches.count)]
-    if let cached = cache.cached.withLock({ $0.seconds == ts.tv_sec ? $0.text : nil }) { return cached + fraction }
-    var seconds = ts.tv_sec
-    var parts = tm()
-    gmtime_r(&seconds, &parts)
-    func pad(_ value: Int32, _ width: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, width - text.count)) + text
+    let hit = cache.cached.withLock { cached -> Bool in
+        guard cached.seconds == ts.tv_sec else { return false }
+        out.append(contentsOf: cached.text)
+        return true
     }
-    let text = pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
-        + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "."
-    cache.cached.withLock { $0 = (ts.tv_sec, text) }
-    return text + fraction
+    if !hit {
+        var seconds = ts.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var text: [UInt8] = []
+        text.append(decimal: Int(parts.tm_year) + 1900, width: 4)
+        for (separator, value) in [("-", parts.tm_mon + 1), ("-", parts.tm_mday), ("T", parts.tm_hour), (":", parts.tm_min), (":", parts.tm_sec)] {
+            text.append(UInt8(ascii: separator.unicodeScalars.first!))
+            text.append(decimal: Int(value), width: 2)
+        }
+        text.append(UInt8(ascii: "."))
+        cache.cached.withLock { $0 = (ts.tv_sec, text) }
+        out.append(contentsOf: text)
+    }
+    out.append(decimal: Int(ts.tv_nsec / 1_000_000), width: 3)
+    out.append(UInt8(ascii: "Z"))
 }
 
 private final class ThreadBody {
