@@ -27,7 +27,8 @@ extension Array where Element == UInt8 {
 
     /// The bytes of a literal.
     @inline(__always) mutating func append(literal text: StaticString) {
-        append(contentsOf: UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        // A typed buffer: it is copied with memcpy, where a raw one is appended byte by byte.
+        append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// `value` in at least `width` digits, zero-padded.

@@ -107,9 +107,13 @@ public indirect enum JSON: Sendable, Equatable {
         text.withUTF8 { bytes in
             // Runs that need no escape are copied whole.
             var runStart = 0
-            for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-                runStart = index + 1
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<(index - 1)]))
+                runStart = index
                 out.append(0x5C)
                 switch byte {
                 case 0x22, 0x5C: out.append(byte)

@@ -110,26 +110,21 @@ public struct Router: Sendable {
     /// Where this request's handler would run. Unknown paths and 405/OPTIONS answers run inline. The match is
     /// remembered in the request so that answering it does not match again.
     public func execution(for request: inout Request) -> Execution {
-        let parts = Self.split(request.path)
-        var fallback: Int?
-        var fallbackParameters: [(name: String, value: String?)] = []
-        var found: Execution = .inline
-        for (index, route) in routes.enumerated() {
-            guard let parameters = Self.match(route.segments, parts) else { continue }
-            if route.method == request.method {
-                request.match = (index, parameters)
-                found = route.replies && !middleware.isEmpty ? .blocking : route.execution
-                fallback = nil
-                break
+        let method = request.method
+        let matched = Self.split(request.path) { parts -> (index: Int, parameters: [(name: String, value: String?)])? in
+            var fallback: (index: Int, parameters: [(name: String, value: String?)])?
+            for (index, route) in routes.enumerated() {
+                guard let parameters = Self.match(route.segments, parts) else { continue }
+                if route.method == method { return (index, parameters) }
+                if method == .head, route.method == .get, fallback == nil { fallback = (index, parameters) }
             }
-            if request.method == .head, route.method == .get, fallback == nil {
-                fallback = index
-                fallbackParameters = parameters
-            }
+            return fallback
         }
-        if let fallback {
-            request.match = (fallback, fallbackParameters)
-            found = routes[fallback].replies && !middleware.isEmpty ? .blocking : routes[fallback].execution
+        var found = Execution.inline
+        if let matched {
+            request.match = matched
+            let route = routes[matched.index]
+            found = route.replies && !middleware.isEmpty ? .blocking : route.execution
         }
         request.handler = resolve(&request)
         return middlewareBlocks ? .blocking : found
@@ -138,8 +133,7 @@ public struct Router: Sendable {
     /// The route pattern that would handle this path, whatever the method.
     /// (`execution(for:)` resolves the handler too, so that answering the request needs no copy of it.)
     public func routePattern(for path: String) -> String? {
-        let parts = Self.split(path)
-        return routes.first { Self.match($0.segments, parts) != nil }?.pattern
+        Self.split(path) { parts in routes.first { Self.match($0.segments, parts) != nil }?.pattern }
     }
 
     /// Answers a request, making any upstream calls on this thread; a thrown `HTTPError` becomes its response,
@@ -172,23 +166,28 @@ public struct Router: Sendable {
     /// Finds the handler and fills in `route` and `parameters`.
     func resolve(_ request: inout Request) -> ReplyHandler {
         if let (index, parameters) = request.match { return bind(routes[index], parameters, &request) }
-        let parts = Self.split(request.path)
-        var allowed: [HTTPMethod] = []
-        var fallback: (Route, [(name: String, value: String?)])?
-        for route in routes {
-            guard let parameters = Self.match(route.segments, parts) else { continue }
-            if route.method == request.method {
-                return bind(route, parameters, &request)
+        typealias Match = (route: Route, parameters: [(name: String, value: String?)])
+        let method = request.method
+        let (exact, fallback, found, pattern) = Self.split(request.path) { parts -> (Match?, Match?, [HTTPMethod], String?) in
+            var allowed: [HTTPMethod] = []
+            var fallback: Match?
+            var pattern: String?
+            for route in routes {
+                guard let parameters = Self.match(route.segments, parts) else { continue }
+                if route.method == method { return ((route, parameters), nil, [], nil) }
+                if pattern == nil { pattern = route.pattern }
+                if method == .head, route.method == .get, fallback == nil { fallback = (route, parameters) }
+                if !allowed.contains(route.method) { allowed.append(route.method) }
             }
-            if request.method == .head, route.method == .get, fallback == nil { fallback = (route, parameters) }
-            if !allowed.contains(route.method) { allowed.append(route.method) }
+            return (nil, fallback, allowed, pattern)
         }
-        if let (route, parameters) = fallback { return bind(route, parameters, &request) }
+        if let (route, parameters) = exact ?? fallback { return bind(route, parameters, &request) }
+        var allowed = found
         guard !allowed.isEmpty else {
             let notFound = self.notFound
             return { .response(try notFound($0)) }
         }
-        request.route = routes.first { Self.match($0.segments, parts) != nil }?.pattern
+        request.route = pattern
         if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
         allowed.append(.options)
         let allow = allowed.map(\.rawValue).joined(separator: ", ")
@@ -216,15 +215,19 @@ public struct Router: Sendable {
 
     /// A request path, matched against each route's segments in place (no copy, no list of its segments).
     struct PathParts {
-        let path: String
+        let bytes: UnsafeBufferPointer<UInt8>
     }
 
-    static func split(_ path: String) -> PathParts { PathParts(path: path) }
+    /// Runs `body` with the path's bytes, once for all the routes it is matched against.
+    static func split<T>(_ path: String, _ body: (PathParts) -> T) -> T {
+        var path = path
+        return path.withUTF8 { body(PathParts(bytes: $0)) }
+    }
 
     /// Parameters (nil values are undecodable) if the segments match.
     static func match(_ segments: [Segment], _ parts: PathParts) -> [(name: String, value: String?)]? {
-        var path = parts.path
-        return path.withUTF8 { bytes -> [(name: String, value: String?)]? in
+        let bytes = parts.bytes
+        do {
             var parameters: [(name: String, value: String?)] = []
             // Each segment starts after a `/`; `position > bytes.count` once the last one is used up.
             var position = bytes.first == UInt8(ascii: "/") ? 1 : 0

@@ -47,11 +47,11 @@ public struct Logger: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(320)
         func field(_ name: StaticString, _ value: String) {
-            out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(literal: name)
             JSON.writeString(value, to: &out)
         }
         func number(_ name: StaticString, _ value: Int) {
-            out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(literal: name)
             out.append(decimal: value)
         }
         out.append(literal: #"{"time":""#)
