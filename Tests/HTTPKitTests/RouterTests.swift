@@ -54,6 +54,13 @@ import Testing
         #expect(send(.get, "/reviews/%zz").status == .badRequest)
     }
 
+    @Test func eventLoopsLeaveACoreUnlessSet() {
+        #expect(ServerSettings.eventLoops("", cpus: 1) == 1)
+        #expect(ServerSettings.eventLoops("", cpus: 2) == 1)
+        #expect(ServerSettings.eventLoops("", cpus: 8) == 7)
+        #expect(ServerSettings.eventLoops("3", cpus: 1) == 3)
+    }
+
     @Test func thrownHTTPErrorBecomesOneLineJSON() {
         var router = Router()
         router.get("/x") { _ in throw HTTPError(.conflict, "it \"clashed\"") }

@@ -184,6 +184,16 @@ final class Bookinfo: @unchecked Sendable {
         #expect(!details.log.contains(#""message":"request""#))
     }
 
+    @Test func startLineGivesTheEventLoopsInUse() throws {
+        let automatic = try ServiceProcess("details")
+        #expect(automatic.stop() == 0)
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        #expect(automatic.log.contains(#""event_loops":\#(max(1, cpus - 1))"#), "\(automatic.log)")
+        let three = try ServiceProcess("details", ["HTTP_SERVER_EVENT_LOOPS": "3"])
+        #expect(three.stop() == 0)
+        #expect(three.log.contains(#""event_loops":3"#))
+    }
+
     @Test func firstArgumentIsThePortAsInTheOriginals() throws {
         let port = freePort()
         let details = try ServiceProcess("details", ["PORT": "9"], arguments: [String(port)], waitReady: false)

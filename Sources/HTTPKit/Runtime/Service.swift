@@ -107,7 +107,7 @@ public enum ServiceRunner {
             return 1
         }
         context.logger.info("listening on \(server.configuration.host):\(server.port)", [
-            ("event", .string("start")), ("port", .int(server.port)), ("config", settings.json),
+            ("event", .string("start")), ("port", .int(server.port)), ("event_loops", .int(server.configuration.eventLoops)), ("config", settings.json),
         ])
         var signalNumber: Int32 = 0
         sigwait(&blocked, &signalNumber)

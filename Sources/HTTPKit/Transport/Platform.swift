@@ -114,6 +114,35 @@ public func startThread(stackSize: Int = 512 * 1024, _ body: @escaping @Sendable
     return true
 }
 
+// Glibc's module map leaves sched_getaffinity out (it needs _GNU_SOURCE); this is its ABI.
+@_silgen_name("sched_getaffinity") private func sys_sched_getaffinity(_ pid: Int32, _ size: Int, _ mask: UnsafeMutablePointer<UInt8>) -> Int32
+
+/// The CPUs this process may run on: its affinity mask, capped by a cgroup v2 CPU quota (a container's limit).
+func availableCPUs() -> Int {
+    var cpus = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    var mask = [UInt8](repeating: 0, count: 128)
+    if sys_sched_getaffinity(0, mask.count, &mask) == 0 {
+        let count = mask.reduce(0) { $0 + $1.nonzeroBitCount }
+        if count > 0 { cpus = min(cpus, count) }
+    }
+    // "max 100000" (no limit) or "150000 100000": a quota of 1.5 CPUs counts as 2.
+    let fields = readSmallFile("/sys/fs/cgroup/cpu.max").split(separator: " ")
+    if fields.count == 2, let quota = Int(fields[0]), let period = Int(fields[1].filter { $0 != "\n" }), quota > 0, period > 0 {
+        cpus = min(cpus, max(1, (quota + period - 1) / period))
+    }
+    return cpus
+}
+
+/// The first few KiB of a file, or "" when it cannot be read.
+func readSmallFile(_ path: String) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+}
+
 /// The text of an errno value.
 func errnoText(_ code: Int32) -> String {
     String(cString: strerror(code))
