@@ -54,11 +54,17 @@ import Testing
         #expect(send(.get, "/reviews/%zz").status == .badRequest)
     }
 
-    @Test func eventLoopsLeaveACoreUnlessSet() {
-        #expect(ServerSettings.eventLoops("", cpus: 1) == 1)
-        #expect(ServerSettings.eventLoops("", cpus: 2) == 1)
-        #expect(ServerSettings.eventLoops("", cpus: 8) == 7)
-        #expect(ServerSettings.eventLoops("3", cpus: 1) == 3)
+    @Test func eventLoopsByWhatTheServiceDoesUnlessSet() {
+        #expect(ServerSettings.eventLoops("", cpus: 1, callsUpstreams: false) == 1)
+        #expect(ServerSettings.eventLoops("", cpus: 2, callsUpstreams: false) == 1)
+        #expect(ServerSettings.eventLoops("", cpus: 8, callsUpstreams: false) == 7)
+        #expect(ServerSettings.eventLoops("", cpus: 2, callsUpstreams: true) == 2)
+        #expect(ServerSettings.eventLoops("3", cpus: 1, callsUpstreams: false) == 3)
+        var leaf = Router()
+        leaf.get("/a", execution: .inline) { _ in .text("a") }
+        #expect(!leaf.callsUpstreams)
+        leaf.get("/b", reply: { _ in .response(.text("b")) })
+        #expect(leaf.callsUpstreams)
     }
 
     @Test func thrownHTTPErrorBecomesOneLineJSON() {

@@ -185,10 +185,13 @@ final class Bookinfo: @unchecked Sendable {
     }
 
     @Test func startLineGivesTheEventLoopsInUse() throws {
-        let automatic = try ServiceProcess("details")
-        #expect(automatic.stop() == 0)
         let cpus = ProcessInfo.processInfo.activeProcessorCount
-        #expect(automatic.log.contains(#""event_loops":\#(max(1, cpus - 1))"#), "\(automatic.log)")
+        let leaf = try ServiceProcess("details")
+        #expect(leaf.stop() == 0)
+        #expect(leaf.log.contains(#""event_loops":\#(max(1, cpus - 1))"#), "\(leaf.log)")
+        let caller = try ServiceProcess("reviews", ["SERVICE_VERSION": "v2", "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": "9"])
+        #expect(caller.stop() == 0)
+        #expect(caller.log.contains(#""event_loops":\#(cpus)"#), "\(caller.log)")
         let three = try ServiceProcess("details", ["HTTP_SERVER_EVENT_LOOPS": "3"])
         #expect(three.stop() == 0)
         #expect(three.log.contains(#""event_loops":3"#))

@@ -130,6 +130,9 @@ public struct Router: Sendable {
         return middlewareBlocks ? .blocking : found
     }
 
+    /// Whether any route answers with a `Reply` (and may call upstreams from the event loop).
+    public var callsUpstreams: Bool { routes.contains { $0.replies } }
+
     /// The route pattern that would handle this path, whatever the method.
     /// (`execution(for:)` resolves the handler too, so that answering the request needs no copy of it.)
     public func routePattern(for path: String) -> String? {

@@ -3,7 +3,7 @@ public enum ServerSettings {
     public static let table: [Setting] = [
         Setting("PORT", "9080", "Port to listen on; a first argument or --port overrides it", .port),
         Setting("HTTP_SERVER_HOST", "::", "Address to listen on; :: is dual-stack (IPv6 and IPv4)", .required),
-        Setting("HTTP_SERVER_EVENT_LOOPS", "", "Event-loop threads; empty: the CPUs this process may use, minus one for the sidecar (at least one). Blocking handlers run on a separate, growing worker pool", .optional(.integer(1...64))),
+        Setting("HTTP_SERVER_EVENT_LOOPS", "", "Event-loop threads; empty: the CPUs this process may use when its routes call upstreams, one fewer (left to the sidecar) when it answers from memory. Blocking handlers run on a separate, growing worker pool", .optional(.integer(1...64))),
         Setting("HTTP_SERVER_MAX_CONNECTIONS", "4096", "Open connections at once; more are answered 503", .integer(1...1_000_000)),
         Setting("HTTP_SERVER_MAX_REQUEST_LINE_BYTES", "8192", "Longest request line; longer is 414", .integer(64...1_048_576)),
         Setting("HTTP_SERVER_MAX_HEADER_BYTES", "16384", "Largest request head; larger is 431", .integer(256...1_048_576)),
@@ -21,19 +21,20 @@ public enum ServerSettings {
         Setting("LOG_REQUESTS", "true", "Write one JSON line per request", .boolean),
     ]
 
-    /// The event loops for a setting: the number given, or else all CPUs but one, which is left to the sidecar
-    /// (or, on a test machine, to the load generator): a loop that must share its core is preempted for
-    /// milliseconds at a time, and every connection it serves waits that long.
-    public static func eventLoops(_ value: String, cpus: Int) -> Int {
-        Int(value) ?? max(1, cpus - 1)
+    /// The event loops for a setting: the number given; else, for a service whose routes call upstreams from the
+    /// loops, every usable CPU (its loops mostly wait, and a request should not wait behind a loop that is
+    /// preempted); for one that answers from memory, all CPUs but one, left to the sidecar (or, on a test machine,
+    /// to the load generator), because a loop that must share its core is preempted for milliseconds at a time.
+    public static func eventLoops(_ value: String, cpus: Int, callsUpstreams: Bool) -> Int {
+        Int(value) ?? (callsUpstreams ? max(1, cpus) : max(1, cpus - 1))
     }
 
-    public static func serverConfiguration(_ settings: Settings) -> ServerConfiguration {
+    public static func serverConfiguration(_ settings: Settings, callsUpstreams: Bool = false) -> ServerConfiguration {
         var config = ServerConfiguration()
         config.host = settings.string("HTTP_SERVER_HOST")
         config.port = settings.int("PORT")
         config.maxConnections = settings.int("HTTP_SERVER_MAX_CONNECTIONS")
-        config.eventLoops = eventLoops(settings.string("HTTP_SERVER_EVENT_LOOPS"), cpus: availableCPUs())
+        config.eventLoops = eventLoops(settings.string("HTTP_SERVER_EVENT_LOOPS"), cpus: availableCPUs(), callsUpstreams: callsUpstreams)
         config.limits = ParserLimits(
             maxRequestLineBytes: settings.int("HTTP_SERVER_MAX_REQUEST_LINE_BYTES"),
             maxHeaderBytes: settings.int("HTTP_SERVER_MAX_HEADER_BYTES"),

@@ -123,7 +123,7 @@ public enum ServiceRunner {
 
     /// The server with `/ready`, `/metrics` and a default `/health`, request logging and metrics around the router.
     public static func makeServer(router: Router, context: ServiceContext) -> HTTPServer {
-        let configuration = ServerSettings.serverConfiguration(context.settings)
+        let configuration = ServerSettings.serverConfiguration(context.settings, callsUpstreams: router.callsUpstreams)
         let (responder, final) = makeResponder(router: router, context: context)
         let rejected = context.metrics.counter("http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)", labels: ["code"])
         let logger = context.logger
