@@ -78,7 +78,9 @@ struct HeadScanner {
 }
 
 enum HeaderFieldParser {
-    static func isTokenByte(_ b: UInt8) -> Bool {
+    @inline(__always) static func isTokenByte(_ b: UInt8) -> Bool {
+        // Letters, digits and '-' make almost every field name.
+        if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A || b == 0x2D || (b >= 0x30 && b <= 0x39) { return true }
         switch b {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
@@ -97,6 +99,7 @@ enum HeaderFieldParser {
     static func parse(_ buffer: [UInt8], lines: ArraySlice<Range<Int>>, maxCount: Int) throws -> HTTPHeaders {
         guard lines.count <= maxCount else { throw ParseError.headersTooLarge }
         var headers = HTTPHeaders()
+        headers.reserveCapacity(lines.count)
         for line in lines {
             let bytes = buffer[line]
             guard let first = bytes.first, first != 0x20, first != 0x09 else {
@@ -122,11 +125,15 @@ enum HeaderFieldParser {
 
     /// The body framing the header fields declare (RFC 9112 §6.3), rejecting ambiguous framing.
     static func framing(of headers: HTTPHeaders, version: HTTPVersion, maxBody: Int?) throws -> BodyFraming {
-        let codings = headers.tokens("Transfer-Encoding").map { $0.lowercased() }
-        let hasTransferEncoding = headers.contains("Transfer-Encoding")
-        let lengths = headers.tokens("Content-Length")
+        var hasTransferEncoding = false, hasContentLength = false
+        for index in headers.fields.indices {
+            let name = headers.fields[index].name
+            if HTTPHeaders.equalNames(name, "Transfer-Encoding") { hasTransferEncoding = true }
+            if HTTPHeaders.equalNames(name, "Content-Length") { hasContentLength = true }
+        }
         if hasTransferEncoding {
-            guard !headers.contains("Content-Length") else {
+            let codings = headers.tokens("Transfer-Encoding").map { $0.lowercased() }
+            guard !hasContentLength else {
                 throw ParseError.malformed("both Content-Length and Transfer-Encoding")
             }
             guard version != .http1_0 else { throw ParseError.malformed("Transfer-Encoding in HTTP/1.0") }
@@ -136,7 +143,10 @@ enum HeaderFieldParser {
             }
             return .chunked
         }
-        if headers.contains("Content-Length") {
+        if hasContentLength {
+            // One plain value is the usual case; lists and repeats go through the token rules.
+            let single = headers.count("Content-Length") == 1 ? headers["Content-Length"] : nil
+            let lengths = single.map { !$0.isEmpty && !$0.contains(",") } == true ? [single!] : headers.tokens("Content-Length")
             guard let first = lengths.first, lengths.allSatisfy({ $0 == first }) else {
                 throw ParseError.malformed("conflicting Content-Length values")
             }

@@ -13,6 +13,10 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, E
     public var count: Int { fields.count }
     public var isEmpty: Bool { fields.isEmpty }
 
+    public mutating func reserveCapacity(_ count: Int) {
+        fields.reserveCapacity(count)
+    }
+
     public mutating func add(_ name: String, _ value: String) {
         fields.append((name: name, value: value))
     }
@@ -27,31 +31,44 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, E
         fields.removeAll { Self.equalNames($0.name, name) }
     }
 
+    // Lookups walk the fields by index: iterating copies of the (name, value) pairs retains and releases both
+    // strings of every field, for every lookup.
+
     public func contains(_ name: String) -> Bool {
-        fields.contains { Self.equalNames($0.name, name) }
+        for index in fields.indices where Self.equalNames(fields[index].name, name) { return true }
+        return false
     }
 
     /// The first value of the field, or nil.
     public subscript(_ name: String) -> String? {
-        for field in fields where Self.equalNames(field.name, name) { return field.value }
+        for index in fields.indices where Self.equalNames(fields[index].name, name) { return fields[index].value }
         return nil
     }
 
     /// How many fields have this name.
     public func count(_ name: String) -> Int {
         var count = 0
-        for field in fields where Self.equalNames(field.name, name) { count += 1 }
+        for index in fields.indices where Self.equalNames(fields[index].name, name) { count += 1 }
         return count
     }
 
     /// Every value of the field, in order.
     public func values(_ name: String) -> [String] {
-        fields.filter { Self.equalNames($0.name, name) }.map(\.value)
+        var values: [String] = []
+        for index in fields.indices where Self.equalNames(fields[index].name, name) { values.append(fields[index].value) }
+        return values
     }
 
     /// The comma-separated list elements of every value of the field, trimmed (RFC 9110 §5.6.1).
     public func tokens(_ name: String) -> [String] {
-        values(name).flatMap { $0.split(separator: ",") }.map { trimOWS(Substring($0)) }.filter { !$0.isEmpty }
+        var tokens: [String] = []
+        for index in fields.indices where Self.equalNames(fields[index].name, name) {
+            for part in fields[index].value.split(separator: ",") {
+                let token = trimOWS(part)
+                if !token.isEmpty { tokens.append(token) }
+            }
+        }
+        return tokens
     }
 
     /// The values of every cookie with this name in the `Cookie` fields (RFC 6265 §5.4), trimmed.
