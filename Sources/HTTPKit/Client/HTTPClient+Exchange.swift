@@ -18,6 +18,20 @@ extension HTTPClient {
             self.body = body
             self.deadline = deadline
         }
+
+        /// The request's bytes; a header that cannot be sent is `invalidHeader`.
+        func bytes(keepAlive: Bool) throws(HTTPClientError) -> [UInt8] {
+            do {
+                return try MessageWriter.request(method: method, target: url.target, host: url.authority, headers: headers, body: body, keepAlive: keepAlive)
+            } catch let error as MessageWriter.InvalidHeader {
+                throw .invalidHeader(error.name)
+            } catch {
+                throw .protocolError("\(error)")
+            }
+        }
+
+        /// Pooled connections are kept per `host:port`.
+        var poolKey: String { "\(url.host):\(url.port)" }
     }
 
     private struct InFlight {
@@ -84,16 +98,8 @@ extension HTTPClient {
     }
 
     private func start(_ call: Call, index: Int, pooled: Bool) throws -> InFlight {
-        let bytes: [UInt8]
-        do {
-            bytes = try MessageWriter.request(
-                method: call.method, target: call.url.target, host: call.url.authority, headers: call.headers, body: call.body,
-                keepAlive: configuration.keepAlive
-            )
-        } catch let error as MessageWriter.InvalidHeader {
-            throw HTTPClientError.invalidHeader(error.name)
-        }
-        let key = "\(call.url.host):\(call.url.port)"
+        let bytes = try call.bytes(keepAlive: configuration.keepAlive)
+        let key = call.poolKey
         var parser = ResponseParser(limits: configuration.limits, maxBodyBytes: configuration.maxResponseBodyBytes)
         parser.requestWasHead = call.method == .head
         if pooled, configuration.keepAlive, let socket = takeIdle(key) {

@@ -87,16 +87,11 @@ final class LoopClient: @unchecked Sendable {
     private func begin(_ call: HTTPClient.Call, index: Int, batch: Batch, pooled: Bool) {
         let bytes: [UInt8]
         do {
-            bytes = try MessageWriter.request(
-                method: call.method, target: call.url.target, host: call.url.authority, headers: call.headers, body: call.body,
-                keepAlive: configuration.keepAlive
-            )
-        } catch let error as MessageWriter.InvalidHeader {
-            return finish(batch, index, .failure(.invalidHeader(error.name)))
+            bytes = try call.bytes(keepAlive: configuration.keepAlive)
         } catch {
-            return finish(batch, index, .failure(.protocolError("\(error)")))
+            return finish(batch, index, .failure(error))
         }
-        let key = "\(call.url.host):\(call.url.port)"
+        let key = call.poolKey
         if pooled, configuration.keepAlive, let exchange = idle[key]?.popLast() {
             assign(exchange, call, batch, index, bytes, reused: true)
             return send(exchange)
