@@ -254,9 +254,11 @@ final class EventLoop: @unchecked Sendable {
         case .calls(let calls, let then):
             connection.phase = .working
             client.start(calls) { [self] results in
+                let next = Reply.catching { try then(results) }
+                // A client that left meanwhile gets nothing, but its request is still logged and counted.
                 guard case .working = connection.phase else { return }
                 connection.phase = .reading
-                if proceed(connection, request, Reply.catching { try then(results) }) { drive(connection) }
+                if proceed(connection, request, next) { drive(connection) }
             }
             return false
         case .blocking(let work):
