@@ -82,6 +82,14 @@ import Testing
         #expect(throws: JSON.ParseError.self) { try JSON.parse(text) }
     }
 
+    @Test func stringsMustBeUTF8WithOrWithoutEscapes() throws {
+        #expect(try JSON.parse(Array(#""é ü 😀""#.utf8)) == .string("é ü 😀"))
+        #expect(try JSON.parse(Array(#""a\n é""#.utf8)) == .string("a\n é"))
+        for invalid: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0x5C, 0x6E, 0xE2, 0x82, 0x22]] {
+            #expect(throws: JSON.ParseError.self) { try JSON.parse(invalid) }
+        }
+    }
+
     @Test func depthIsBounded() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(throws: JSON.ParseError.self) { try JSON.parse(deep) }

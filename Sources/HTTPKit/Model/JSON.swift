@@ -272,13 +272,26 @@ struct JSONParser {
         return .number(String(decoding: bytes[start..<index], as: UTF8.self))
     }
 
+    /// `bytes` as a string, or an error if they are not UTF-8.
+    static func validated(_ bytes: ArraySlice<UInt8>, _ parser: JSONParser) throws -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        // Decoding replaces invalid sequences, which changes the bytes.
+        guard text.utf8.elementsEqual(bytes) else { throw parser.error("invalid UTF-8") }
+        return text
+    }
+
     mutating func string() throws -> String {
         index += 1
         // Most strings have no escapes: take them straight from the input.
         var end = index
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        var ascii = true
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+            if bytes[end] >= 0x80 { ascii = false }
+            end += 1
+        }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-            guard let s = String(validating: bytes[index..<end], as: UTF8.self) else { throw error("invalid UTF-8") }
+            // ASCII needs no validation, and the generic validating initialiser costs many times the copy.
+            let s = ascii ? String(decoding: bytes[index..<end], as: UTF8.self) : try Self.validated(bytes[index..<end], self)
             index = end + 1
             return s
         }
@@ -288,8 +301,7 @@ struct JSONParser {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                guard let s = String(validating: out, as: UTF8.self) else { throw error("invalid UTF-8") }
-                return s
+                return try Self.validated(out[...], self)
             }
             if byte < 0x20 { throw error("control character in string") }
             if byte != UInt8(ascii: "\\") {
