@@ -90,6 +90,17 @@ import Testing
         }
     }
 
+    @Test func base64RoundTripsEveryLengthInBothAlphabets() {
+        for length in 0..<40 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 * 37 + 11) }
+            #expect(Base64.decode(Base64.encode(bytes)) == bytes)
+            #expect(Base64.decode(Base64.urlEncode(bytes)) == bytes)
+        }
+        #expect(Base64.decode("YSB2YWx1ZSB0byByZWFkIGJhY2s=") == Array("a value to read back".utf8))
+        #expect(Base64.decode("A") == nil)
+        #expect(Base64.decode("ab$c") == nil)
+    }
+
     @Test func depthIsBounded() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(throws: JSON.ParseError.self) { try JSON.parse(deep) }

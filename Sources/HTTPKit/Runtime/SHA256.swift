@@ -87,28 +87,31 @@ public enum Base64 {
 
     /// Decodes either alphabet, padded or not; nil for anything else.
     public static func decode(_ text: String) -> [UInt8]? {
-        var values: [UInt8] = []
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits: UInt32 = 0
+        var symbols = 0
         for byte in text.utf8 {
+            let value: UInt8
             switch byte {
-            case 0x41...0x5A: values.append(byte - 0x41)
-            case 0x61...0x7A: values.append(byte - 0x61 + 26)
-            case 0x30...0x39: values.append(byte - 0x30 + 52)
-            case 0x2B, 0x2D: values.append(62)
-            case 0x2F, 0x5F: values.append(63)
+            case 0x41...0x5A: value = byte - 0x41
+            case 0x61...0x7A: value = byte - 0x61 + 26
+            case 0x30...0x39: value = byte - 0x30 + 52
+            case 0x2B, 0x2D: value = 62
+            case 0x2F, 0x5F: value = 63
             case 0x3D: continue
             default: return nil
             }
+            accumulator = (accumulator << 6 | UInt32(value)) & 0xFFFFFF
+            bits += 6
+            symbols += 1
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> bits))
+            }
         }
-        guard values.count % 4 != 1 else { return nil }
-        var out: [UInt8] = []
-        var i = 0
-        while i < values.count {
-            let chunk = Array(values[i..<min(i + 4, values.count)]) + [0, 0, 0]
-            out.append(chunk[0] << 2 | chunk[1] >> 4)
-            if i + 2 < values.count { out.append(chunk[1] << 4 | chunk[2] >> 2) }
-            if i + 3 < values.count { out.append(chunk[2] << 6 | chunk[3]) }
-            i += 4
-        }
+        guard symbols % 4 != 1 else { return nil }
         return out
     }
 }
