@@ -59,7 +59,7 @@ enum StorageApp {
         router.get("/storage", reply: { request in
             store.list { result in
                 guard result.status < 300 else { return .response(failure(result)) }
-                return .response(wantsJSON(request) ? .json(result.json) : text(result.json.serialized(), status: .ok))
+                return .response(wantsJSON(request) ? .json(result.json) : text("", result.json, status: .ok))
             }
         })
         router.get("/storage/:key", reply: { request in
@@ -67,7 +67,7 @@ enum StorageApp {
             return store.get(key) { result in
                 if wantsJSON(request) { return .response(.json(result.json, status: HTTPStatus(code: result.status))) }
                 guard result.status < 300 else { return .response(failure(result)) }
-                return .response(text("nodeAppTesting(\(result.host)) ->\(result.json.serialized())", status: .ok))
+                return .response(text("nodeAppTesting(\(result.host)) ->", result.json, status: .ok))
             }
         })
         router.delete("/storage/:key", reply: { request in
@@ -75,7 +75,7 @@ enum StorageApp {
             return store.delete(key) { result in
                 if wantsJSON(request) { return .response(.json(result.json, status: HTTPStatus(code: result.status))) }
                 guard result.status < 300 else { return .response(failure(result)) }
-                return .response(text(result.json.serialized(), status: .ok))
+                return .response(text("", result.json, status: .ok))
             }
         })
         return router
@@ -115,7 +115,14 @@ enum StorageApp {
 
     /// An etcd error (a missing key is 404) with the original's prefix.
     static func failure(_ result: EtcdResult) -> Response {
-        text("nodeAppTesting failed(\(result.host)) ->\(result.json.serialized())", status: HTTPStatus(code: result.status))
+        text("nodeAppTesting failed(\(result.host)) ->", result.json, status: HTTPStatus(code: result.status))
+    }
+
+    /// `prefix` followed by `json`, written straight into the body.
+    static func text(_ prefix: String, _ json: JSON, status: HTTPStatus) -> Response {
+        var body = Array(prefix.utf8)
+        json.write(to: &body, style: .compact)
+        return Response(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: body)
     }
 
     static func text(_ body: String, status: HTTPStatus) -> Response {

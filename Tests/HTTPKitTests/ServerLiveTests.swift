@@ -196,14 +196,14 @@ func echoRouter() -> Router {
     @Test func clientDroppingMidBodyLeavesNothingBehind() throws {
         let server = try TestServer(router: echoRouter())
         defer { server.stop() }
-        let before = openFileDescriptorCount()
+        let before = openSocketCount(port: server.port)
         for _ in 0..<20 {
             let connection = try RawConnection(port: server.port)
             try connection.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly part")
             connection.close()
         }
         #expect(eventually { server.server.openConnections == 0 })
-        #expect(eventually { openFileDescriptorCount() <= before })
+        #expect(eventually { openSocketCount(port: server.port) <= before })
         let client = HTTPClient()
         #expect(try client.get(server.baseURL + "/echo/alive", timeout: 2).bodyText == "alive")
     }
@@ -216,12 +216,14 @@ func echoRouter() -> Router {
         let client = HTTPClient(configuration: config)
         _ = try client.get(server.baseURL + "/echo/warm", timeout: 2)
         #expect(eventually { server.server.openConnections == 0 })
-        let before = openFileDescriptorCount()
+        // Counted in /proc/self/fd, but only the sockets on the server's port: other suites run meanwhile.
+        let before = openSocketCount(port: server.port)
+        #expect(before == 1)
         for i in 0..<300 {
             _ = try client.get(server.baseURL + "/echo/\(i)", timeout: 2)
         }
         #expect(eventually { server.server.openConnections == 0 })
-        #expect(eventually { openFileDescriptorCount() == before }, "fds before \(before), after \(openFileDescriptorCount())")
+        #expect(eventually { openSocketCount(port: server.port) == before }, "sockets before \(before), after \(openSocketCount(port: server.port))")
     }
 
     @Test func connectionLimitAnswers503() throws {

@@ -77,9 +77,27 @@ public final class RawConnection {
     public func close() { socket.close() }
 }
 
-/// Open file descriptors of this process.
-public func openFileDescriptorCount() -> Int {
-    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+/// Descriptors of this process that are TCP sockets on `port` (listening, accepted or connected to it): the
+/// descriptors a server on that port is responsible for, which other tests running at the same time do not change.
+public func openSocketCount(port: Int) -> Int {
+    // Socket inodes on that port, local or remote, from the kernel's tables.
+    var inodes: Set<String> = []
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 9 else { continue }
+            let ports = [fields[1], fields[2]].compactMap { $0.split(separator: ":").last.flatMap { Int($0, radix: 16) } }
+            if ports.contains(port) { inodes.insert(String(fields[9])) }
+        }
+    }
+    let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return descriptors.filter { fd in
+        guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"),
+            link.hasPrefix("socket:[")
+        else { return false }
+        return inodes.contains(String(link.dropFirst(8).dropLast()))
+    }.count
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
