@@ -129,6 +129,23 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         #expect(eventually { paused.withLock { $0 } == "paused" })
     }
 
+    @Test func middlewareSeesTheResponseMadeAfterTheCalls() throws {
+        let upstream = try TestServer(router: echoRouter())
+        var router = proxyRouter()
+        router.use { request, next in
+            var response = try next(request)
+            response.headers.add("X-Seen", "\(response.status.code) \(response.bodyText)")
+            return response
+        }
+        var request = Request(method: .get, target: "/call?url=\(upstream.baseURL)/echo/wrapped")
+        #expect(router.execution(for: &request) == .blocking)
+        let proxy = try TestServer(router: router)
+        defer { proxy.stop(); upstream.stop() }
+        let response = try get(proxy, "/call?url=\(upstream.baseURL)/echo/wrapped")
+        #expect(response.bodyText == "200 wrapped")
+        #expect(response.headers["X-Seen"] == "200 200 wrapped")
+    }
+
     @Test func anErrorThrownAfterTheCallBecomesItsResponse() throws {
         let upstream = try TestServer(router: echoRouter())
         let proxy = try TestServer(router: proxyRouter())

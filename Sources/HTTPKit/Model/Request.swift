@@ -16,8 +16,6 @@ public struct Request: Sendable {
     public var route: String?
     /// The peer's address as text.
     public var remoteAddress: String = ""
-    /// The router's match, remembered between deciding where the request runs and running it.
-    var match: (index: Int, parameters: [(name: String, value: String?)])?
     /// The handler the router resolved for this request, once it has.
     var handler: ReplyHandler?
 

@@ -107,36 +107,22 @@ public struct Router: Sendable {
         if blocking { middlewareBlocks = true }
     }
 
-    /// Where this request's handler would run. Unknown paths and 405/OPTIONS answers run inline. The match is
-    /// remembered in the request so that answering it does not match again.
+    /// Where this request's handler would run. Unknown paths and 405/OPTIONS answers run inline. The handler
+    /// is resolved here, once, and kept in the request, so that answering it needs no second match.
     public func execution(for request: inout Request) -> Execution {
-        let method = request.method
-        let matched = Self.split(request.path) { parts -> (index: Int, parameters: [(name: String, value: String?)])? in
-            var fallback: (index: Int, parameters: [(name: String, value: String?)])?
-            for (index, route) in routes.enumerated() {
-                guard let parameters = Self.match(route.segments, parts) else { continue }
-                if route.method == method { return (index, parameters) }
-                if method == .head, route.method == .get, fallback == nil { fallback = (index, parameters) }
-            }
-            return fallback
-        }
-        var found = Execution.inline
-        if let matched {
-            request.match = matched
-            let route = routes[matched.index]
-            found = route.replies && !middleware.isEmpty ? .blocking : route.execution
-        }
-        request.handler = resolve(&request)
-        return middlewareBlocks ? .blocking : found
+        let (handler, route) = resolve(&request)
+        request.handler = handler
+        if middlewareBlocks { return .blocking }
+        guard let route else { return .inline }
+        return route.replies && !middleware.isEmpty ? .blocking : route.execution
     }
 
     /// Whether any route answers with a `Reply` (and may call upstreams from the event loop).
     public var callsUpstreams: Bool { routes.contains { $0.replies } }
 
     /// The route pattern that would handle this path, whatever the method.
-    /// (`execution(for:)` resolves the handler too, so that answering the request needs no copy of it.)
     public func routePattern(for path: String) -> String? {
-        Self.split(path) { parts in routes.first { Self.match($0.segments, parts) != nil }?.pattern }
+        Self.withBytes(of: path) { path in routes.first { Self.match($0.segments, path) != nil }?.pattern }
     }
 
     /// Answers a request, making any upstream calls on this thread; a thrown `HTTPError` becomes its response,
@@ -148,16 +134,19 @@ public struct Router: Sendable {
     /// The reply and the pattern of the route that matched, if any. Errors thrown now become responses; the
     /// steps that follow are caught where they run (`Reply.catching`).
     public func reply(to request: Request) -> (reply: Reply, route: String?) {
-        if middleware.isEmpty, let handler = request.handler {
-            return (Reply.catching { try handler(request) }, request.route)
-        }
+        // A request that went through `execution(for:)` is answered as it is, without a copy.
+        if let handler = request.handler { return reply(to: request, with: handler) }
         var request = request
-        let handler = resolve(&request)
+        let handler = resolve(&request).handler
+        return reply(to: request, with: handler)
+    }
+
+    private func reply(to request: Request, with handler: @escaping ReplyHandler) -> (reply: Reply, route: String?) {
         guard !middleware.isEmpty else {
             return (Reply.catching { try handler(request) }, request.route)
         }
         var chain: Handler = { request in
-            do { return try handler(request).map { $0 }.resolved(with: .shared) } catch let error as HTTPError { return error.response }
+            do { return try handler(request).resolved(with: .shared) } catch let error as HTTPError { return error.response }
         }
         for outer in middleware.reversed() {
             let inner = chain
@@ -166,17 +155,17 @@ public struct Router: Sendable {
         return (.response(Reply.catching { .response(try chain(request)) }.resolved(with: .shared)), request.route)
     }
 
-    /// Finds the handler and fills in `route` and `parameters`.
-    func resolve(_ request: inout Request) -> ReplyHandler {
-        if let (index, parameters) = request.match { return bind(routes[index], parameters, &request) }
+    /// Finds the handler, and the route when one matched, and fills in `route` and `parameters`: one pass over
+    /// the routes. A HEAD request falls back to the GET route of its path.
+    func resolve(_ request: inout Request) -> (handler: ReplyHandler, route: Route?) {
         typealias Match = (route: Route, parameters: [(name: String, value: String?)])
         let method = request.method
-        let (exact, fallback, found, pattern) = Self.split(request.path) { parts -> (Match?, Match?, [HTTPMethod], String?) in
+        let (exact, fallback, found, pattern) = Self.withBytes(of: request.path) { path -> (Match?, Match?, [HTTPMethod], String?) in
             var allowed: [HTTPMethod] = []
             var fallback: Match?
             var pattern: String?
             for route in routes {
-                guard let parameters = Self.match(route.segments, parts) else { continue }
+                guard let parameters = Self.match(route.segments, path) else { continue }
                 if route.method == method { return ((route, parameters), nil, [], nil) }
                 if pattern == nil { pattern = route.pattern }
                 if method == .head, route.method == .get, fallback == nil { fallback = (route, parameters) }
@@ -184,22 +173,22 @@ public struct Router: Sendable {
             }
             return (nil, fallback, allowed, pattern)
         }
-        if let (route, parameters) = exact ?? fallback { return bind(route, parameters, &request) }
+        if let (route, parameters) = exact ?? fallback { return (bind(route, parameters, &request), route) }
         var allowed = found
         guard !allowed.isEmpty else {
             let notFound = self.notFound
-            return { .response(try notFound($0)) }
+            return ({ .response(try notFound($0)) }, nil)
         }
         request.route = pattern
         if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
         allowed.append(.options)
         let allow = allowed.map(\.rawValue).joined(separator: ", ")
         if request.method == .options {
-            return { _ in .response(Response(status: .noContent, headers: ["Allow": allow])) }
+            return ({ _ in .response(Response(status: .noContent, headers: ["Allow": allow])) }, nil)
         }
-        return { request in
+        return ({ request in
             throw HTTPError(.methodNotAllowed, "method \(request.method) not allowed for \(request.path)", headers: ["Allow": allow])
-        }
+        }, nil)
     }
 
     private func bind(_ route: Route, _ parameters: [(name: String, value: String?)], _ request: inout Request) -> ReplyHandler {
@@ -216,45 +205,37 @@ public struct Router: Sendable {
         return route.handler
     }
 
-    /// A request path, matched against each route's segments in place (no copy, no list of its segments).
-    struct PathParts {
-        let bytes: UnsafeBufferPointer<UInt8>
-    }
-
     /// Runs `body` with the path's bytes, once for all the routes it is matched against.
-    static func split<T>(_ path: String, _ body: (PathParts) -> T) -> T {
+    static func withBytes<T>(of path: String, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
         var path = path
-        return path.withUTF8 { body(PathParts(bytes: $0)) }
+        return path.withUTF8(body)
     }
 
     /// Parameters (nil values are undecodable) if the segments match.
-    static func match(_ segments: [Segment], _ parts: PathParts) -> [(name: String, value: String?)]? {
-        let bytes = parts.bytes
-        do {
-            var parameters: [(name: String, value: String?)] = []
-            // Each segment starts after a `/`; `position > bytes.count` once the last one is used up.
-            var position = bytes.first == UInt8(ascii: "/") ? 1 : 0
-            for segment in segments {
-                guard position <= bytes.count else { return nil }
-                if case .rest(let name) = segment {
-                    parameters.append((name, URI.percentDecode(Substring(decoding: UnsafeBufferPointer(rebasing: bytes[position...]), as: UTF8.self))))
-                    return parameters
-                }
-                var end = position
-                while end < bytes.count, bytes[end] != UInt8(ascii: "/") { end += 1 }
-                let part = UnsafeBufferPointer(rebasing: bytes[position..<end])
-                switch segment {
-                case .literal(let text):
-                    guard part.elementsEqual(text) else { return nil }
-                case .parameter(let name):
-                    guard !part.isEmpty else { return nil }
-                    parameters.append((name, URI.percentDecode(Substring(decoding: part, as: UTF8.self))))
-                case .rest:
-                    break
-                }
-                position = end + 1
+    static func match(_ segments: [Segment], _ bytes: UnsafeBufferPointer<UInt8>) -> [(name: String, value: String?)]? {
+        var parameters: [(name: String, value: String?)] = []
+        // Each segment starts after a `/`; `position > bytes.count` once the last one is used up.
+        var position = bytes.first == UInt8(ascii: "/") ? 1 : 0
+        for segment in segments {
+            guard position <= bytes.count else { return nil }
+            if case .rest(let name) = segment {
+                parameters.append((name, URI.percentDecode(Substring(decoding: UnsafeBufferPointer(rebasing: bytes[position...]), as: UTF8.self))))
+                return parameters
             }
-            return position > bytes.count ? parameters : nil
+            var end = position
+            while end < bytes.count, bytes[end] != UInt8(ascii: "/") { end += 1 }
+            let part = UnsafeBufferPointer(rebasing: bytes[position..<end])
+            switch segment {
+            case .literal(let text):
+                guard part.elementsEqual(text) else { return nil }
+            case .parameter(let name):
+                guard !part.isEmpty else { return nil }
+                parameters.append((name, URI.percentDecode(Substring(decoding: part, as: UTF8.self))))
+            case .rest:
+                break
+            }
+            position = end + 1
         }
+        return position > bytes.count ? parameters : nil
     }
 }
