@@ -36,6 +36,18 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     }
 }
 
+extension HTTPClientError {
+    /// A failure to connect to `authority`, as the client reports it.
+    init(_ error: ConnectError, authority: String) {
+        switch error {
+        case .nameNotFound(let host): self = .nameNotFound(host)
+        case .refused: self = .connectionRefused(authority)
+        case .timedOut: self = .timedOut(authority)
+        case .other(let why): self = .connectionRefused("\(authority) (\(why))")
+        }
+    }
+}
+
 /// Settings of an `HTTPClient`.
 public struct ClientConfiguration: Sendable {
     public var connectTimeout: Double = 2
@@ -139,12 +151,7 @@ public final class HTTPClient: Sendable {
         do {
             return try Connector.connect(host: url.host, port: url.port, deadline: connectDeadline)
         } catch let error as ConnectError {
-            switch error {
-            case .nameNotFound(let host): throw HTTPClientError.nameNotFound(host)
-            case .refused: throw HTTPClientError.connectionRefused(address)
-            case .timedOut: throw HTTPClientError.timedOut(address)
-            case .other(let why): throw HTTPClientError.connectionRefused("\(address) (\(why))")
-            }
+            throw HTTPClientError(error, authority: address)
         }
     }
 

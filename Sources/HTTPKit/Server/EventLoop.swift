@@ -55,17 +55,13 @@ final class EventLoop: @unchecked Sendable {
     private var connections: [UInt64: Connection] = [:]
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var lastSweep = monotonicNanos()
-    private let tasks = Mutex<[@Sendable () -> Void]>([])
-    private var client: LoopClient!
+    private let client: LoopClient
     let finished = Atomic<Bool>(false)
 
     init(core: ServerCore) throws {
         self.core = core
         epoll = try Epoll()
-        client = LoopClient(epoll: epoll, configuration: core.client.configuration, count: { [core] in core.outbound.add($0, ordering: .relaxed) }) { [unowned self] task in
-            tasks.withLock { $0.append(task) }
-            epoll.wake()
-        }
+        client = LoopClient(epoll: epoll, configuration: core.client.configuration) { [core] in core.outbound.add($0, ordering: .relaxed) }
     }
 
     /// Hands a new connection, or one a worker has finished with, to this loop.
@@ -113,7 +109,7 @@ final class EventLoop: @unchecked Sendable {
                 }
                 drive(connection)
             }
-            for task in tasks.withLock({ box -> [@Sendable () -> Void] in defer { box.removeAll() }; return box }) { task() }
+            client.runPosted()
             let now = monotonicNanos()
             client.expire(now: now)
             if nanos(since: lastSweep, now: now) >= 100_000_000 || core.isDraining {
@@ -200,12 +196,14 @@ final class EventLoop: @unchecked Sendable {
             case .request(var request):
                 markBusy(connection)
                 request.remoteAddress = connection.peer
+                let reply: Reply
                 if core.offload(&request) {
                     let request = request
-                    offload(connection) { [core] in core.encode(core.responder(request).resolved(with: core.client), for: request, on: connection) }
-                    return
+                    reply = .blocking { [core] in core.responder(request) }
+                } else {
+                    reply = core.responder(request)
                 }
-                guard proceed(connection, request, core.responder(request)) else { return }
+                guard proceed(connection, request, reply) else { return }
             case .expectContinue:
                 connection.queue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
             case .error(let error):
@@ -262,18 +260,13 @@ final class EventLoop: @unchecked Sendable {
             }
             return false
         case .blocking(let work):
-            offload(connection) { [core] in core.encode(Reply.catching(work).resolved(with: core.client), for: request, on: connection) }
+            connection.phase = .working
+            connection.owner.store(.worker, ordering: .releasing)
+            core.pool.submit { [self, core] in
+                connection.queue(core.encode(Reply.catching(work).resolved(with: core.client), for: request, on: connection))
+                if !finishOnWorker(connection) { submit(connection) }
+            }
             return false
-        }
-    }
-
-    /// Runs `work` on a worker, which writes its bytes and gives the connection back.
-    private func offload(_ connection: Connection, _ work: @escaping @Sendable () -> [UInt8]) {
-        connection.phase = .working
-        connection.owner.store(.worker, ordering: .releasing)
-        core.pool.submit { [self] in
-            connection.queue(work())
-            if !finishOnWorker(connection) { submit(connection) }
         }
     }
 

@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import Dispatch
+import Synchronization
 
 /// The outbound calls of one event loop: non-blocking sockets in the loop's own epoll, a keep-alive pool of its
 /// own (no locks: only the loop touches it), and deadlines the loop checks between waits. It behaves like
@@ -31,32 +32,31 @@ final class LoopClient: @unchecked Sendable {
         let token: UInt64
         let socket: Socket
         let key: String
-        var state: State
+        var state = State.connecting
         var deadline: UInt64 = .max
         var call: HTTPClient.Call?
         var batch: Batch?
         var index = 0
         var output: [UInt8] = []
         var sent = 0
-        var parser: ResponseParser
+        var parser = ResponseParser()
         var reused = false
         var receivedAny = false
         /// Addresses still to try while connecting.
         var fallbacks: ArraySlice<SocketAddress> = []
 
-        init(token: UInt64, socket: Socket, key: String, state: State, parser: ResponseParser) {
+        init(token: UInt64, socket: Socket, key: String) {
             self.token = token
             self.socket = socket
             self.key = key
-            self.state = state
-            self.parser = parser
         }
     }
 
     let configuration: ClientConfiguration
     private let epoll: Epoll
-    private let post: @Sendable (@escaping @Sendable () -> Void) -> Void
     private let count: @Sendable (Int) -> Void
+    /// Work for the loop's thread from elsewhere (name lookups), run by `runPosted`.
+    private let posted = Mutex<[@Sendable () -> Void]>([])
     private var exchanges: [UInt64: Exchange] = [:]
     private var idle: [String: [Exchange]] = [:]
     private var nextToken = LoopClient.firstToken
@@ -64,17 +64,21 @@ final class LoopClient: @unchecked Sendable {
     /// The earliest deadline of any exchange (a call's, a connect's, or an idle connection's expiry).
     private(set) var nextDeadline: UInt64 = .max
 
-    /// - Parameters:
-    ///   - count: told +1 and -1 as connections open and close (the server's gauge).
-    ///   - post: runs a closure on the loop's thread later (for name lookups done elsewhere).
-    init(
-        epoll: Epoll, configuration: ClientConfiguration, count: @escaping @Sendable (Int) -> Void,
-        post: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void
-    ) {
+    /// - Parameter count: told +1 and -1 as connections open and close (the server's gauge).
+    init(epoll: Epoll, configuration: ClientConfiguration, count: @escaping @Sendable (Int) -> Void) {
         self.epoll = epoll
         self.configuration = configuration
-        self.post = post
         self.count = count
+    }
+
+    private func post(_ task: @escaping @Sendable () -> Void) {
+        posted.withLock { $0.append(task) }
+        epoll.wake()
+    }
+
+    /// Runs what other threads posted; the loop calls it after each wait.
+    func runPosted() {
+        for task in posted.withLock({ tasks -> [@Sendable () -> Void] in defer { tasks.removeAll() }; return tasks }) { task() }
     }
 
     /// Starts every call; `completion` runs on the loop once each has a result (at once if all fail at once).
@@ -107,12 +111,9 @@ final class LoopClient: @unchecked Sendable {
                 switch outcome {
                 case .success(let addresses):
                     connect(addresses[...], key: key, call, batch, index, bytes)
-                case .failure(ConnectError.nameNotFound(let name)):
-                    finish(batch, index, .failure(.nameNotFound(name)))
-                case .failure(ConnectError.timedOut):
-                    finish(batch, index, .failure(.timedOut(call.url.authority)))
                 case .failure(let error):
-                    finish(batch, index, .failure(.connectionRefused("\(call.url.authority) (\(error))")))
+                    let reason = error as? ConnectError ?? .other("\(error)")
+                    finish(batch, index, .failure(HTTPClientError(reason, authority: call.url.authority)))
                 }
             }
         }
@@ -133,29 +134,22 @@ final class LoopClient: @unchecked Sendable {
     }
 
     private func connect(_ addresses: ArraySlice<SocketAddress>, key: String, _ call: HTTPClient.Call, _ batch: Batch, _ index: Int, _ bytes: [UInt8]) {
-        let authority = call.url.authority
-        guard let address = addresses.first else { return finish(batch, index, .failure(.connectionRefused(authority))) }
-        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { return finish(batch, index, .failure(.connectionRefused("\(authority) (socket: \(errnoText(errno)))"))) }
-        let socket = Socket(fd: fd)
-        let result = address.bytes.withUnsafeBytes {
-            Glibc.connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
-        }
-        let code = errno
-        if result != 0, code != EINPROGRESS {
-            socket.close()
+        guard let address = addresses.first else { return finish(batch, index, .failure(.connectionRefused(call.url.authority))) }
+        let socket: Socket, inProgress: Bool
+        do {
+            (socket, inProgress) = try Connector.startConnecting(address)
+        } catch {
             if addresses.count > 1 { return connect(addresses.dropFirst(), key: key, call, batch, index, bytes) }
-            return finish(batch, index, .failure(code == ECONNREFUSED ? .connectionRefused(authority) : .connectionRefused("\(authority) (\(errnoText(code)))")))
+            return finish(batch, index, .failure(HTTPClientError(error, authority: call.url.authority)))
         }
-        socket.setNoDelay()
-        let exchange = Exchange(token: nextToken, socket: socket, key: key, state: .connecting, parser: ResponseParser())
+        let exchange = Exchange(token: nextToken, socket: socket, key: key)
         nextToken += 1
         exchanges[exchange.token] = exchange
         count(1)
-        epoll.add(fd, token: exchange.token, events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
+        epoll.add(socket.fd, token: exchange.token, events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
         assign(exchange, call, batch, index, bytes, reused: false)
         exchange.fallbacks = addresses.dropFirst()
-        if result == 0 { return send(exchange) }
+        guard inProgress else { return send(exchange) }
         exchange.state = .connecting
         let connectBy = monotonicNanos() &+ UInt64(configuration.connectTimeout * 1e9)
         setDeadline(exchange, min(call.deadline.nanos, connectBy))
@@ -171,17 +165,13 @@ final class LoopClient: @unchecked Sendable {
             discard(exchange)
         case .connecting:
             guard flags & (Epoll.writable | Epoll.error | Epoll.hangUp) != 0 else { return }
-            var soError: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            _ = getsockopt(exchange.socket.fd, SOL_SOCKET, SO_ERROR, &soError, &length)
-            guard soError == 0 else {
+            if let error = Connector.pendingError(exchange.socket) {
                 discard(exchange)
                 guard let call = exchange.call, let batch = exchange.batch else { return }
                 if !exchange.fallbacks.isEmpty {
                     return connect(exchange.fallbacks, key: exchange.key, call, batch, exchange.index, exchange.output)
                 }
-                let authority = call.url.authority
-                return finish(batch, exchange.index, .failure(soError == ECONNREFUSED ? .connectionRefused(authority) : .connectionRefused("\(authority) (\(errnoText(soError)))")))
+                return finish(batch, exchange.index, .failure(HTTPClientError(error, authority: call.url.authority)))
             }
             exchange.state = .sending
             setDeadline(exchange, exchange.call?.deadline.nanos ?? .max)

@@ -37,10 +37,9 @@ final class Resolver: Sendable {
     }
 
     func resolve(host: String, port: Int, deadline: Deadline) throws -> [SocketAddress] {
+        if let known = cached(host: host, port: port) { return known }
         let key = "\(host):\(port)"
         let now = monotonicNanos()
-        if let hit = cache.withLock({ $0[key] }), hit.expires > now { return hit.addresses }
-        if let numeric = try? Self.lookup(host: host, port: port, numericOnly: true) { return numeric }
         final class Box: Sendable {
             let result = Mutex<Result<[SocketAddress], ConnectError>?>(nil)
             let done = DispatchSemaphore(value: 0)
@@ -107,31 +106,45 @@ enum Connector {
     }
 
     static func connect(_ address: SocketAddress, deadline: Deadline) throws -> Socket {
-        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw ConnectError.other("socket: \(errnoText(errno))") }
-        let socket = Socket(fd: fd)
-        let result = address.bytes.withUnsafeBytes {
-            Glibc.connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
-        }
-        if result != 0 {
-            let code = errno
-            guard code == EINPROGRESS else { throw code == ECONNREFUSED ? ConnectError.refused("") : ConnectError.other(errnoText(code)) }
-            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        let (socket, inProgress) = try startConnecting(address)
+        if inProgress {
+            var p = pollfd(fd: socket.fd, events: Int16(POLLOUT), revents: 0)
             while true {
                 let ready = poll(&p, 1, deadline.remainingMilliseconds)
                 if ready > 0 { break }
                 if ready == 0 { throw ConnectError.timedOut }
                 if errno != EINTR { throw ConnectError.other(errnoText(errno)) }
             }
-            var soError: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
-            if soError == ECONNREFUSED { throw ConnectError.refused("") }
-            if soError != 0 { throw ConnectError.other(errnoText(soError)) }
+            if let error = pendingError(socket) { throw error }
         }
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags & ~Int32(O_NONBLOCK))
-        socket.setNoDelay()
+        let flags = fcntl(socket.fd, F_GETFL)
+        _ = fcntl(socket.fd, F_SETFL, flags & ~Int32(O_NONBLOCK))
         return socket
+    }
+
+    /// A non-blocking socket with its connection to `address` under way (`inProgress`) or already made.
+    static func startConnecting(_ address: SocketAddress) throws(ConnectError) -> (socket: Socket, inProgress: Bool) {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw .other("socket: \(errnoText(errno))") }
+        let socket = Socket(fd: fd)
+        let result = address.bytes.withUnsafeBytes {
+            Glibc.connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
+        }
+        let code = errno
+        guard result == 0 || code == EINPROGRESS else { throw error(code) }
+        socket.setNoDelay()
+        return (socket, result != 0)
+    }
+
+    /// How a connection started by `startConnecting` ended, once its socket is writable: nil when it is made.
+    static func pendingError(_ socket: Socket) -> ConnectError? {
+        var soError: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        _ = getsockopt(socket.fd, SOL_SOCKET, SO_ERROR, &soError, &length)
+        return soError == 0 ? nil : error(soError)
+    }
+
+    private static func error(_ code: Int32) -> ConnectError {
+        code == ECONNREFUSED ? .refused("") : .other(errnoText(code))
     }
 }
