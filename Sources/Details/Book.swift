@@ -51,7 +51,7 @@ enum BookService {
         let response: ClientResponse
         do {
             response = try upstream.call(.get, "/books/v1/volumes?q=isbn:\(isbn)", headers: HeaderPropagation.outgoing(from: headers), timeout: timeout)
-        } catch let error as HTTPClientError {
+        } catch {
             throw HTTPError(.serviceUnavailable, "book service \(upstream.baseURL) unavailable: \(error)")
         }
         guard response.status.code == 200 else {

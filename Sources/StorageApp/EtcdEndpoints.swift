@@ -7,13 +7,11 @@ import Synchronization
 /// One or more etcd client URLs, tried in turn within a total deadline, starting from the last one that worked.
 final class EtcdEndpoints: Sendable {
     let upstreams: [Upstream]
-    let hosts: [String]
     let totalTimeout: Double
     private let preferred = Atomic<Int>(0)
 
     init(_ upstreams: [Upstream], totalTimeout: Double) {
         self.upstreams = upstreams
-        hosts = upstreams.map { (try? HTTPClient.URL($0.baseURL).host) ?? $0.baseURL }
         self.totalTimeout = totalTimeout
     }
 
@@ -28,7 +26,7 @@ final class EtcdEndpoints: Sendable {
         return upstreams[slot].reply(method, path, headers: headers, body: body, timeout: attemptTimeout(deadline)) { [self] result in
             switch check(result, slot) {
             case .success(let response):
-                return try then(response, hosts[slot])
+                return try then(response, upstreams[slot].host)
             case .failure(let failure):
                 return .blocking { [self] in
                     let (response, host) = try send(method, path, headers: headers, body: body, deadline: deadline, from: slot + 1, failures: [failure.reason])
@@ -38,30 +36,29 @@ final class EtcdEndpoints: Sendable {
         }
     }
 
-    /// Sends the request to the first endpoint that answers, or throws 503 naming every endpoint that failed.
+    /// Goes on from endpoint `start` after the failures so far: the first endpoint that answers, or a 503 naming
+    /// every endpoint that failed.
     /// Connection failures, timeouts and 502/503/504 from a proxy move on to the next endpoint, with a short pause
     /// after each full round, until the deadline. Blocks: for workers.
-    func send(
-        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: [UInt8] = [], deadline: Deadline, from start: Int? = nil,
-        failures previous: [String] = []
+    private func send(
+        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders, body: [UInt8], deadline: Deadline, from start: Int, failures previous: [String]
     ) throws -> (ClientResponse, host: String) {
         var failures = previous
-        var index = start ?? preferred.load(ordering: .relaxed)
+        var index = start
         var pause: UInt32 = 25_000
         while true {
             let slot = index % upstreams.count
-            if index % upstreams.count == preferred.load(ordering: .relaxed) % upstreams.count, !failures.isEmpty {
+            if slot == preferred.load(ordering: .relaxed) % upstreams.count {
                 guard Double(deadline.remainingMilliseconds) / 1000 > Double(pause) / 1e6 else { break }
                 usleep(pause)
                 pause = min(pause * 2, 200_000)
             }
             if deadline.remainingMilliseconds <= 0 { break }
-            let result = Result { try upstreams[slot].call(method, path, headers: headers, body: body, timeout: attemptTimeout(deadline)) }
-                .mapError { $0 as? HTTPClientError ?? .protocolError("\($0)") }
+            let result = Result { () throws(HTTPClientError) in try upstreams[slot].call(method, path, headers: headers, body: body, timeout: attemptTimeout(deadline)) }
             switch check(result, slot) {
             case .success(let response):
                 preferred.store(slot, ordering: .relaxed)
-                return (response, hosts[slot])
+                return (response, upstreams[slot].host)
             case .failure(let failure):
                 failures.append(failure.reason)
             }

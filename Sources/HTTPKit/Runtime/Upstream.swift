@@ -8,37 +8,18 @@ public struct Upstream: Sendable {
     let requests: Counter
     let duration: Histogram
 
+    /// The upstream's host name, as parsed from `baseURL`.
+    public var host: String { base.host }
+
     /// Calls `baseURL + path` and records `http_client_requests_total{upstream,code}`, where code is the status
     /// or the kind of failure (`timeout`, `refused`, ...).
     public func call(
         _ method: HTTPMethod = .get, _ path: String, headers: HTTPHeaders = [:], body: [UInt8] = [], timeout: Double
-    ) throws -> ClientResponse {
+    ) throws(HTTPClientError) -> ClientResponse {
         let start = monotonicNanos()
-        do {
-            let response = try client.request(method, url(path), headers: headers, body: body, deadline: .after(seconds: timeout))
-            record(String(response.status.code), start)
-            return response
-        } catch let error as HTTPClientError {
-            record(error.kind, start)
-            throw error
-        }
-    }
-
-    /// Several calls at once from this thread (see `HTTPClient.perform`), each recorded like `call`.
-    public static func callAll(
-        _ calls: [(upstream: Upstream, path: String)], headers: HTTPHeaders, timeout: Double
-    ) -> [Result<ClientResponse, HTTPClientError>] {
-        guard let client = calls.first?.upstream.client else { return [] }
-        let start = monotonicNanos()
-        let deadline = Deadline.after(seconds: timeout)
-        let results = client.perform(calls.map { HTTPClient.Call(.get, $0.upstream.url($0.path), headers: headers, deadline: deadline) })
-        for (call, result) in zip(calls, results) {
-            switch result {
-            case .success(let response): call.upstream.record(String(response.status.code), start)
-            case .failure(let error): call.upstream.record(error.kind, start)
-            }
-        }
-        return results
+        let result = client.perform([HTTPClient.Call(method, url(path), headers: headers, body: body, deadline: .after(seconds: timeout))])[0]
+        record(result, start)
+        return try result.get()
     }
 
     /// A reply step calling `baseURL + path`: `then` gets the result, recorded like `call`'s. On the server the
