@@ -41,7 +41,7 @@ final class Backends: Sendable {
 
     /// Up to `reviewsAttempts` tries (the original's deliberate retry), stopping at the first 200.
     func reviews(id: Int, headers: HTTPHeaders, then: @escaping Then) -> Reply {
-        retryReviews(after: nil, id: id, headers: headers) { [self] in try then(record("reviews", $0)) }
+        retryReviews(after: nil, tries: 0, id: id, headers: headers) { [self] in try then(record("reviews", $0)) }
     }
 
     /// What the page needs: details and the first reviews try at the same time, then any further reviews tries.
@@ -49,7 +49,7 @@ final class Backends: Sendable {
         Upstream.replyAll([(details, "/details/\(id)"), (pickReviews(), "/reviews/\(id)")], headers: headers, timeout: timeout) { [self] both in
             let details = record("details", interpret(both[0], failure: Self.detailsUnavailable))
             let firstReviews = interpret(both[1], failure: Self.reviewsUnavailable)
-            return retryReviews(after: firstReviews, id: id, headers: headers) { [self] in try then(details, record("reviews", $0)) }
+            return retryReviews(after: firstReviews, tries: 1, id: id, headers: headers) { [self] in try then(details, record("reviews", $0)) }
         }
     }
 
@@ -59,11 +59,11 @@ final class Backends: Sendable {
         return reviews(id: id, headers: headers) { [self] _ in flood(count - 1, id: id, headers: headers, then: then) }
     }
 
-    private func retryReviews(after previous: BackendResult?, id: Int, headers: HTTPHeaders, tries: Int? = nil, then: @escaping Then) -> Reply {
-        let tries = tries ?? (previous == nil ? 0 : 1)
+    /// Another reviews try unless the last one (of `tries` so far) succeeded or the tries are used up.
+    private func retryReviews(after previous: BackendResult?, tries: Int, id: Int, headers: HTTPHeaders, then: @escaping Then) -> Reply {
         if let previous, previous.ok || tries >= reviewsAttempts { return Reply.catching { try then(previous) } }
         return attempt(pickReviews(), "/reviews/\(id)", headers: headers, failure: Self.reviewsUnavailable) { [self] result in
-            retryReviews(after: result, id: id, headers: headers, tries: tries + 1, then: then)
+            retryReviews(after: result, tries: tries + 1, id: id, headers: headers, then: then)
         }
     }
 

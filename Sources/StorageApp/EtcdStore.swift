@@ -37,12 +37,16 @@ enum V2Node {
 struct EtcdV3Store: EtcdStore {
     let endpoints: EtcdEndpoints
 
-    private func call(_ path: String, _ body: JSON, then: @escaping @Sendable (JSON, String) throws -> EtcdResult, _ done: @escaping Then) -> Reply {
+    /// Posts `body` to `path`; `result` turns etcd's JSON (and the host that answered) into the v2-shaped result
+    /// that `then` gets.
+    private func call(
+        _ path: String, _ body: JSON, then: @escaping Then, result: @escaping @Sendable (JSON, String) -> EtcdResult
+    ) -> Reply {
         endpoints.reply(.post, path, headers: ["Content-Type": "application/json"], body: body.bytes()) { response, host in
             guard response.status.code == 200, let json = try? JSON.parse(response.body) else {
                 throw HTTPError(.badGateway, "etcd at \(host) answered \(response.status.code) to \(path): \(String(response.bodyText.prefix(200)))")
             }
-            return try done(then(json, host))
+            return try then(result(json, host))
         }
     }
 
@@ -58,53 +62,52 @@ struct EtcdV3Store: EtcdStore {
         return .number(text)
     }
 
-    func put(_ key: String, _ value: String, then done: @escaping Then) -> Reply {
-        let name = "/" + key
-        return call("/v3/kv/put", .object([("key", b64(name)), ("value", b64(value)), ("prev_kv", .bool(true))]), then: { json, host in
-        let rev = revision(json["header"]?["revision"])
-        var members: [(String, JSON)] = [("action", .string("set")), ("node", V2Node.node(key: name, value: value, modified: rev, created: rev))]
-        if let prev = json["prev_kv"] {
-            members.append(("prevNode", V2Node.node(key: name, value: text(prev["value"]), modified: revision(prev["mod_revision"]), created: revision(prev["create_revision"]))))
-        }
-        return EtcdResult(status: 201, json: .object(members), host: host)
-        }, done)
+    /// A v3 key-value as a v2 node named `key`.
+    private func node(_ key: String, _ kv: JSON) -> JSON {
+        V2Node.node(key: key, value: text(kv["value"]), modified: revision(kv["mod_revision"]), created: revision(kv["create_revision"]))
     }
 
-    func get(_ key: String, then done: @escaping Then) -> Reply {
+    func put(_ key: String, _ value: String, then: @escaping Then) -> Reply {
         let name = "/" + key
-        return call("/v3/kv/range", .object([("key", b64(name))]), then: { json, host in
-        guard let kv = json["kvs"]?.arrayValue?.first else {
-            return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: revision(json["header"]?["revision"])), host: host)
+        return call("/v3/kv/put", .object([("key", b64(name)), ("value", b64(value)), ("prev_kv", .bool(true))]), then: then) { json, host in
+            let rev = revision(json["header"]?["revision"])
+            var members: [(String, JSON)] = [("action", .string("set")), ("node", V2Node.node(key: name, value: value, modified: rev, created: rev))]
+            if let prev = json["prev_kv"] { members.append(("prevNode", node(name, prev))) }
+            return EtcdResult(status: 201, json: .object(members), host: host)
         }
-        let node = V2Node.node(key: name, value: text(kv["value"]), modified: revision(kv["mod_revision"]), created: revision(kv["create_revision"]))
-        return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", node)]), host: host)
-        }, done)
     }
 
-    func list(then done: @escaping Then) -> Reply {
-        call("/v3/kv/range", .object([("key", b64("/")), ("range_end", b64("0")), ("limit", .int(10_000))]), then: { json, host in
-        let nodes: [JSON] = (json["kvs"]?.arrayValue ?? []).map { kv in
-            V2Node.node(key: text(kv["key"]), value: text(kv["value"]), modified: revision(kv["mod_revision"]), created: revision(kv["create_revision"]))
+    func get(_ key: String, then: @escaping Then) -> Reply {
+        let name = "/" + key
+        return call("/v3/kv/range", .object([("key", b64(name))]), then: then) { json, host in
+            guard let kv = json["kvs"]?.arrayValue?.first else {
+                return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: revision(json["header"]?["revision"])), host: host)
+            }
+            return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", node(name, kv))]), host: host)
         }
-        var node: [(String, JSON)] = [("dir", .bool(true))]
-        if !nodes.isEmpty { node.append(("nodes", .array(nodes))) }
-        return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", .object(node))]), host: host)
-        }, done)
     }
 
-    func delete(_ key: String, then done: @escaping Then) -> Reply {
-        let name = "/" + key
-        return call("/v3/kv/deleterange", .object([("key", b64(name)), ("prev_kv", .bool(true))]), then: { json, host in
-        let rev = revision(json["header"]?["revision"])
-        guard let prev = json["prev_kvs"]?.arrayValue?.first else {
-            return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: rev), host: host)
+    func list(then: @escaping Then) -> Reply {
+        call("/v3/kv/range", .object([("key", b64("/")), ("range_end", b64("0")), ("limit", .int(10_000))]), then: then) { json, host in
+            let nodes: [JSON] = (json["kvs"]?.arrayValue ?? []).map { kv in node(text(kv["key"]), kv) }
+            var members: [(String, JSON)] = [("dir", .bool(true))]
+            if !nodes.isEmpty { members.append(("nodes", .array(nodes))) }
+            return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", .object(members))]), host: host)
         }
-        let created = revision(prev["create_revision"])
-        return EtcdResult(status: 200, json: .object([
-            ("action", .string("delete")), ("node", V2Node.node(key: name, value: nil, modified: rev, created: created)),
-            ("prevNode", V2Node.node(key: name, value: text(prev["value"]), modified: revision(prev["mod_revision"]), created: created)),
-        ]), host: host)
-        }, done)
+    }
+
+    func delete(_ key: String, then: @escaping Then) -> Reply {
+        let name = "/" + key
+        return call("/v3/kv/deleterange", .object([("key", b64(name)), ("prev_kv", .bool(true))]), then: then) { json, host in
+            let rev = revision(json["header"]?["revision"])
+            guard let prev = json["prev_kvs"]?.arrayValue?.first else {
+                return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: rev), host: host)
+            }
+            return EtcdResult(status: 200, json: .object([
+                ("action", .string("delete")), ("node", V2Node.node(key: name, value: nil, modified: rev, created: revision(prev["create_revision"]))),
+                ("prevNode", node(name, prev)),
+            ]), host: host)
+        }
     }
 }
 
