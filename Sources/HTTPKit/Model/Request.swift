@@ -48,15 +48,18 @@ public struct Request: Sendable {
 
     /// A path parameter that must be a plain decimal number (`0`, `42`): no sign, no hex, no suffix; else 400.
     public func decimalParameter(_ name: String, message: String) throws -> Int {
-        let text = try parameter(name)
-        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text) else {
-            throw HTTPError(.badRequest, message)
-        }
+        guard let value = plainDecimal(try parameter(name)) else { throw HTTPError(.badRequest, message) }
         return value
     }
 
     /// Whether the connection stays open after this request (RFC 9112 §9.3).
     public var keepAlive: Bool { HTTPKeepAlive.decide(version: version, headers: headers) }
+}
+
+/// A number written as plain decimal digits (no sign, no spaces, at most 18 digits), as HTTP lengths and ids are.
+func plainDecimal(_ text: String) -> Int? {
+    guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+    return Int(text)
 }
 
 enum HTTPKeepAlive {
