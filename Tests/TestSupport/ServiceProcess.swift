@@ -28,7 +28,7 @@ public final class ServiceProcess: @unchecked Sendable {
     public init(_ executable: String, _ environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true) throws {
         name = executable
         logURL = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process.executableURL = binaryDirectory().appendingPathComponent(executable)
         process.arguments = arguments
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PORT": "0", "HTTP_SERVER_HOST": "127.0.0.1"]

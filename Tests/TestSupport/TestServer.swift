@@ -11,23 +11,24 @@ public final class TestServer: @unchecked Sendable {
         configure: (inout ServerConfiguration) -> Void = { _ in }, offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
         responder: @escaping Responder
     ) throws {
-        var configuration = ServerConfiguration()
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
-        configure(&configuration)
-        server = HTTPServer(configuration: configuration, responder: responder, offload: offload)
+        server = HTTPServer(configuration: Self.loopback(configure), responder: responder, offload: offload)
         try server.start()
     }
 
     /// Inline routes run on the event loop, the others on the worker pool, as in a service; upstream calls of
     /// replies are made by the loop.
     public init(configure: (inout ServerConfiguration) -> Void = { _ in }, client: HTTPClient = .shared, router: Router) throws {
+        server = HTTPServer(configuration: Self.loopback(configure), client: client, replier: { router.reply(to: $0).reply }, offload: { router.execution(for: &$0) == .blocking })
+        try server.start()
+    }
+
+    /// 127.0.0.1 on a free port, then `configure`.
+    private static func loopback(_ configure: (inout ServerConfiguration) -> Void) -> ServerConfiguration {
         var configuration = ServerConfiguration()
         configuration.host = "127.0.0.1"
         configuration.port = 0
         configure(&configuration)
-        server = HTTPServer(configuration: configuration, client: client, replier: { router.reply(to: $0).reply }, offload: { router.execution(for: &$0) == .blocking })
-        try server.start()
+        return configuration
     }
 
     public func stop() { server.shutdown(timeout: 2) }
