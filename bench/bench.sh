@@ -48,26 +48,23 @@ header() { printf '\n%-34s %10s %9s %9s %8s\n' "$1" "req/s" "p50 ms" "p99 ms" "v
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # compare NAME URL REF_NAME REF_URL [REF wrk args]: alternates the reference and the service ROUNDS times, one row
-# each, then prints the median throughput and p50 ratios and sets RATIO_RPS, RATIO_P50, P99_MEDIAN.
+# each (the service's ratio column against the reference of its round), then prints the median ratios.
 compare() {
     local name=$1 url=$2 ref_name=$3 ref_url=$4; shift 4
-    local rps_ratios=() p50_ratios=() p99s=() round
+    local rps_ratios=() p50_ratios=() p99s=() round ref_rps ref_p50
+    local NGINX_RPS  # run_wrk's ratio column, for this function's rows only
     for round in $(seq 1 "$ROUNDS"); do
-        local saved=$NGINX_RPS
         NGINX_RPS=0
         run_wrk "$ref_name (round $round)" "$ref_url" "$@"
-        local ref_rps=$RPS ref_p50=$P50
+        ref_rps=$RPS ref_p50=$P50
         NGINX_RPS=$ref_rps
         run_wrk "$name (round $round)" "$url"
-        NGINX_RPS=$saved
         rps_ratios+=("$(awk -v a="$RPS" -v b="$ref_rps" 'BEGIN {printf "%.3f", a/b}')")
         p50_ratios+=("$(awk -v a="$P50" -v b="$ref_p50" 'BEGIN {printf "%.3f", a/b}')")
         p99s+=("$P99")
     done
-    RATIO_RPS=$(printf '%s\n' "${rps_ratios[@]}" | median)
-    RATIO_P50=$(printf '%s\n' "${p50_ratios[@]}" | median)
-    P99_MEDIAN=$(printf '%s\n' "${p99s[@]}" | median)
-    say "  $name vs $ref_name, median of $ROUNDS rounds: throughput ${RATIO_RPS}x, p50 ${RATIO_P50}x, p99 ${P99_MEDIAN} ms"
+    say "  $name vs $ref_name, median of $ROUNDS rounds: throughput $(printf '%s\n' "${rps_ratios[@]}" | median)x," \
+        "p50 $(printf '%s\n' "${p50_ratios[@]}" | median)x, p99 $(printf '%s\n' "${p99s[@]}" | median) ms"
 }
 
 start_service() {
