@@ -25,11 +25,9 @@ enum ProductPageApp {
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = context.settings
-        let domain = settings.string("SERVICES_DOMAIN")
-        func base(_ host: String, _ port: String) -> String { "http://\(host)\(domain.isEmpty ? "" : "." + domain):\(port)" }
-        let detailsURL = base(settings.string("DETAILS_HOSTNAME"), settings.string("DETAILS_SERVICE_PORT"))
-        let ratingsURL = base(settings.string("RATINGS_HOSTNAME"), settings.string("RATINGS_SERVICE_PORT"))
-        var reviewsURLs = [base(settings.string("REVIEWS_HOSTNAME"), settings.string("REVIEWS_SERVICE_PORT"))]
+        let detailsURL = settings.serviceURL("DETAILS")
+        let ratingsURL = settings.serviceURL("RATINGS")
+        var reviewsURLs = [settings.serviceURL("REVIEWS")]
         let endpoints = settings.list("REVIEWS_ENDPOINTS")
         if !endpoints.isEmpty { reviewsURLs = endpoints.map { "http://\($0)" } }
         let backends = Backends(

@@ -27,9 +27,7 @@ struct ReviewsConfig: Equatable {
         guard !starColor.isEmpty, starColor.utf8.count <= 32, starColor.utf8.allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) else {
             throw ConfigError(variable: "STAR_COLOR", message: "must be a lower-case colour name such as black or red (got \"\(starColor)\")")
         }
-        let domain = settings.string("SERVICES_DOMAIN")
-        let host = settings.string("RATINGS_HOSTNAME") + (domain.isEmpty ? "" : "." + domain)
-        ratingsURL = "http://\(host):\(settings.string("RATINGS_SERVICE_PORT"))"
+        ratingsURL = settings.serviceURL("RATINGS")
         let timeout = settings.string("RATINGS_TIMEOUT")
         if timeout.isEmpty {
             ratingsTimeout = starColor == "black" ? 10 : 2.5
