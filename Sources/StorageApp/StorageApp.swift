@@ -64,19 +64,11 @@ enum StorageApp {
         })
         router.get("/storage/:key", reply: { request in
             let key = try limits.check(try request.parameter("key"))
-            return store.get(key) { result in
-                if wantsJSON(request) { return .response(.json(result.json, status: HTTPStatus(code: result.status))) }
-                guard result.status < 300 else { return .response(failure(result)) }
-                return .response(text("nodeAppTesting(\(result.host)) ->", result.json, status: .ok))
-            }
+            return store.get(key) { answer(request, $0, prefix: "nodeAppTesting(\($0.host)) ->") }
         })
         router.delete("/storage/:key", reply: { request in
             let key = try limits.check(try request.parameter("key"))
-            return store.delete(key) { result in
-                if wantsJSON(request) { return .response(.json(result.json, status: HTTPStatus(code: result.status))) }
-                guard result.status < 300 else { return .response(failure(result)) }
-                return .response(text("", result.json, status: .ok))
-            }
+            return store.delete(key) { answer(request, $0, prefix: "") }
         })
         return router
     }
@@ -111,6 +103,13 @@ enum StorageApp {
 
     static func wantsJSON(_ request: Request) -> Bool {
         request.headers.tokens("Accept").contains { $0.lowercased().hasPrefix("application/json") }
+    }
+
+    /// A key's result as the client asked: etcd's JSON with its status, or the demo's text (`prefix`, then the JSON).
+    static func answer(_ request: Request, _ result: EtcdResult, prefix: String) -> Reply {
+        if wantsJSON(request) { return .response(.json(result.json, status: HTTPStatus(code: result.status))) }
+        guard result.status < 300 else { return .response(failure(result)) }
+        return .response(text(prefix, result.json, status: .ok))
     }
 
     /// An etcd error (a missing key is 404) with the original's prefix.
