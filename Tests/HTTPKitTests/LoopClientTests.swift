@@ -61,7 +61,7 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         #expect(try get(proxy, "/both?a=\(upstream.baseURL)/echo/a&b=\(upstream.baseURL)/blocking/b").bodyText == "200 a | 200 b")
         let start = Deadline.now
         #expect(try get(proxy, "/both?a=\(upstream.baseURL)/echo/x&b=http://127.0.0.1:\(silent.port)/").bodyText == "200 x | error timeout")
-        let elapsed = Double(Deadline.now.nanos - start.nanos) / 1e9
+        let elapsed = secondsSince(start)
         #expect(elapsed >= 2 && elapsed < 3)
     }
 
@@ -71,7 +71,7 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         defer { proxy.stop(); silent.stop() }
         let start = Deadline.now
         #expect(try get(proxy, "/call?url=http://127.0.0.1:\(silent.port)/&timeout=0.25").bodyText == "error timeout")
-        let elapsed = Double(Deadline.now.nanos - start.nanos) / 1e9
+        let elapsed = secondsSince(start)
         #expect(elapsed >= 0.25 && elapsed < 0.33)
     }
 
@@ -125,7 +125,7 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         usleep(50_000)
         let start = Deadline.now
         #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/meanwhile").bodyText == "200 meanwhile")
-        #expect(Double(Deadline.now.nanos - start.nanos) / 1e9 < 0.2)
+        #expect(secondsSince(start) < 0.2)
         #expect(eventually { paused.withLock { $0 } == "paused" })
     }
 

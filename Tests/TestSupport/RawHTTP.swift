@@ -100,6 +100,11 @@ public func openSocketCount(port: Int) -> Int {
     }.count
 }
 
+/// Seconds from `start` until now.
+public func secondsSince(_ start: Deadline) -> Double {
+    Double(Deadline.now.nanos - start.nanos) / 1e9
+}
+
 /// Polls `condition` until it holds or `timeout` passes.
 public func eventually(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
     let deadline = Deadline.after(seconds: timeout)
