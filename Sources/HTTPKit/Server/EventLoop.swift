@@ -86,6 +86,7 @@ final class EventLoop: @unchecked Sendable {
                         return
                     }
                     guard let connection = connections[token] else { return }
+                    connection.drained = false
                     // While a worker has it, only note that something happened; the worker hands it back.
                     if connection.owner.load(ordering: .acquiring) != .loop {
                         let (noted, now) = connection.owner.compareExchange(expected: .worker, desired: .workerWithPendingEvent, ordering: .acquiringAndReleasing)
@@ -107,6 +108,7 @@ final class EventLoop: @unchecked Sendable {
                     connection.owner.store(.loop, ordering: .releasing)
                     connection.phase = .reading
                 }
+                connection.drained = false
                 drive(connection)
             }
             client.runPosted()
@@ -129,9 +131,11 @@ final class EventLoop: @unchecked Sendable {
     private enum ReadResult { case data, wouldBlock, end, failed }
 
     private func read(_ connection: Connection) -> ReadResult {
+        if connection.drained { return .wouldBlock }
         let fd = connection.socket.fd
         let count = readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
         if count > 0 {
+            connection.drained = count < readBuffer.count
             readBuffer.withUnsafeBytes { connection.parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             connection.lastActivity = monotonicNanos()
             return .data
@@ -212,6 +216,7 @@ final class EventLoop: @unchecked Sendable {
                 let idle = connection.parser.isIdle
                 if idle, core.isDraining {
                     // A request that already arrived is still answered (with Connection: close); then close.
+                    connection.drained = false
                     if read(connection) == .data { continue }
                     close(connection)
                     return
