@@ -34,6 +34,8 @@ final class Connection: @unchecked Sendable {
     /// The last read emptied the socket: with edge-triggered epoll, reading again before the next event on this
     /// connection could only answer EAGAIN (a syscall per request saved, as nginx does). Touched by the loop only.
     var drained = false
+    /// An event said the peer shut down its side (EPOLLRDHUP).
+    var peerSentFIN = false
     var busy = false
     var requestDeadline: Deadline?
     var readingBody = false

@@ -87,6 +87,7 @@ final class EventLoop: @unchecked Sendable {
                     }
                     guard let connection = connections[token] else { return }
                     connection.drained = false
+                    if flags & Epoll.readHangUp != 0 { connection.peerSentFIN = true }
                     // While a worker has it, only note that something happened; the worker hands it back.
                     if connection.owner.load(ordering: .acquiring) != .loop {
                         let (noted, now) = connection.owner.compareExchange(expected: .worker, desired: .workerWithPendingEvent, ordering: .acquiringAndReleasing)
@@ -135,7 +136,8 @@ final class EventLoop: @unchecked Sendable {
         let fd = connection.socket.fd
         let count = readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
         if count > 0 {
-            connection.drained = count < readBuffer.count
+            // A FIN that came with the data raises no further event: read on until recv answers 0.
+            connection.drained = count < readBuffer.count && !connection.peerSentFIN
             readBuffer.withUnsafeBytes { connection.parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             connection.lastActivity = monotonicNanos()
             return .data
