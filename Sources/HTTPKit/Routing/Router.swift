@@ -27,6 +27,8 @@ public struct Router: Sendable {
 
     /// A class: matching walks every route per request, and a reference is one retain where the fields are five.
     final class Route: Sendable {
+        /// Its position among the routes, for tables kept per route (`RequestMetrics`).
+        let index: Int
         let method: HTTPMethod
         let pattern: String
         let segments: [Segment]
@@ -35,7 +37,8 @@ public struct Router: Sendable {
         /// Registered as a `ReplyHandler`: it may ask for upstream calls.
         let replies: Bool
 
-        init(method: HTTPMethod, pattern: String, segments: [Segment], execution: Execution, handler: @escaping ReplyHandler, replies: Bool) {
+        init(index: Int, method: HTTPMethod, pattern: String, segments: [Segment], execution: Execution, handler: @escaping ReplyHandler, replies: Bool) {
+            self.index = index
             self.method = method
             self.pattern = pattern
             self.segments = segments
@@ -72,7 +75,7 @@ public struct Router: Sendable {
             if part.hasPrefix("*") { return .rest(String(part.dropFirst())) }
             return .literal(Array(part.utf8))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: segments, execution: execution, handler: handler, replies: replies))
+        routes.append(Route(index: routes.count, method: method, pattern: pattern, segments: segments, execution: execution, handler: handler, replies: replies))
     }
 
     public mutating func get(_ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
@@ -117,6 +120,9 @@ public struct Router: Sendable {
         return route.replies && !middleware.isEmpty ? .blocking : route.execution
     }
 
+    /// How many routes there are; `Answer.routeIndex` is below it.
+    var routeCount: Int { routes.count }
+
     /// Whether any route answers with a `Reply` (and may call upstreams from the event loop).
     public var callsUpstreams: Bool { routes.contains { $0.replies } }
 
@@ -134,16 +140,29 @@ public struct Router: Sendable {
     /// The reply and the pattern of the route that matched, if any. Errors thrown now become responses; the
     /// steps that follow are caught where they run (`Reply.catching`).
     public func reply(to request: Request) -> (reply: Reply, route: String?) {
-        // A request that went through `execution(for:)` is answered as it is, without a copy.
-        if let handler = request.handler { return reply(to: request, with: handler) }
-        var request = request
-        let handler = resolve(&request).handler
-        return reply(to: request, with: handler)
+        let answer = answer(request)
+        return (answer.reply, answer.route)
     }
 
-    private func reply(to request: Request, with handler: @escaping ReplyHandler) -> (reply: Reply, route: String?) {
+    /// A reply with the route pattern that matched and the index of a route with that pattern (for 405 and
+    /// OPTIONS answers too: the path matched, the method did not).
+    struct Answer {
+        let reply: Reply
+        let route: String?
+        let routeIndex: Int?
+    }
+
+    func answer(_ request: Request) -> Answer {
+        // A request that went through `execution(for:)` is answered as it is, without a copy.
+        if let handler = request.handler { return answer(request, with: handler) }
+        var request = request
+        let handler = resolve(&request).handler
+        return answer(request, with: handler)
+    }
+
+    private func answer(_ request: Request, with handler: @escaping ReplyHandler) -> Answer {
         guard !middleware.isEmpty else {
-            return (Reply.catching { try handler(request) }, request.route)
+            return Answer(reply: Reply.catching { try handler(request) }, route: request.route, routeIndex: request.routeIndex)
         }
         var chain: Handler = { request in
             do { return try handler(request).resolved(with: .shared) } catch let error as HTTPError { return error.response }
@@ -152,7 +171,8 @@ public struct Router: Sendable {
             let inner = chain
             chain = { try outer($0, inner) }
         }
-        return (.response(Reply.catching { .response(try chain(request)) }.resolved(with: .shared)), request.route)
+        let response = Reply.catching { .response(try chain(request)) }.resolved(with: .shared)
+        return Answer(reply: .response(response), route: request.route, routeIndex: request.routeIndex)
     }
 
     /// Finds the handler, and the route when one matched, and fills in `route` and `parameters`: one pass over
@@ -160,18 +180,18 @@ public struct Router: Sendable {
     func resolve(_ request: inout Request) -> (handler: ReplyHandler, route: Route?) {
         typealias Match = (route: Route, parameters: [(name: String, value: String?)])
         let method = request.method
-        let (exact, fallback, found, pattern) = Self.withBytes(of: request.path) { path -> (Match?, Match?, [HTTPMethod], String?) in
+        let (exact, fallback, found, firstMatched) = Self.withBytes(of: request.path) { path -> (Match?, Match?, [HTTPMethod], Route?) in
             var allowed: [HTTPMethod] = []
             var fallback: Match?
-            var pattern: String?
+            var firstMatched: Route?
             for route in routes {
                 guard let parameters = Self.match(route.segments, path) else { continue }
                 if route.method == method { return ((route, parameters), nil, [], nil) }
-                if pattern == nil { pattern = route.pattern }
+                if firstMatched == nil { firstMatched = route }
                 if method == .head, route.method == .get, fallback == nil { fallback = (route, parameters) }
                 if !allowed.contains(route.method) { allowed.append(route.method) }
             }
-            return (nil, fallback, allowed, pattern)
+            return (nil, fallback, allowed, firstMatched)
         }
         if let (route, parameters) = exact ?? fallback { return (bind(route, parameters, &request), route) }
         var allowed = found
@@ -179,7 +199,8 @@ public struct Router: Sendable {
             let notFound = self.notFound
             return ({ .response(try notFound($0)) }, nil)
         }
-        request.route = pattern
+        request.route = firstMatched?.pattern
+        request.routeIndex = firstMatched?.index
         if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
         allowed.append(.options)
         let allow = allowed.map(\.rawValue).joined(separator: ", ")
@@ -193,6 +214,7 @@ public struct Router: Sendable {
 
     private func bind(_ route: Route, _ parameters: [(name: String, value: String?)], _ request: inout Request) -> ReplyHandler {
         request.route = route.pattern
+        request.routeIndex = route.index
         var decoded: [(name: String, value: String)] = []
         decoded.reserveCapacity(parameters.count)
         for (name, value) in parameters {

@@ -44,33 +44,51 @@ public final class MetricsRegistry: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 }
 
-/// Event loops and workers update metrics on every request: series are kept in stripes picked
-/// by thread, so concurrent updates rarely wait on each other, and summed when scraped.
-final class MetricFamily: Sendable {
-    struct Series {
+/// One label set's values. Callers on a hot path keep the series they update (see `RequestMetrics`), so an
+/// update is one uncontended lock and no hashing of label strings.
+final class MetricSeries: Sendable {
+    struct Values {
         var value: Double = 0
-        var bucketCounts: [UInt64] = []
+        var bucketCounts: [UInt64]
         var count: UInt64 = 0
+    }
 
-        mutating func merge(_ other: Series) {
-            value += other.value
-            count += other.count
-            for i in other.bucketCounts.indices { bucketCounts[i] += other.bucketCounts[i] }
+    let labels: [String]
+    let buckets: [Double]
+    private let values: Mutex<Values>
+
+    init(labels: [String], buckets: [Double]) {
+        self.labels = labels
+        self.buckets = buckets
+        values = Mutex(Values(bucketCounts: Array(repeating: 0, count: buckets.count)))
+    }
+
+    func add(_ amount: Double) {
+        values.withLock { $0.value += amount }
+    }
+
+    /// A histogram observation: the first bucket whose bound holds the value, the count and the sum.
+    func observe(_ value: Double) {
+        let index = buckets.firstIndex { value <= $0 }
+        values.withLock { values in
+            if let index { values.bucketCounts[index] += 1 }
+            values.count += 1
+            values.value += value
         }
     }
 
-    static let stripeCount = 16
+    var snapshot: Values { values.withLock { $0 } }
+}
+
+final class MetricFamily: Sendable {
     let name: String
     let help: String
     let type: String
     let labelNames: [String]
     let buckets: [Double]
     let reader: (@Sendable () -> Double)?
-    final class Stripe: Sendable {
-        let series = Mutex<[[String]: Series]>([:])
-    }
-    let stripes: [Stripe]
-    let order = Mutex<[[String]]>([])
+    /// The series by labels, and in the order they first appeared (the order they are rendered in).
+    private let series = Mutex<(byLabels: [[String]: MetricSeries], ordered: [MetricSeries])>(([:], []))
 
     init(name: String, help: String, type: String, labelNames: [String], buckets: [Double], reader: (@Sendable () -> Double)? = nil) {
         self.name = name
@@ -79,36 +97,17 @@ final class MetricFamily: Sendable {
         self.labelNames = labelNames
         self.buckets = buckets
         self.reader = reader
-        stripes = (0..<Self.stripeCount).map { _ in Stripe() }
     }
 
-    private var stripe: Int { threadStripe(of: Self.stripeCount) }
-
-    func update(_ labels: [String], _ body: (inout Series) -> Void) {
-        let bucketCount = buckets.count
-        let isNew = stripes[stripe].series.withLock { all -> Bool in
-            // One lookup, and the series is changed in place (no copy of its buckets).
-            var fresh = false
-            body(&all[labels, default: { fresh = true; return Series(bucketCounts: Array(repeating: 0, count: bucketCount)) }()])
-            return fresh
+    /// The series of these label values, created at its first use.
+    func series(_ labels: [String]) -> MetricSeries {
+        series.withLock { all in
+            if let existing = all.byLabels[labels] { return existing }
+            let created = MetricSeries(labels: labels, buckets: buckets)
+            all.byLabels[labels] = created
+            all.ordered.append(created)
+            return created
         }
-        if isNew { order.withLock { if !$0.contains(labels) { $0.append(labels) } } }
-    }
-
-    /// The series summed over every stripe.
-    func snapshot() -> [[String]: Series] {
-        var total: [[String]: Series] = [:]
-        for stripe in stripes {
-            for (labels, series) in stripe.series.withLock({ $0 }) {
-                if var existing = total[labels] {
-                    existing.merge(series)
-                    total[labels] = existing
-                } else {
-                    total[labels] = series
-                }
-            }
-        }
-        return total
     }
 
     func labelText(_ values: [String], extra: (String, String)? = nil) -> String {
@@ -143,10 +142,8 @@ final class MetricFamily: Sendable {
             out += "\(name) \(Self.number(reader()))\n"
             return
         }
-        let keys = order.withLock { $0 }
-        let snapshot = self.snapshot()
-        for key in keys {
-            guard let entry = snapshot[key] else { continue }
+        for series in series.withLock({ $0.ordered }) {
+            let key = series.labels, entry = series.snapshot
             if type == "histogram" {
                 var cumulative: UInt64 = 0
                 for (index, bound) in buckets.enumerated() {
@@ -166,18 +163,13 @@ final class MetricFamily: Sendable {
 public struct Counter: Sendable {
     let family: MetricFamily
     public func increment(_ labels: [String] = [], by amount: Double = 1) {
-        family.update(labels) { $0.value += amount }
+        family.series(labels).add(amount)
     }
 }
 
 public struct Histogram: Sendable {
     let family: MetricFamily
     public func observe(_ value: Double, _ labels: [String] = []) {
-        let index = family.buckets.firstIndex { value <= $0 }
-        family.update(labels) { series in
-            if let index { series.bucketCounts[index] += 1 }
-            series.count += 1
-            series.value += value
-        }
+        family.series(labels).observe(value)
     }
 }

@@ -155,23 +155,20 @@ public enum ServiceRunner {
         if router.routePattern(for: "/metrics") == nil {
             router.get("/metrics", execution: .inline) { _ in Response(status: .ok, contentType: MetricsRegistry.contentType, body: metrics.render()) }
         }
-        let requests = metrics.counter("http_server_requests_total", "Requests by method, route and status code", labels: ["method", "route", "code"])
-        let duration = metrics.histogram("http_server_request_duration_seconds", "Request duration by method and route", labels: ["method", "route"])
         let logger = context.logger
         let frozen = router
+        let recorder = RequestMetrics(registry: metrics, routeCount: frozen.routeCount)
         let responder: ReplyResponder = { request in
             let start = monotonicNanos()
-            let (reply, matched) = frozen.reply(to: request)
-            let route = matched ?? "unmatched"
-            let method = request.method.rawValue, path = request.path, remote = request.remoteAddress
+            let answer = frozen.answer(request)
+            let route = answer.route ?? "unmatched", routeIndex = answer.routeIndex
+            let method = request.method, path = request.path, remote = request.remoteAddress
             let requestID = request.headers["x-request-id"] ?? "", traceID = TraceContext.traceID(request.headers)
-            return reply.map { response in
+            return answer.reply.map { response in
                 let seconds = Double(nanos(since: start)) / 1e9
-                let label = knownMethods.contains(method) ? method : "other"
-                requests.increment([label, route, String(response.status.code)])
-                duration.observe(seconds, [label, route])
+                recorder.record(method: method, route: route, routeIndex: routeIndex, status: response.status.code, seconds: seconds)
                 logger.logRequest(
-                    method: method, route: route, path: path, status: response.status.code, durationMicros: Int(seconds * 1e6),
+                    method: method.rawValue, route: route, path: path, status: response.status.code, durationMicros: Int(seconds * 1e6),
                     bytes: response.body.count, requestID: requestID, traceID: traceID, remote: remote
                 )
                 return response
@@ -179,8 +176,6 @@ public enum ServiceRunner {
         }
         return (responder, frozen)
     }
-
-    static let knownMethods = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
 
     static func writeError(_ text: String) {
         var bytes = Array(text.utf8)
