@@ -1,0 +1,56 @@
+@testable import HTTPKit
+import Testing
+
+@Suite struct MetricsTests {
+    @Test func registryRendersCountersAndCumulativeHistograms() {
+        let registry = MetricsRegistry()
+        let hits = registry.counter("hits_total", "Hits", labels: ["path"])
+        let latency = registry.histogram("latency_seconds", "Latency", buckets: [0.1, 1])
+        hits.increment(["/a"])
+        hits.increment(["/b"], by: 2)
+        hits.increment(["/a"])
+        hits.increment(["say \"hi\"\n"])
+        latency.observe(0.05)
+        latency.observe(0.5)
+        latency.observe(3)
+        let text = registry.render()
+        #expect(text.contains("# HELP hits_total Hits\n# TYPE hits_total counter\n"))
+        #expect(text.contains("hits_total{path=\"/a\"} 2\nhits_total{path=\"/b\"} 2\n"))
+        #expect(text.contains(#"hits_total{path="say \"hi\"\n"} 1"#))
+        #expect(text.contains("""
+            latency_seconds_bucket{le="0.1"} 1
+            latency_seconds_bucket{le="1"} 2
+            latency_seconds_bucket{le="+Inf"} 3
+            latency_seconds_sum 3.55
+            latency_seconds_count 3
+            """))
+    }
+
+    /// The server's own series, kept per route and method: a 405 counts under the pattern its path matched,
+    /// a path no route matches under `unmatched`, a method outside the common ones as `other`.
+    @Test func serverSeriesAreLabelledByMethodRouteAndCode() throws {
+        var router = Router()
+        router.get("/items/:id", execution: .inline) { _ in .text("item") }
+        let context = try ServiceContext(testing: "metrics", table: [])
+        let (responder, _) = ServiceRunner.makeResponder(router: router, context: context)
+        func send(_ method: HTTPMethod, _ target: String) -> Int {
+            guard case .response(let response) = responder(Request(method: method, target: target, headers: ["Host": "t"])) else {
+                Issue.record("expected a response")
+                return 0
+            }
+            return response.status.code
+        }
+        #expect(send(.get, "/items/1") == 200)
+        #expect(send(.get, "/items/2") == 200)
+        #expect(send(.post, "/items/1") == 405)
+        #expect(send(.get, "/nothing") == 404)
+        #expect(send(HTTPMethod("BREW"), "/items/3") == 405)
+        let text = context.metrics.render()
+        #expect(text.contains(#"http_server_requests_total{method="GET",route="/items/:id",code="200"} 2"#))
+        #expect(text.contains(#"http_server_requests_total{method="POST",route="/items/:id",code="405"} 1"#))
+        #expect(text.contains(#"http_server_requests_total{method="GET",route="unmatched",code="404"} 1"#))
+        #expect(text.contains(#"http_server_requests_total{method="other",route="/items/:id",code="405"} 1"#))
+        #expect(text.contains(#"http_server_request_duration_seconds_count{method="GET",route="/items/:id"} 2"#))
+        #expect(text.contains(#"http_server_request_duration_seconds_bucket{method="GET",route="unmatched",le="+Inf"} 1"#))
+    }
+}
