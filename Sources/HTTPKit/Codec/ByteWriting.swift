@@ -1,6 +1,19 @@
-/// Appending text to byte buffers with one copy: generic appends from a `String.UTF8View` and `String(Int)`
-/// conversions are a measurable share of every response and log line.
-extension Array where Element == UInt8 {
+/// Something bytes are appended to: a byte array, or a `ByteWriter` over storage sized beforehand. The text
+/// writers below serve both: generic appends from a `String.UTF8View` and `String(Int)` conversions were a
+/// measurable share of every response and log line.
+protocol ByteSink {
+    mutating func append(_ byte: UInt8)
+    mutating func append(bytes: UnsafeBufferPointer<UInt8>)
+}
+
+extension Array: ByteSink where Element == UInt8 {
+    @inline(__always) mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
+        // A typed buffer: it is copied with memcpy, where a raw one is appended byte by byte.
+        append(contentsOf: bytes)
+    }
+}
+
+extension ByteSink {
     @inline(__always) mutating func appendCRLF() {
         append(0x0D)
         append(0x0A)
@@ -9,34 +22,112 @@ extension Array where Element == UInt8 {
     /// The UTF-8 bytes of `text`.
     @inline(__always) mutating func append(utf8 text: String) {
         var text = text
-        text.withUTF8 { append(contentsOf: $0) }
-    }
-
-    /// The decimal digits of `value` (with a `-` when negative).
-    mutating func append(decimal value: Int) {
-        if value < 0 { append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var divisor: UInt = 1
-        while divisor <= magnitude / 10 { divisor *= 10 }
-        repeat {
-            append(UInt8(truncatingIfNeeded: 0x30 + magnitude / divisor))
-            magnitude %= divisor
-            divisor /= 10
-        } while divisor > 0
+        text.withUTF8 { append(bytes: $0) }
     }
 
     /// The bytes of a literal.
     @inline(__always) mutating func append(literal text: StaticString) {
-        // A typed buffer: it is copied with memcpy, where a raw one is appended byte by byte.
-        append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        append(bytes: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    /// `value` in at least `width` digits, zero-padded.
-    mutating func append(decimal value: Int, width: Int) {
-        var digits = 1, rest = value / 10
-        while rest > 0 { digits += 1; rest /= 10 }
-        for _ in digits..<Swift.max(digits, width) { append(0x30) }
-        append(decimal: value)
+    /// The decimal digits of `value` (with a `-` when negative), zero-padded to at least `width` (≤ 20) digits.
+    mutating func append(decimal value: Int, width: Int = 1) {
+        precondition(width <= 20)
+        if value < 0 { append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0 || digits.count - start < width
+            append(bytes: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
+    }
+
+    /// `text` as a JSON string literal, quotes included: at most `jsonBound(text)` bytes.
+    mutating func append(jsonString text: String) {
+        append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { bytes in
+            // Runs that need no escape are copied whole.
+            var runStart = 0
+            for index in bytes.indices {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+                append(bytes: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                runStart = index + 1
+                append(0x5C)
+                switch byte {
+                case 0x22, 0x5C: append(byte)
+                case 0x0A: append(UInt8(ascii: "n"))
+                case 0x0D: append(UInt8(ascii: "r"))
+                case 0x09: append(UInt8(ascii: "t"))
+                case 0x08: append(UInt8(ascii: "b"))
+                case 0x0C: append(UInt8(ascii: "f"))
+                default:
+                    append(literal: "u00")
+                    append(hexDigit(byte >> 4))
+                    append(hexDigit(byte & 0xF))
+                }
+            }
+            append(bytes: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+        }
+        append(UInt8(ascii: "\""))
+    }
+}
+
+@inline(__always) private func hexDigit(_ value: UInt8) -> UInt8 {
+    value < 10 ? 0x30 + value : 0x57 + value
+}
+
+/// The most `append(jsonString:)` writes for `text`: every byte escaped as `\u00XX`, and the quotes.
+func jsonBound(_ text: String) -> Int { 6 * text.utf8.count + 2 }
+
+/// Writes through a pointer into storage sized beforehand, for the bytes every request produces (the response
+/// head, the log line): an append is a bounds check and a copy, where an array append also calls out to check
+/// uniqueness and capacity. Writing past the bound stops the process instead of corrupting memory.
+struct ByteWriter: ByteSink {
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private(set) var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
+    }
+
+    /// Room for `n` more bytes, or a crash: the caller's bound was wrong.
+    @inline(__always) private func claim(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        precondition(n <= capacity - count, "ByteWriter bound exceeded")
+        return base + count
+    }
+
+    @inline(__always) mutating func append(_ byte: UInt8) {
+        claim(1).pointee = byte
+        count += 1
+    }
+
+    @inline(__always) mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        claim(bytes.count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always) mutating func append(contentsOf bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append(bytes: $0) }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// A new array of what `body` writes, at most `bound` bytes.
+    static func written(upTo bound: Int, _ body: (inout ByteWriter) throws -> Void) rethrows -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: Swift.max(bound, 1)) { buffer, count in
+            var writer = ByteWriter(buffer)
+            try body(&writer)
+            count = writer.count
+        }
     }
 }
 

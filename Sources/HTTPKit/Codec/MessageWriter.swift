@@ -14,88 +14,95 @@ public enum MessageWriter {
         !name.isEmpty && allUTF8(name, HeaderFieldParser.isTokenByte)
     }
 
-    public static func validate(_ headers: HTTPHeaders) throws {
-        for (name, value) in headers where !isValidName(name) || !isValidValue(value) {
-            throw InvalidHeader(name: name)
-        }
-    }
-
     /// The bytes of a response. `Content-Length` is set from the body unless the status forbids a body;
     /// for HEAD the length of the body that GET would send is kept and the body is left out.
     public static func response(
         _ response: Response, version: HTTPVersion = .http1_1, keepAlive: Bool, isHead: Bool = false
     ) throws -> [UInt8] {
-        try validate(response.headers)
-        var out: [UInt8] = []
-        out.reserveCapacity(96 + response.headers.count * 48 + (isHead ? 0 : response.body.count))
-        out.append(literal: version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        out.append(decimal: response.status.code)
-        out.append(0x20)
-        if allUTF8(response.status.reason, { $0 >= 0x20 && $0 != 0x7F }) { out.append(utf8: response.status.reason) }
-        out.appendCRLF()
-        for (name, value) in response.headers {
-            if HTTPHeaders.equalNames(name, "Content-Length") || HTTPHeaders.equalNames(name, "Connection")
-                || HTTPHeaders.equalNames(name, "Transfer-Encoding")
-            {
-                continue
-            }
-            out.append(utf8: name)
-            out.append(0x3A)
+        let body = response.body
+        let chunkSize = response.chunkSize.flatMap { $0 > 0 && version != .http1_0 && response.status.mayHaveBody ? $0 : nil }
+        let sendsBody = !isHead && response.status.mayHaveBody
+        var bound = 128 + response.status.reason.utf8.count + fieldsBound(response.headers)
+        if sendsBody { bound += body.count + (chunkSize.map { (body.count / $0 + 2) * 20 } ?? 0) }
+        return try [UInt8].written(upTo: bound) { out in
+            out.append(literal: version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            out.append(decimal: response.status.code)
             out.append(0x20)
-            out.append(utf8: value)
+            if allUTF8(response.status.reason, { $0 >= 0x20 && $0 != 0x7F }) { out.append(utf8: response.status.reason) }
             out.appendCRLF()
-        }
-        let chunked = response.chunkSize.map { $0 > 0 } == true && version != .http1_0 && response.status.mayHaveBody
-        if chunked {
-            out.append(literal: "Transfer-Encoding: chunked\r\n")
-        } else if response.status.mayHaveBody {
-            out.append(literal: "Content-Length: ")
-            out.append(decimal: response.body.count)
+            try writeFields(response.headers, skippingHost: false, to: &out)
+            if chunkSize != nil {
+                out.append(literal: "Transfer-Encoding: chunked\r\n")
+            } else if response.status.mayHaveBody {
+                out.append(literal: "Content-Length: ")
+                out.append(decimal: body.count)
+                out.appendCRLF()
+            }
+            if !keepAlive {
+                out.append(literal: "Connection: close\r\n")
+            } else if version == .http1_0 {
+                out.append(literal: "Connection: keep-alive\r\n")
+            }
             out.appendCRLF()
+            guard sendsBody else { return }
+            body.withUnsafeBufferPointer { body in
+                guard let size = chunkSize else { return out.append(bytes: body) }
+                var offset = 0
+                while offset < body.count {
+                    let end = min(offset + size, body.count)
+                    out.append(utf8: String(end - offset, radix: 16))
+                    out.appendCRLF()
+                    out.append(bytes: UnsafeBufferPointer(rebasing: body[offset..<end]))
+                    out.appendCRLF()
+                    offset = end
+                }
+                out.append(literal: "0\r\n\r\n")
+            }
         }
-        if !keepAlive {
-            out.append(literal: "Connection: close\r\n")
-        } else if version == .http1_0 {
-            out.append(literal: "Connection: keep-alive\r\n")
-        }
-        out.appendCRLF()
-        if isHead || !response.status.mayHaveBody { return out }
-        guard chunked, let size = response.chunkSize else {
-            out.append(contentsOf: response.body)
-            return out
-        }
-        var offset = 0
-        while offset < response.body.count {
-            let end = min(offset + size, response.body.count)
-            out.append(utf8: String(end - offset, radix: 16))
-            out.appendCRLF()
-            out.append(contentsOf: response.body[offset..<end])
-            out.appendCRLF()
-            offset = end
-        }
-        out.append(literal: "0\r\n\r\n")
-        return out
     }
 
     /// The bytes of a request with `Host` and `Content-Length` set.
     public static func request(
         method: HTTPMethod, target: String, host: String, headers: HTTPHeaders, body: [UInt8], keepAlive: Bool
     ) throws -> [UInt8] {
-        try validate(headers)
         guard target.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), isValidValue(host) else {
             throw InvalidHeader(name: "request target")
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(64 + target.utf8.count + headers.fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } + body.count)
-        out.append(utf8: method.rawValue)
-        out.append(0x20)
-        out.append(utf8: target)
-        out.append(literal: " HTTP/1.1\r\nHost: ")
-        out.append(utf8: host)
-        out.appendCRLF()
-        for (name, value) in headers {
-            if HTTPHeaders.equalNames(name, "Host") || HTTPHeaders.equalNames(name, "Content-Length")
-                || HTTPHeaders.equalNames(name, "Connection") || HTTPHeaders.equalNames(name, "Transfer-Encoding")
+        let bound = 96 + method.rawValue.utf8.count + target.utf8.count + host.utf8.count + fieldsBound(headers) + body.count
+        return try [UInt8].written(upTo: bound) { out in
+            out.append(utf8: method.rawValue)
+            out.append(0x20)
+            out.append(utf8: target)
+            out.append(literal: " HTTP/1.1\r\nHost: ")
+            out.append(utf8: host)
+            out.appendCRLF()
+            try writeFields(headers, skippingHost: true, to: &out)
+            if !body.isEmpty || method == .post || method == .put {
+                out.append(literal: "Content-Length: ")
+                out.append(decimal: body.count)
+                out.appendCRLF()
+            }
+            if !keepAlive { out.append(literal: "Connection: close\r\n") }
+            out.appendCRLF()
+            out.append(contentsOf: body)
+        }
+    }
+
+    /// What `writeFields` may write.
+    private static func fieldsBound(_ headers: HTTPHeaders) -> Int {
+        var bound = 0
+        for index in headers.fields.indices { bound += headers.fields[index].name.utf8.count + headers.fields[index].value.utf8.count + 4 }
+        return bound
+    }
+
+    /// Writes each field as `name: value`, except those the writer sets itself (framing, connection, and for a
+    /// request `Host`); throws for a field that is not valid to send.
+    private static func writeFields(_ headers: HTTPHeaders, skippingHost: Bool, to out: inout ByteWriter) throws {
+        for index in headers.fields.indices {
+            let (name, value) = headers.fields[index]
+            guard isValidName(name), isValidValue(value) else { throw InvalidHeader(name: name) }
+            if HTTPHeaders.equalNames(name, "Content-Length") || HTTPHeaders.equalNames(name, "Connection")
+                || HTTPHeaders.equalNames(name, "Transfer-Encoding") || (skippingHost && HTTPHeaders.equalNames(name, "Host"))
             {
                 continue
             }
@@ -105,15 +112,6 @@ public enum MessageWriter {
             out.append(utf8: value)
             out.appendCRLF()
         }
-        if !body.isEmpty || method == .post || method == .put {
-            out.append(literal: "Content-Length: ")
-            out.append(decimal: body.count)
-            out.appendCRLF()
-        }
-        if !keepAlive { out.append(literal: "Connection: close\r\n") }
-        out.appendCRLF()
-        out.append(contentsOf: body)
-        return out
     }
 
     /// The canned reply to a protocol error, after which the server closes the connection.

@@ -146,9 +146,7 @@ public struct RequestParser {
         let method = String(decoding: parts.0, as: UTF8.self)
         let targetText = String(decoding: target, as: UTF8.self)
         let isOriginForm = target.first == UInt8(ascii: "/")
-        let isAbsoluteForm = targetText.hasPrefix("http://") || targetText.hasPrefix("https://")
-        let isAsterisk = targetText == "*" && method == "OPTIONS"
-        guard isOriginForm || isAbsoluteForm || isAsterisk else {
+        guard isOriginForm || targetText.hasPrefix("http://") || targetText.hasPrefix("https://") || (targetText == "*" && method == "OPTIONS") else {
             throw ParseError.malformed("unsupported request target form")
         }
         let headers = try HeaderFieldParser.parse(buffer, lines: lines[1...], maxCount: limits.maxHeaderCount)

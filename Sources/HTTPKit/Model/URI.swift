@@ -2,6 +2,8 @@
 public enum URI {
     /// Path and query of an origin-form or absolute-form target (`http://host/p?q` gives `/p`, `q`).
     public static func split(target: String) -> (path: String, query: String) {
+        // The common case, a path without a query, keeps the target's storage.
+        if target.utf8.first == UInt8(ascii: "/"), allUTF8(target, { $0 != UInt8(ascii: "?") }) { return (target, "") }
         let utf8 = target.utf8
         var start = utf8.startIndex
         if utf8.first != UInt8(ascii: "/") {
@@ -21,8 +23,15 @@ public enum URI {
 
     /// Decodes `%XX` escapes; with `plusAsSpace`, also `+` (form encoding). Nil for a bad escape or bad UTF-8.
     public static func percentDecode(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String? {
-        let bytes = Array(text.utf8)
-        guard bytes.contains(where: { $0 == 0x25 || (plusAsSpace && $0 == 0x2B) }) else { return String(text) }
+        text.utf8.withContiguousStorageIfAvailable { percentDecode(bytes: $0, plusAsSpace: plusAsSpace) }
+            ?? Array(text.utf8).withUnsafeBufferPointer { percentDecode(bytes: $0, plusAsSpace: plusAsSpace) }
+    }
+
+    /// `percentDecode` over UTF-8 bytes (a path segment the router holds).
+    static func percentDecode(bytes: UnsafeBufferPointer<UInt8>, plusAsSpace: Bool = false) -> String? {
+        guard bytes.contains(where: { $0 == 0x25 || (plusAsSpace && $0 == 0x2B) }) else {
+            return String(decoding: bytes, as: UTF8.self)
+        }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
 /// Handles one request.
 public typealias Handler = @Sendable (Request) throws -> Response
 
@@ -241,7 +245,7 @@ public struct Router: Sendable {
         for segment in segments {
             guard position <= bytes.count else { return nil }
             if case .rest(let name) = segment {
-                parameters.append((name, URI.percentDecode(Substring(decoding: UnsafeBufferPointer(rebasing: bytes[position...]), as: UTF8.self))))
+                parameters.append((name, URI.percentDecode(bytes: UnsafeBufferPointer(rebasing: bytes[position...]))))
                 return parameters
             }
             var end = position
@@ -249,10 +253,10 @@ public struct Router: Sendable {
             let part = UnsafeBufferPointer(rebasing: bytes[position..<end])
             switch segment {
             case .literal(let text):
-                guard part.elementsEqual(text) else { return nil }
+                guard part.count == text.count, part.isEmpty || text.withUnsafeBufferPointer({ memcmp($0.baseAddress!, part.baseAddress!, part.count) == 0 }) else { return nil }
             case .parameter(let name):
                 guard !part.isEmpty else { return nil }
-                parameters.append((name, URI.percentDecode(Substring(decoding: part, as: UTF8.self))))
+                parameters.append((name, URI.percentDecode(bytes: part)))
             case .rest:
                 break
             }

@@ -44,37 +44,40 @@ public struct Logger: Sendable {
         requestID: String, traceID: String, remote: String
     ) {
         guard logsRequests, let sink else { return }
-        var out: [UInt8] = []
-        out.reserveCapacity(320)
-        func field(_ name: StaticString, _ value: String) {
-            out.append(literal: name)
-            JSON.writeString(value, to: &out)
+        // About 260 bytes of names, punctuation, time and numbers, and the strings.
+        let bound = 320 + jsonBound(service) + jsonBound(version) + jsonBound(method) + jsonBound(route) + jsonBound(path)
+            + jsonBound(requestID) + jsonBound(traceID) + jsonBound(remote)
+        let line = [UInt8].written(upTo: bound) { out in
+            func field(_ name: StaticString, _ value: String) {
+                out.append(literal: name)
+                out.append(jsonString: value)
+            }
+            func number(_ name: StaticString, _ value: Int) {
+                out.append(literal: name)
+                out.append(decimal: value)
+            }
+            out.append(literal: #"{"time":""#)
+            appendRFC3339Now(to: &out)
+            out.append(UInt8(ascii: "\""))
+            out.append(literal: #","level":"info","service":"#)
+            out.append(jsonString: service)
+            field(",\"version\":", version)
+            out.append(literal: #","message":"request""#)
+            field(",\"method\":", method)
+            field(",\"route\":", route)
+            field(",\"path\":", path)
+            number(",\"status\":", status)
+            out.append(literal: #","duration_ms":"#)
+            out.append(decimal: durationMicros / 1000)
+            out.append(UInt8(ascii: "."))
+            out.append(decimal: durationMicros % 1000, width: 3)
+            number(",\"bytes\":", bytes)
+            field(",\"x_request_id\":", requestID)
+            field(",\"trace_id\":", traceID)
+            field(",\"remote\":", remote)
+            out.append(literal: "}\n")
         }
-        func number(_ name: StaticString, _ value: Int) {
-            out.append(literal: name)
-            out.append(decimal: value)
-        }
-        out.append(literal: #"{"time":""#)
-        appendRFC3339Now(to: &out)
-        out.append(UInt8(ascii: "\""))
-        out.append(literal: #","level":"info","service":"#)
-        JSON.writeString(service, to: &out)
-        field(",\"version\":", version)
-        out.append(literal: #","message":"request""#)
-        field(",\"method\":", method)
-        field(",\"route\":", route)
-        field(",\"path\":", path)
-        number(",\"status\":", status)
-        out.append(literal: #","duration_ms":"#)
-        out.append(decimal: durationMicros / 1000)
-        out.append(UInt8(ascii: "."))
-        out.append(decimal: durationMicros % 1000, width: 3)
-        number(",\"bytes\":", bytes)
-        field(",\"x_request_id\":", requestID)
-        field(",\"trace_id\":", traceID)
-        field(",\"remote\":", remote)
-        out.append(literal: "}\n")
-        sink.append(out)
+        sink.append(line)
     }
 
     /// Writes out every buffered line; call before the process exits.

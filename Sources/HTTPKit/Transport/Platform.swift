@@ -57,14 +57,14 @@ func rfc3339Now() -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// Appends the time as `rfc3339Now` writes it; the text up to the second is kept between calls.
-func appendRFC3339Now(to out: inout [UInt8]) {
+/// Appends the time as `rfc3339Now` writes it (24 bytes); the text up to the second is kept between calls.
+func appendRFC3339Now(to out: inout some ByteSink) {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     let cache = secondsCaches[threadStripe(of: secondsCaches.count)]
     let hit = cache.cached.withLock { cached -> Bool in
         guard cached.seconds == ts.tv_sec else { return false }
-        out.append(contentsOf: cached.text)
+        cached.text.withUnsafeBufferPointer { out.append(bytes: $0) }
         return true
     }
     if !hit {
@@ -79,7 +79,7 @@ func appendRFC3339Now(to out: inout [UInt8]) {
         }
         text.append(UInt8(ascii: "."))
         cache.cached.withLock { $0 = (ts.tv_sec, text) }
-        out.append(contentsOf: text)
+        text.withUnsafeBufferPointer { out.append(bytes: $0) }
     }
     out.append(decimal: Int(ts.tv_nsec / 1_000_000), width: 3)
     out.append(UInt8(ascii: "Z"))
