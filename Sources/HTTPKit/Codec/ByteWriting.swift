@@ -120,13 +120,29 @@ struct ByteWriter: ByteSink {
     }
 }
 
+extension ByteWriter {
+    /// Runs `write` over scratch storage of `bound` bytes (on the stack when small), then `use` over what it wrote.
+    static func withWritten<T>(
+        upTo bound: Int, _ write: (inout ByteWriter) throws -> Void, use: (UnsafeBufferPointer<UInt8>) throws -> T
+    ) rethrows -> T {
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Swift.max(bound, 1)) { scratch in
+            var writer = ByteWriter(scratch)
+            try write(&writer)
+            return try use(UnsafeBufferPointer(rebasing: scratch[0..<writer.count]))
+        }
+    }
+}
+
 extension Array where Element == UInt8 {
     /// A new array of what `body` writes, at most `bound` bytes.
     static func written(upTo bound: Int, _ body: (inout ByteWriter) throws -> Void) rethrows -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: Swift.max(bound, 1)) { buffer, count in
-            var writer = ByteWriter(buffer)
-            try body(&writer)
-            count = writer.count
+        try ByteWriter.withWritten(upTo: bound, body) { bytes in
+            // Grown from empty: this allocation is specialised for bytes, where `init(unsafeUninitializedCapacity:)`
+            // looks its storage type up at run time.
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            out.append(contentsOf: bytes)
+            return out
         }
     }
 }

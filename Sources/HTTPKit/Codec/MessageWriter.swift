@@ -19,12 +19,20 @@ public enum MessageWriter {
     public static func response(
         _ response: Response, version: HTTPVersion = .http1_1, keepAlive: Bool, isHead: Bool = false
     ) throws -> [UInt8] {
+        try withResponse(response, version: version, keepAlive: keepAlive, isHead: isHead) { Array($0) }
+    }
+
+    /// `use` over the bytes of a response, written in scratch storage: the server copies them straight into the
+    /// connection's output buffer.
+    static func withResponse<T>(
+        _ response: Response, version: HTTPVersion, keepAlive: Bool, isHead: Bool, _ use: (UnsafeBufferPointer<UInt8>) -> T
+    ) throws -> T {
         let body = response.body
         let chunkSize = response.chunkSize.flatMap { $0 > 0 && version != .http1_0 && response.status.mayHaveBody ? $0 : nil }
         let sendsBody = !isHead && response.status.mayHaveBody
         var bound = 128 + response.status.reason.utf8.count + fieldsBound(response.headers)
         if sendsBody { bound += body.count + (chunkSize.map { (body.count / $0 + 2) * 20 } ?? 0) }
-        return try [UInt8].written(upTo: bound) { out in
+        return try ByteWriter.withWritten(upTo: bound, { out in
             out.append(literal: version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
             out.append(decimal: response.status.code)
             out.append(0x20)
@@ -58,7 +66,7 @@ public enum MessageWriter {
                 }
                 out.append(literal: "0\r\n\r\n")
             }
-        }
+        }, use: use)
     }
 
     /// The bytes of a request with `Host` and `Content-Length` set.

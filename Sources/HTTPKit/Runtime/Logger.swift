@@ -47,7 +47,7 @@ public struct Logger: Sendable {
         // About 260 bytes of names, punctuation, time and numbers, and the strings.
         let bound = 320 + jsonBound(service) + jsonBound(version) + jsonBound(method) + jsonBound(route) + jsonBound(path)
             + jsonBound(requestID) + jsonBound(traceID) + jsonBound(remote)
-        let line = [UInt8].written(upTo: bound) { out in
+        ByteWriter.withWritten(upTo: bound) { out in
             func field(_ name: StaticString, _ value: String) {
                 out.append(literal: name)
                 out.append(jsonString: value)
@@ -76,8 +76,9 @@ public struct Logger: Sendable {
             field(",\"trace_id\":", traceID)
             field(",\"remote\":", remote)
             out.append(literal: "}\n")
+        } use: { line in
+            sink.append(line)
         }
-        sink.append(line)
     }
 
     /// Writes out every buffered line; call before the process exits.
@@ -109,6 +110,10 @@ final class LogSink: Sendable {
     private init(fd: Int32) { self.fd = fd }
 
     func append(_ line: [UInt8]) {
+        line.withUnsafeBufferPointer { append($0) }
+    }
+
+    func append(_ line: UnsafeBufferPointer<UInt8>) {
         let full = stripes[threadStripe(of: stripes.count)].buffer.withLock { buffer -> Bool in
             buffer.append(contentsOf: line)
             return buffer.count >= 64 * 1024

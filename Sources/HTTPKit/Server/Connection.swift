@@ -73,7 +73,7 @@ final class Connection: @unchecked Sendable {
             if sent < 0, code == EINTR { continue }
             return sent < 0 && (code == EAGAIN || code == EWOULDBLOCK) ? .wouldBlock : .failed
         }
-        if output.count > 256 * 1024 {
+        if output.capacity > 16 * 1024 {
             output = []
         } else {
             output.removeAll(keepingCapacity: true)
@@ -89,5 +89,10 @@ final class Connection: @unchecked Sendable {
         } else {
             output.append(contentsOf: bytes)
         }
+    }
+
+    /// Copies the bytes into the output buffer, which keeps its storage from one response to the next.
+    func queue(_ bytes: UnsafeBufferPointer<UInt8>) {
+        output.append(contentsOf: bytes)
     }
 }

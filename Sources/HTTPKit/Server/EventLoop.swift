@@ -32,16 +32,18 @@ final class ServerCore: Sendable {
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
-    /// The bytes of a response to `request`, honouring keep-alive, draining and HEAD.
-    func encode(_ response: Response, for request: Request, on connection: Connection) -> [UInt8] {
+    /// Queues the bytes of a response to `request` on the connection, honouring keep-alive, draining and HEAD.
+    func queue(_ response: Response, for request: Request, on connection: Connection) {
         let keepAlive = request.keepAlive && !isDraining
         connection.closeAfterFlush = !keepAlive
         do {
-            return try MessageWriter.response(response, version: request.version, keepAlive: keepAlive, isHead: request.method == .head)
+            try MessageWriter.withResponse(response, version: request.version, keepAlive: keepAlive, isHead: request.method == .head) {
+                connection.queue($0)
+            }
         } catch {
             connection.closeAfterFlush = true
             onReject(.internalServerError, "the handler produced an invalid header: \(error)")
-            return MessageWriter.errorReply(.internalServerError, message: "invalid response header")
+            connection.queue(MessageWriter.errorReply(.internalServerError, message: "invalid response header"))
         }
     }
 }
@@ -254,7 +256,7 @@ final class EventLoop: @unchecked Sendable {
     private func proceed(_ connection: Connection, _ request: Request, _ reply: Reply) -> Bool {
         switch reply {
         case .response(let response):
-            connection.queue(core.encode(response, for: request, on: connection))
+            core.queue(response, for: request, on: connection)
             return true
         case .calls(let calls, let then):
             connection.phase = .working
@@ -270,7 +272,7 @@ final class EventLoop: @unchecked Sendable {
             connection.phase = .working
             connection.owner.store(.worker, ordering: .releasing)
             core.pool.submit { [self, core] in
-                connection.queue(core.encode(Reply.catching(work).resolved(with: core.client), for: request, on: connection))
+                core.queue(Reply.catching(work).resolved(with: core.client), for: request, on: connection)
                 if !finishOnWorker(connection) { submit(connection) }
             }
             return false
