@@ -111,8 +111,27 @@ struct ByteWriter: ByteSink {
 
     @inline(__always) mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        claim(bytes.count).update(from: source, count: bytes.count)
-        count += bytes.count
+        let n = bytes.count
+        let target = UnsafeMutableRawPointer(claim(n)), from = UnsafeRawPointer(source)
+        // Most pieces are a few bytes (a literal, a number, a name): two overlapping word copies cost less than a
+        // call to memcpy.
+        switch n {
+        case 8...16:
+            let head = from.loadUnaligned(as: UInt64.self), tail = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            target.storeBytes(of: head, as: UInt64.self)
+            target.storeBytes(of: tail, toByteOffset: n - 8, as: UInt64.self)
+        case 4..<8:
+            let head = from.loadUnaligned(as: UInt32.self), tail = from.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            target.storeBytes(of: head, as: UInt32.self)
+            target.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
+        case 1..<4:
+            target.storeBytes(of: source[0], as: UInt8.self)
+            target.storeBytes(of: source[n / 2], toByteOffset: n / 2, as: UInt8.self)
+            target.storeBytes(of: source[n - 1], toByteOffset: n - 1, as: UInt8.self)
+        default:
+            target.copyMemory(from: from, byteCount: n)
+        }
+        count += n
     }
 
     @inline(__always) mutating func append(contentsOf bytes: [UInt8]) {
