@@ -78,19 +78,17 @@ struct HeadScanner {
 }
 
 enum HeaderFieldParser {
+    /// RFC 9110 §5.6.2 tchar: letters, digits and ``!#$%&'*+-.^_`|~``, as bits of two words (bytes 0–63, 64–127).
+    private static let tokenBitsLow: UInt64 = 0x03FF_6CFA_0000_0000
+    private static let tokenBitsHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+
     @inline(__always) static func isTokenByte(_ b: UInt8) -> Bool {
-        // Letters, digits and '-' make almost every field name.
-        if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A || b == 0x2D || (b >= 0x30 && b <= 0x39) { return true }
-        switch b {
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "."),
-            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default: return false
-        }
+        guard b < 128 else { return false }
+        let bits = b < 64 ? tokenBitsLow : tokenBitsHigh
+        return (bits >> UInt64(b & 63)) & 1 == 1
     }
 
-    static func isToken(_ bytes: ArraySlice<UInt8>) -> Bool {
+    static func isToken(_ bytes: some Collection<UInt8>) -> Bool {
         !bytes.isEmpty && bytes.allSatisfy(isTokenByte)
     }
 
@@ -99,25 +97,27 @@ enum HeaderFieldParser {
         guard lines.count <= maxCount else { throw ParseError.headersTooLarge }
         var headers = HTTPHeaders()
         headers.reserveCapacity(lines.count)
-        for line in lines {
-            let bytes = buffer[line]
-            guard let first = bytes.first, first != 0x20, first != 0x09 else {
-                throw ParseError.malformed("obsolete line folding")
+        try buffer.withUnsafeBufferPointer { buffer in
+            for line in lines {
+                let bytes = UnsafeBufferPointer(rebasing: buffer[line])
+                guard let first = bytes.first, first != 0x20, first != 0x09 else {
+                    throw ParseError.malformed("obsolete line folding")
+                }
+                guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else {
+                    throw ParseError.malformed("header field without ':'")
+                }
+                let name = UnsafeBufferPointer(rebasing: bytes[..<colon])
+                guard isToken(name) else { throw ParseError.malformed("invalid header field name") }
+                var valueStart = colon + 1
+                var valueEnd = bytes.count
+                while valueStart < valueEnd, bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09 { valueStart += 1 }
+                while valueEnd > valueStart, bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+                let value = UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd])
+                guard !value.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) else {
+                    throw ParseError.malformed("control character in header field value")
+                }
+                headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
             }
-            guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else {
-                throw ParseError.malformed("header field without ':'")
-            }
-            let name = bytes[bytes.startIndex..<colon]
-            guard isToken(name) else { throw ParseError.malformed("invalid header field name") }
-            var valueStart = colon + 1
-            var valueEnd = bytes.endIndex
-            while valueStart < valueEnd, buffer[valueStart] == 0x20 || buffer[valueStart] == 0x09 { valueStart += 1 }
-            while valueEnd > valueStart, buffer[valueEnd - 1] == 0x20 || buffer[valueEnd - 1] == 0x09 { valueEnd -= 1 }
-            let value = buffer[valueStart..<valueEnd]
-            guard !value.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) else {
-                throw ParseError.malformed("control character in header field value")
-            }
-            headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
         }
         return headers
     }

@@ -63,7 +63,13 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, E
     public func tokens(_ name: String) -> [String] {
         var tokens: [String] = []
         for index in fields.indices where Self.equalNames(fields[index].name, name) {
-            for part in fields[index].value.split(separator: ",") {
+            let value = fields[index].value
+            // Most values are one token already (`Content-Length: 42`, `Connection: close`): no splitting, no copy.
+            if !value.isEmpty, allUTF8(value, { $0 != UInt8(ascii: ",") && $0 != 0x20 && $0 != 0x09 }) {
+                tokens.append(value)
+                continue
+            }
+            for part in value.split(separator: ",") {
                 let token = trimOWS(part)
                 if !token.isEmpty { tokens.append(token) }
             }

@@ -1,5 +1,5 @@
 /// A JSON value that keeps object key order and number text, so bodies round-trip exactly.
-public indirect enum JSON: Sendable, Equatable {
+public enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
     /// The number as written; always valid JSON number text.
@@ -121,23 +121,26 @@ public indirect enum JSON: Sendable, Equatable {
 
     /// Parses one JSON text (RFC 8259), nesting at most `maxDepth` deep.
     public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws -> JSON {
-        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
-        parser.skipSpace()
-        let value = try parser.value(depth: 0)
-        parser.skipSpace()
-        guard parser.index == bytes.count else { throw parser.error("unexpected trailing characters") }
-        return value
+        try bytes.withUnsafeBufferPointer { bytes in
+            var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+            parser.skipSpace()
+            let value = try parser.value(depth: 0)
+            parser.skipSpace()
+            guard parser.index == bytes.count else { throw parser.error("unexpected trailing characters") }
+            return value
+        }
     }
 
     public static func parse(_ text: String) throws -> JSON { try parse(Array(text.utf8)) }
 }
 
+/// Reads over the bytes without copies or reference counting; `JSON.parse` keeps them alive meanwhile.
 struct JSONParser {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var index = 0
 
-    init(bytes: [UInt8], maxDepth: Int) {
+    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
     }
@@ -167,9 +170,9 @@ struct JSONParser {
         }
     }
 
-    mutating func literal(_ word: String) throws {
-        let w = Array(word.utf8)
-        guard index + w.count <= bytes.count, Array(bytes[index..<index + w.count]) == w else {
+    mutating func literal(_ word: StaticString) throws {
+        let w = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        guard index + w.count <= bytes.count, UnsafeBufferPointer(rebasing: bytes[index..<index + w.count]).elementsEqual(w) else {
             throw error("unexpected character")
         }
         index += w.count
@@ -183,6 +186,8 @@ struct JSONParser {
             index += 1
             return .object(members)
         }
+        // Room for a typical object at once, instead of regrowing at 1, 2 and 4 members.
+        members.reserveCapacity(8)
         while true {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
@@ -208,6 +213,7 @@ struct JSONParser {
             index += 1
             return .array(items)
         }
+        items.reserveCapacity(4)
         while true {
             skipSpace()
             items.append(try value(depth: depth + 1))
@@ -242,11 +248,11 @@ struct JSONParser {
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard digits() > 0 else { throw error("expected exponent digits") }
         }
-        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
     }
 
     /// `bytes` as a string, or an error if they are not UTF-8.
-    static func validated(_ bytes: ArraySlice<UInt8>, _ parser: JSONParser) throws -> String {
+    static func validated(_ bytes: UnsafeBufferPointer<UInt8>, _ parser: JSONParser) throws -> String {
         let text = String(decoding: bytes, as: UTF8.self)
         // Decoding replaces invalid sequences, which changes the bytes.
         guard text.utf8.elementsEqual(bytes) else { throw parser.error("invalid UTF-8") }
@@ -264,7 +270,8 @@ struct JSONParser {
         }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
             // ASCII needs no validation, and the generic validating initialiser costs many times the copy.
-            let s = ascii ? String(decoding: bytes[index..<end], as: UTF8.self) : try Self.validated(bytes[index..<end], self)
+            let run = UnsafeBufferPointer(rebasing: bytes[index..<end])
+            let s = ascii ? String(decoding: run, as: UTF8.self) : try Self.validated(run, self)
             index = end + 1
             return s
         }
@@ -274,7 +281,7 @@ struct JSONParser {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                return try Self.validated(out[...], self)
+                return try out.withUnsafeBufferPointer { try Self.validated($0, self) }
             }
             if byte < 0x20 { throw error("control character in string") }
             if byte != UInt8(ascii: "\\") {
