@@ -71,25 +71,26 @@ public enum JSON: Sendable, Equatable {
 
     public func write(to out: inout [UInt8], style: Style) {
         switch self {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .null: out.append(literal: "null")
+        case .bool(let b): b ? out.append(literal: "true") : out.append(literal: "false")
         case .number(let n): out.append(utf8: n)
-        case .string(let s): JSON.writeString(s, to: &out)
+        case .string(let s): out.append(jsonString: s)
         case .array(let items):
             out.append(UInt8(ascii: "["))
-            for (i, item) in items.enumerated() {
+            // By index: iterating would copy (retain and release) every element.
+            for i in items.indices {
                 if i > 0 { JSON.separator(&out, style) }
-                item.write(to: &out, style: style)
+                items[i].write(to: &out, style: style)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            for (i, member) in members.enumerated() {
+            for i in members.indices {
                 if i > 0 { JSON.separator(&out, style) }
-                JSON.writeString(member.0, to: &out)
+                out.append(jsonString: members[i].0)
                 out.append(UInt8(ascii: ":"))
                 if style == .python { out.append(UInt8(ascii: " ")) }
-                member.1.write(to: &out, style: style)
+                members[i].1.write(to: &out, style: style)
             }
             out.append(UInt8(ascii: "}"))
         }
