@@ -33,6 +33,24 @@ import Testing
         Set(results.map { (try? $0.get().bodyText) ?? "error" })
     }
 
+    /// Header strings are made when asked for: the same fields, order and trimming whichever way the bytes came,
+    /// and framing and keep-alive read from mixed-case names.
+    @Test func headersAreKeptInOrderAndTrimmed() throws {
+        let text = "HTTP/1.1 200 OK\r\nX-One: a \r\ncontent-LENGTH: 2\r\nX-Two:\tb, c\r\nX-One: d\r\nCONNECTION: close\r\n\r\nhi"
+        let results = parseAll(text)
+        #expect(bodies(results) == ["hi"])
+        for result in results {
+            let response = try result.get()
+            #expect(response.headers.fields.map { "\($0.name)=\($0.value)" } == ["X-One=a", "content-LENGTH=2", "X-Two=b, c", "X-One=d", "CONNECTION=close"])
+            #expect(response.headers.values("x-one") == ["a", "d"])
+            #expect(!response.keepAlive)
+        }
+        var changed = try results[0].get()
+        changed.headers = ["Connection": "keep-alive"]
+        #expect(changed.headers.count == 1)
+        #expect(changed.keepAlive)
+    }
+
     @Test func contentLength() throws {
         let results = parseAll("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc")
         #expect(bodies(results) == ["abc"])

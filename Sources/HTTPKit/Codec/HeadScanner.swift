@@ -92,8 +92,11 @@ enum HeaderFieldParser {
         !bytes.isEmpty && bytes.allSatisfy(isTokenByte)
     }
 
-    /// Parses `name: value` lines (RFC 9112 §5). Rejects obs-fold, space before the colon and control bytes.
-    static func parse(_ buffer: [UInt8], lines: ArraySlice<Range<Int>>, maxCount: Int) throws -> HTTPHeaders {
+    /// Parses `name: value` lines (RFC 9112 §5). Rejects obs-fold, space before the colon and control bytes. Every
+    /// line is checked; only the fields whose names `keep` accepts are made into strings.
+    static func parse(
+        _ buffer: [UInt8], lines: ArraySlice<Range<Int>>, maxCount: Int, keep: (UnsafeBufferPointer<UInt8>) -> Bool = { _ in true }
+    ) throws -> HTTPHeaders {
         guard lines.count <= maxCount else { throw ParseError.headersTooLarge }
         var headers = HTTPHeaders()
         headers.reserveCapacity(lines.count)
@@ -116,10 +119,41 @@ enum HeaderFieldParser {
                 guard !value.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) else {
                     throw ParseError.malformed("control character in header field value")
                 }
-                headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+                if keep(name) { headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)) }
             }
         }
         return headers
+    }
+
+    /// Whether the field decides how a message is framed or whether its connection stays open.
+    static func isFraming(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        equalIgnoringCase(name, "content-length") || equalIgnoringCase(name, "transfer-encoding")
+            || equalIgnoringCase(name, "connection")
+    }
+
+    private static func equalIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let other = lowercase.utf8Start
+        for index in 0..<bytes.count where asciiLower(bytes[index]) != other[index] { return false }
+        return true
+    }
+
+    /// The fields of CRLF-separated lines that `parse` has already accepted.
+    static func fields(ofLines block: [UInt8]) -> HTTPHeaders {
+        var lines: [Range<Int>] = []
+        var start = 0
+        var index = 0
+        while index + 1 < block.count {
+            if block[index] == 0x0D, block[index + 1] == 0x0A {
+                lines.append(start..<index)
+                start = index + 2
+                index = start
+            } else {
+                index += 1
+            }
+        }
+        if start < block.count { lines.append(start..<block.count) }
+        return (try? parse(block, lines: lines[...], maxCount: Int.max)) ?? HTTPHeaders()
     }
 
     /// The body framing the header fields declare (RFC 9112 §6.3), rejecting ambiguous framing.

@@ -2,12 +2,43 @@
 public struct ClientResponse: Sendable {
     public var status: HTTPStatus
     public var version: HTTPVersion
-    public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// The validated field lines as received, made into strings only when `headers` is read: most upstream
+    /// responses are used for their status and body alone.
+    private var fieldLines: [UInt8] = []
+    /// The fields framing and keep-alive depend on (all of them once `headers` has been set).
+    private var framingFields: HTTPHeaders
+    private var headersSet: Bool
+
+    public init(status: HTTPStatus, version: HTTPVersion = .http1_1, headers: HTTPHeaders, body: [UInt8]) {
+        self.status = status
+        self.version = version
+        self.body = body
+        framingFields = headers
+        headersSet = true
+    }
+
+    init(status: HTTPStatus, version: HTTPVersion, fieldLines: [UInt8], framingFields: HTTPHeaders) {
+        self.status = status
+        self.version = version
+        body = []
+        self.fieldLines = fieldLines
+        self.framingFields = framingFields
+        headersSet = false
+    }
+
+    public var headers: HTTPHeaders {
+        get { headersSet ? framingFields : HeaderFieldParser.fields(ofLines: fieldLines) }
+        set {
+            framingFields = newValue
+            fieldLines = []
+            headersSet = true
+        }
+    }
 
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
     /// Whether the server lets the connection be reused.
-    public var keepAlive: Bool { HTTPKeepAlive.decide(version: version, headers: headers) && framedByLength }
+    public var keepAlive: Bool { HTTPKeepAlive.decide(version: version, headers: framingFields) && framedByLength }
     var framedByLength = true
 }
 
@@ -120,16 +151,19 @@ public struct ResponseParser {
             throw ParseError.malformed("invalid status code")
         }
         let reason = statusLine.count > 13 ? String(decoding: statusLine[13...], as: UTF8.self) : ""
-        let headers = try HeaderFieldParser.parse(buffer, lines: lines[1...], maxCount: limits.maxHeaderCount)
+        let framingFields = try HeaderFieldParser.parse(buffer, lines: lines[1...], maxCount: limits.maxHeaderCount) { name in
+            HeaderFieldParser.isFraming(name)
+        }
+        let fieldLines = lines.count > 1 ? Array(buffer[lines[1].lowerBound..<lines[lines.count - 1].upperBound]) : []
         let status = HTTPStatus(code: code, reason: reason)
         var framing: BodyFraming
         if requestWasHead || !status.mayHaveBody {
             framing = .none
         } else {
-            framing = try HeaderFieldParser.framing(of: headers, version: .http1_1, maxBody: maxBodyBytes)
-            if framing == .none, !headers.contains("Content-Length") { framing = .untilClose }
+            framing = try HeaderFieldParser.framing(of: framingFields, version: .http1_1, maxBody: maxBodyBytes)
+            if framing == .none, !framingFields.contains("Content-Length") { framing = .untilClose }
         }
-        var response = ClientResponse(status: status, version: version, headers: headers, body: [])
+        var response = ClientResponse(status: status, version: version, fieldLines: fieldLines, framingFields: framingFields)
         response.framedByLength = framing != .untilClose
         return (response, framing)
     }
