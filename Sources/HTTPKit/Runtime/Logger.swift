@@ -100,7 +100,8 @@ final class LogSink: Sendable {
     private let fd: Int32
     /// Striped by thread so that concurrent requests rarely wait on each other to log.
     private let stripes = (0..<16).map { _ in Stripe() }
-    private let writing = Mutex<Void>(())
+    /// Held while writing; its value is the empty buffer the next stripe to be written gets in exchange.
+    private let writing = Mutex<[UInt8]>([])
 
     static func shared(_ fd: Int32) -> LogSink {
         sinks.withLock { sinks in
@@ -126,26 +127,25 @@ final class LogSink: Sendable {
         if full { flush() }
     }
 
+    /// Writes each stripe's lines: the stripe's buffer is swapped for an empty one, so nothing is copied and the
+    /// loops wait only for the swap.
     func flush() {
-        writing.withLock { _ in
-            var pending: [UInt8] = []
+        writing.withLock { spare in
             for stripe in stripes {
-                stripe.buffer.withLock { buffer in
-                    pending.append(contentsOf: buffer)
-                    buffer.removeAll(keepingCapacity: true)
-                }
-            }
-            guard !pending.isEmpty else { return }
-            pending.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n <= 0 {
-                        if n < 0, errno == EINTR { continue }
-                        return
+                stripe.buffer.withLock { swap(&$0, &spare) }
+                guard !spare.isEmpty else { continue }
+                spare.withUnsafeBytes { raw in
+                    var offset = 0
+                    while offset < raw.count {
+                        let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                        if n <= 0 {
+                            if n < 0, errno == EINTR { continue }
+                            return
+                        }
+                        offset += n
                     }
-                    offset += n
                 }
+                spare.removeAll(keepingCapacity: spare.capacity <= 256 * 1024)
             }
         }
     }
