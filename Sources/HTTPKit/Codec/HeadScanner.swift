@@ -121,7 +121,7 @@ enum HeaderFieldParser {
                 while valueStart < valueEnd, bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09 { valueStart += 1 }
                 while valueEnd > valueStart, bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09 { valueEnd -= 1 }
                 let value = UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd])
-                guard !value.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) else {
+                guard !ByteScan.hasFieldValueControl(value) else {
                     throw ParseError.malformed("control character in header field value")
                 }
                 if keep(name) { headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)) }

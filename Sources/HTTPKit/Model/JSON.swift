@@ -263,12 +263,7 @@ struct JSONParser {
     mutating func string() throws -> String {
         index += 1
         // Most strings have no escapes: take them straight from the input.
-        var end = index
-        var ascii = true
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
-            if bytes[end] >= 0x80 { ascii = false }
-            end += 1
-        }
+        let (end, ascii) = ByteScan.jsonStringRun(bytes, from: index)
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
             // ASCII needs no validation, and the generic validating initialiser costs many times the copy.
             let run = UnsafeBufferPointer(rebasing: bytes[index..<end])
