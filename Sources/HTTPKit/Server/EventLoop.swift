@@ -55,7 +55,8 @@ final class EventLoop: @unchecked Sendable {
     private let epoll: Epoll
     private let inbox = Mutex<[Connection]>([])
     private var connections: [UInt64: Connection] = [:]
-    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Owned by this loop for its lifetime: a constant pointer, so reading into it needs no exclusivity check.
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     private var lastSweep = monotonicNanos()
     private let client: LoopClient
     let finished = Atomic<Bool>(false)
@@ -65,6 +66,8 @@ final class EventLoop: @unchecked Sendable {
         epoll = try Epoll()
         client = LoopClient(epoll: epoll, configuration: core.client.configuration) { [core] in core.outbound.add($0, ordering: .relaxed) }
     }
+
+    deinit { readBuffer.deallocate() }
 
     /// Hands a new connection, or one a worker has finished with, to this loop.
     func submit(_ connection: Connection) {
@@ -136,11 +139,11 @@ final class EventLoop: @unchecked Sendable {
     private func read(_ connection: Connection) -> ReadResult {
         if connection.drained { return .wouldBlock }
         let fd = connection.socket.fd
-        let count = readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        let count = recv(fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT))
         if count > 0 {
             // A FIN that came with the data raises no further event: read on until recv answers 0.
             connection.drained = count < readBuffer.count && !connection.peerSentFIN
-            readBuffer.withUnsafeBytes { connection.parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            connection.parser.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
             connection.lastActivity = monotonicNanos()
             return .data
         }
@@ -190,7 +193,7 @@ final class EventLoop: @unchecked Sendable {
                 // after a second).
                 var dropped = 0
                 while true {
-                    let count = readBuffer.withUnsafeMutableBytes { recv(connection.socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                    let count = recv(connection.socket.fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT))
                     dropped += max(count, 0)
                     if count > 0, dropped <= 1 << 20 { continue }
                     if count < 0, errno == EAGAIN || errno == EINTR { return }

@@ -60,7 +60,8 @@ final class LoopClient: @unchecked Sendable {
     private var exchanges: [UInt64: Exchange] = [:]
     private var idle: [String: [Exchange]] = [:]
     private var nextToken = LoopClient.firstToken
-    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// A constant pointer, so reading into it needs no exclusivity check.
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     /// The earliest deadline of any exchange (a call's, a connect's, or an idle connection's expiry).
     private(set) var nextDeadline: UInt64 = .max
 
@@ -70,6 +71,8 @@ final class LoopClient: @unchecked Sendable {
         self.configuration = configuration
         self.count = count
     }
+
+    deinit { buffer.deallocate() }
 
     private func post(_ task: @escaping @Sendable () -> Void) {
         posted.withLock { $0.append(task) }
@@ -205,10 +208,10 @@ final class LoopClient: @unchecked Sendable {
     private func receive(_ exchange: Exchange) {
         let fd = exchange.socket.fd
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
             if count > 0 {
                 exchange.receivedAny = true
-                buffer.withUnsafeBytes { exchange.parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+                exchange.parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 switch exchange.parser.next() {
                 case .needMore:
                     continue
