@@ -26,6 +26,26 @@ import Testing
         #expect(response.headers["X-Route"] == "/reviews/:id")
     }
 
+    /// Routes are only tried against paths with as many segments (the pre-check must not drop a match).
+    @Test func pathsMatchPatternsWithTheirSegmentCount() {
+        var router = Router()
+        for pattern in ["/", "/a", "/a/", "/a/:id", "/a/:id/b", "/s/*rest"] {
+            router.get(pattern, execution: .inline) { request in .text(request.route ?? "none") }
+        }
+        let expected: [(String, String?)] = [
+            ("/", "/"), ("/a", "/a"), ("/a/", "/a/"), ("/a/7", "/a/:id"), ("/a/7/b", "/a/:id/b"), ("/a/7/c", nil),
+            ("/a/7/b/", nil), ("/s/", "/s/*rest"), ("/s/x/y/z", "/s/*rest"), ("/b", nil), ("//", nil),
+        ]
+        for (path, pattern) in expected {
+            let response = router.respond(to: Request(method: .get, target: path))
+            if let pattern {
+                #expect(response.bodyText == pattern, "\(path)")
+            } else {
+                #expect(response.status == .notFound, "\(path)")
+            }
+        }
+    }
+
     @Test func restCapturesTheRemainingPath() {
         #expect(send(.get, "/static/img/a.png").bodyText == "file img/a.png")
     }

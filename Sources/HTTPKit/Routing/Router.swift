@@ -36,6 +36,8 @@ public struct Router: Sendable {
         let method: HTTPMethod
         let pattern: String
         let segments: [Segment]
+        /// How many segments a path needs to match, when the pattern has no `*rest`.
+        let fixedSegmentCount: Int?
         let execution: Execution
         let handler: ReplyHandler
         /// Registered as a `ReplyHandler`: it may ask for upstream calls.
@@ -46,6 +48,7 @@ public struct Router: Sendable {
             self.method = method
             self.pattern = pattern
             self.segments = segments
+            fixedSegmentCount = segments.contains { if case .rest = $0 { true } else { false } } ? nil : segments.count
             self.execution = execution
             self.handler = handler
             self.replies = replies
@@ -188,7 +191,9 @@ public struct Router: Sendable {
             var allowed: [HTTPMethod] = []
             var fallback: Match?
             var firstMatched: Route?
+            let segmentCount = Self.segmentCount(path)
             for route in routes {
+                if let fixed = route.fixedSegmentCount, fixed != segmentCount { continue }
                 guard let parameters = Self.match(route.segments, path) else { continue }
                 if route.method == method { return ((route, parameters), nil, [], nil) }
                 if firstMatched == nil { firstMatched = route }
@@ -235,6 +240,14 @@ public struct Router: Sendable {
     static func withBytes<T>(of path: String, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
         var path = path
         return path.withUTF8(body)
+    }
+
+    /// How many segments `match` sees in the path: one after each `/`, and one before the first when the path
+    /// does not start with `/`.
+    static func segmentCount(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var slashes = 0
+        for byte in bytes where byte == UInt8(ascii: "/") { slashes += 1 }
+        return bytes.first == UInt8(ascii: "/") ? slashes : slashes + 1
     }
 
     /// Parameters (nil values are undecodable) if the segments match.
