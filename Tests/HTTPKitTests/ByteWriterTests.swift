@@ -36,6 +36,13 @@ import Testing
             out.append(decimal: Int.min)
         }
         #expect(String(decoding: written, as: UTF8.self) == "0 007 -42 9223372036854775807 -9223372036854775808")
+        for value in [1, 9, 10, 11, 99, 100, 101, 999, 1000, 12345, 100_000, 987_654_321] {
+            for width in [1, 3, 8] {
+                let text = String(decoding: [UInt8].written(upTo: 40) { $0.append(decimal: value, width: width) }, as: UTF8.self)
+                let plain = String(value)
+                #expect(text == String(repeating: "0", count: max(0, width - plain.count)) + plain)
+            }
+        }
     }
 
     @Test func chunkedAndHeadResponsesAreFramed() throws {

@@ -36,12 +36,27 @@ extension ByteSink {
         if value < 0 { append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            // Two digits per division, from a table of "00" to "99".
             var start = digits.count
-            repeat {
+            while magnitude >= 100 {
+                let pair = Int(magnitude % 100) &* 2
+                magnitude /= 100
+                start -= 2
+                digits[start] = digitPairs[pair]
+                digits[start + 1] = digitPairs[pair + 1]
+            }
+            if magnitude >= 10 {
+                start -= 2
+                digits[start] = digitPairs[Int(magnitude) &* 2]
+                digits[start + 1] = digitPairs[Int(magnitude) &* 2 + 1]
+            } else {
                 start -= 1
-                digits[start] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0 || digits.count - start < width
+                digits[start] = UInt8(truncatingIfNeeded: 0x30 &+ magnitude)
+            }
+            while digits.count - start < width {
+                start -= 1
+                digits[start] = 0x30
+            }
             append(bytes: UnsafeBufferPointer(rebasing: digits[start...]))
         }
     }
@@ -77,6 +92,9 @@ extension ByteSink {
         append(UInt8(ascii: "\""))
     }
 }
+
+/// "00", "01", … "99" as 200 bytes.
+private let digitPairs: [UInt8] = Array((0..<100).map { (n: Int) -> String in n < 10 ? "0\(n)" : "\(n)" }.joined().utf8)
 
 @inline(__always) private func hexDigit(_ value: UInt8) -> UInt8 {
     value < 10 ? 0x30 + value : 0x57 + value

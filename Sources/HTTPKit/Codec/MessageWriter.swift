@@ -7,7 +7,8 @@ public enum MessageWriter {
 
     /// True when the value can be sent as a header field value (RFC 9110 §5.5): no CTL but HTAB.
     public static func isValidValue(_ value: String) -> Bool {
-        allUTF8(value) { ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 }
+        var value = value
+        return value.withUTF8 { !ByteScan.hasFieldValueControl($0) }
     }
 
     public static func isValidName(_ name: String) -> Bool {

@@ -89,7 +89,8 @@ public struct RequestParser {
                     buffer, from: start, firstLineLimit: limits.maxRequestLineBytes, firstLineError: .uriTooLong,
                     totalLimit: limits.maxHeaderBytes
                 ) else { return .needMore }
-                let (request, framing) = try parseHead()
+                var framing = BodyFraming.none
+                let request = try parseHead(framing: &framing)
                 scanner.reset()
                 start = end
                 var decoder = BodyDecoder(framing: framing, limits: limits, maxBody: limits.maxBodyBytes)
@@ -129,7 +130,9 @@ public struct RequestParser {
         return .request(complete)
     }
 
-    private func parseHead() throws -> (Request, BodyFraming) {
+    /// The request of the scanned head, and how its body is framed (not a tuple: destroying a tuple of these
+    /// goes through the runtime's generic value witnesses).
+    private func parseHead(framing: inout BodyFraming) throws -> Request {
         let lines = scanner.lines
         let requestLine = buffer[lines[0]]
         guard let firstSpace = requestLine.firstIndex(of: 0x20),
@@ -153,9 +156,8 @@ public struct RequestParser {
         let hosts = headers.count("Host")
         guard hosts <= 1 else { throw ParseError.malformed("more than one Host header field") }
         guard version == .http1_0 || hosts == 1 else { throw ParseError.malformed("missing Host header field") }
-        let framing = try HeaderFieldParser.framing(of: headers, version: version, maxBody: limits.maxBodyBytes)
-        let request = Request(method: HTTPMethod(method), target: targetText, version: version, headers: headers)
-        return (request, framing)
+        framing = try HeaderFieldParser.framing(of: headers, version: version, maxBody: limits.maxBodyBytes)
+        return Request(method: HTTPMethod(method), target: targetText, version: version, headers: headers)
     }
 
     static func parseVersion(_ bytes: ArraySlice<UInt8>) throws -> HTTPVersion {

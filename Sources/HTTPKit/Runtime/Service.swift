@@ -164,7 +164,7 @@ public enum ServiceRunner {
             let route = answer.route ?? "unmatched", routeIndex = answer.routeIndex
             let method = request.method, path = request.path, remote = request.remoteAddress
             let requestID = request.headers["x-request-id"] ?? "", traceID = TraceContext.traceID(request.headers)
-            return answer.reply.map { response in
+            @Sendable func finish(_ response: Response) -> Response {
                 let seconds = Double(nanos(since: start)) / 1e9
                 recorder.record(method: method, route: route, routeIndex: routeIndex, status: response.status.code, seconds: seconds)
                 logger.logRequest(
@@ -173,6 +173,9 @@ public enum ServiceRunner {
                 )
                 return response
             }
+            // A response now is finished in place; only a reply with more steps needs `finish` kept as a closure.
+            if case .response(let response) = answer.reply { return .response(finish(response)) }
+            return answer.reply.map(finish)
         }
         return (responder, frozen)
     }
