@@ -119,8 +119,7 @@ enum StorageApp {
 
     /// `prefix` followed by `json`, written straight into the body.
     static func text(_ prefix: String, _ json: JSON, status: HTTPStatus) -> Response {
-        var body = Array(prefix.utf8)
-        json.write(to: &body, style: .compact)
+        let body = json.bytes(after: prefix)
         return Response(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: body)
     }
 

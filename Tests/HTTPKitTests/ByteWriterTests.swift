@@ -23,6 +23,22 @@ import Testing
         #expect(array == written)
     }
 
+    /// JSON text is written into storage sized by `writeBound`: the worst case (every byte escaped, the wider
+    /// Python style, nesting, empty containers) fits and parses back to the same value.
+    @Test func jsonValuesFitTheirBoundInBothStyles() throws {
+        let nasty = String(decoding: (UInt8(0)..<0x20).map { $0 } + [0x22, 0x5C], as: UTF8.self)
+        let value = JSON.object([
+            (nasty, .array([.string(nasty), .null, .bool(false), .bool(true), .number("-1.5e3"), .array([]), .object([])])),
+            ("", .object([("a", .string(nasty)), (nasty, .array([.string(""), .string(nasty)]))])),
+        ])
+        for style in [JSON.Style.compact, .python] {
+            let bytes = value.bytes(style, after: "prefix ")
+            #expect(bytes.count <= "prefix ".utf8.count + value.writeBound)
+            #expect(try JSON.parse(Array(bytes.dropFirst(7))) == value)
+        }
+        #expect(JSON.array([.int(1), .int(2)]).bytes(.python) == Array("[1, 2]".utf8))
+    }
+
     @Test func decimalsArePaddedAndSigned() {
         let written = [UInt8].written(upTo: 80) { out in
             out.append(decimal: 0)

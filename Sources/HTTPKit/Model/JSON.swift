@@ -61,15 +61,32 @@ public enum JSON: Sendable, Equatable {
         String(decoding: bytes(style), as: UTF8.self)
     }
 
-    /// The UTF-8 text of the value.
-    public func bytes(_ style: Style = .compact) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(128)
-        write(to: &out, style: style)
-        return out
+    /// The UTF-8 text of the value, after `prefix`: written once into storage of the size it can reach at most.
+    public func bytes(_ style: Style = .compact, after prefix: String = "") -> [UInt8] {
+        [UInt8].written(upTo: prefix.utf8.count + writeBound) { out in
+            out.append(utf8: prefix)
+            emit(into: &out, style: style)
+        }
     }
 
-    public func write(to out: inout [UInt8], style: Style) {
+    /// The most `emit` can produce in either style: every string escaped at its longest.
+    var writeBound: Int {
+        switch self {
+        case .null, .bool: return 5
+        case .number(let n): return n.utf8.count
+        case .string(let s): return jsonBound(s)
+        case .array(let items):
+            var bound = 2
+            for i in items.indices { bound += items[i].writeBound + 2 }
+            return bound
+        case .object(let members):
+            var bound = 2
+            for i in members.indices { bound += jsonBound(members[i].0) + 4 + members[i].1.writeBound }
+            return bound
+        }
+    }
+
+    func emit(into out: inout some ByteSink, style: Style) {
         switch self {
         case .null: out.append(literal: "null")
         case .bool(let b): b ? out.append(literal: "true") : out.append(literal: "false")
@@ -80,7 +97,7 @@ public enum JSON: Sendable, Equatable {
             // By index: iterating would copy (retain and release) every element.
             for i in items.indices {
                 if i > 0 { JSON.separator(&out, style) }
-                items[i].write(to: &out, style: style)
+                items[i].emit(into: &out, style: style)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
@@ -90,13 +107,13 @@ public enum JSON: Sendable, Equatable {
                 out.append(jsonString: members[i].0)
                 out.append(UInt8(ascii: ":"))
                 if style == .python { out.append(UInt8(ascii: " ")) }
-                members[i].1.write(to: &out, style: style)
+                members[i].1.emit(into: &out, style: style)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
 
-    @inline(__always) static func separator(_ out: inout [UInt8], _ style: Style) {
+    @inline(__always) static func separator(_ out: inout some ByteSink, _ style: Style) {
         out.append(UInt8(ascii: ","))
         if style == .python { out.append(UInt8(ascii: " ")) }
     }
