@@ -1,5 +1,6 @@
 @testable import HTTPKit
 import Testing
+import TestSupport
 
 @Suite struct MetricsTests {
     @Test func registryRendersCountersAndCumulativeHistograms() {
@@ -52,5 +53,23 @@ import Testing
         #expect(text.contains(#"http_server_requests_total{method="other",route="/items/:id",code="405"} 1"#))
         #expect(text.contains(#"http_server_request_duration_seconds_count{method="GET",route="/items/:id"} 2"#))
         #expect(text.contains(#"http_server_request_duration_seconds_bucket{method="GET",route="unmatched",le="+Inf"} 1"#))
+    }
+
+    /// Outbound calls counted by upstream and result, the series kept per upstream.
+    @Test func upstreamCallsAreCountedByResult() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let context = try ServiceContext(testing: "metrics", table: [])
+        let echo = try context.upstream("echo", baseURL: server.baseURL, setting: "ECHO_URL")
+        #expect(try echo.call(.get, "/echo/a", timeout: 2).status.code == 200)
+        #expect(try echo.call(.get, "/echo/b", timeout: 2).status.code == 200)
+        #expect(try echo.call(.get, "/nothing", timeout: 2).status.code == 404)
+        let closed = try context.upstream("closed", baseURL: "http://127.0.0.1:1", setting: "CLOSED_URL")
+        #expect(throws: HTTPClientError.self) { try closed.call(.get, "/", timeout: 2) }
+        let text = context.metrics.render()
+        #expect(text.contains(#"http_client_requests_total{upstream="echo",code="200"} 2"#))
+        #expect(text.contains(#"http_client_requests_total{upstream="echo",code="404"} 1"#))
+        #expect(text.contains(#"http_client_requests_total{upstream="closed",code="refused"} 1"#))
+        #expect(text.contains(#"http_client_request_duration_seconds_count{upstream="echo"} 3"#))
     }
 }

@@ -30,8 +30,8 @@ extension HTTPClient {
             }
         }
 
-        /// Pooled connections are kept per `host:port`.
-        var poolKey: String { "\(url.host):\(url.port)" }
+        /// Pooled connections are kept per `host:port` (the authority).
+        var poolKey: String { url.authority }
     }
 
     private struct InFlight {

@@ -37,7 +37,7 @@ public final class ServiceContext: Sendable {
         guard let base = try? HTTPClient.URL(baseURL), base.target == "/", !baseURL.hasSuffix("/") else {
             throw ConfigError(variable: setting, message: "must give an http://host:port address (got \"\(baseURL)\")")
         }
-        return Upstream(name: name, baseURL: baseURL, base: base, client: client, requests: clientRequests, duration: clientDuration)
+        return Upstream(name: name, baseURL: baseURL, base: base, client: client, metrics: UpstreamMetrics(name: name, requests: clientRequests, duration: clientDuration))
     }
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An upstream service called over HTTP, with its outbound metrics.
 public struct Upstream: Sendable {
     public let name: String
@@ -5,8 +7,7 @@ public struct Upstream: Sendable {
     /// `baseURL` parsed once (`http://host:port`); calls only set their path.
     let base: HTTPClient.URL
     let client: HTTPClient
-    let requests: Counter
-    let duration: Histogram
+    let metrics: UpstreamMetrics
 
     /// The upstream's host name, as parsed from `baseURL`.
     public var host: String { base.host }
@@ -64,7 +65,32 @@ public struct Upstream: Sendable {
     }
 
     private func record(_ code: String, _ start: UInt64) {
-        requests.increment([name, code])
-        duration.observe(Double(nanos(since: start)) / 1e9, [name])
+        metrics.record(code, seconds: Double(nanos(since: start)) / 1e9)
+    }
+}
+
+/// An upstream's outbound series (`http_client_requests_total{upstream,code}` and the duration histogram), each
+/// looked up by its labels once and then kept.
+final class UpstreamMetrics: Sendable {
+    private let name: String
+    private let requests: MetricFamily
+    private let duration: MetricSeries
+    private let byCode = Mutex<[(code: String, series: MetricSeries)]>([])
+
+    init(name: String, requests: Counter, duration: Histogram) {
+        self.name = name
+        self.requests = requests.family
+        self.duration = duration.family.series([name])
+    }
+
+    func record(_ code: String, seconds: Double) {
+        let count = byCode.withLock { known -> MetricSeries in
+            if let entry = known.first(where: { $0.code == code }) { return entry.series }
+            let series = requests.series([name, code])
+            known.append((code, series))
+            return series
+        }
+        count.add(1)
+        duration.observe(seconds)
     }
 }
