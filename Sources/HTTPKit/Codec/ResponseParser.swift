@@ -73,6 +73,15 @@ public struct ResponseParser {
     /// True when bytes arrived that no response has consumed yet.
     public var hasBufferedBytes: Bool { start < buffer.count }
 
+    /// Ready for the next response on the same connection, keeping its storage; nothing may be buffered.
+    public mutating func reset(requestWasHead: Bool) {
+        buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+        start = 0
+        scanner.reset()
+        state = .head
+        self.requestWasHead = requestWasHead
+    }
+
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         buffer.append(contentsOf: bytes)
     }

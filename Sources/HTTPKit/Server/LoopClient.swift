@@ -39,16 +39,17 @@ final class LoopClient: @unchecked Sendable {
         var index = 0
         var output: [UInt8] = []
         var sent = 0
-        var parser = ResponseParser()
+        var parser: ResponseParser
         var reused = false
         var receivedAny = false
         /// Addresses still to try while connecting.
         var fallbacks: ArraySlice<SocketAddress> = []
 
-        init(token: UInt64, socket: Socket, key: String) {
+        init(token: UInt64, socket: Socket, key: String, parser: ResponseParser) {
             self.token = token
             self.socket = socket
             self.key = key
+            self.parser = parser
         }
     }
 
@@ -130,8 +131,8 @@ final class LoopClient: @unchecked Sendable {
         exchange.sent = 0
         exchange.reused = reused
         exchange.receivedAny = false
-        exchange.parser = ResponseParser(limits: configuration.limits, maxBodyBytes: configuration.maxResponseBodyBytes)
-        exchange.parser.requestWasHead = call.method == .head
+        // A pooled connection is only kept with nothing buffered, so its parser starts clean.
+        exchange.parser.reset(requestWasHead: call.method == .head)
         exchange.state = .sending
         setDeadline(exchange, call.deadline.nanos)
     }
@@ -145,7 +146,8 @@ final class LoopClient: @unchecked Sendable {
             if addresses.count > 1 { return connect(addresses.dropFirst(), key: key, call, batch, index, bytes) }
             return finish(batch, index, .failure(HTTPClientError(error, authority: call.url.authority)))
         }
-        let exchange = Exchange(token: nextToken, socket: socket, key: key)
+        let parser = ResponseParser(limits: configuration.limits, maxBodyBytes: configuration.maxResponseBodyBytes)
+        let exchange = Exchange(token: nextToken, socket: socket, key: key, parser: parser)
         nextToken += 1
         exchanges[exchange.token] = exchange
         count(1)
