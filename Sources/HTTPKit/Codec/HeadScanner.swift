@@ -9,11 +9,6 @@ struct HeadScanner {
     private var lineStart: Int?
     private var position: Int?
 
-    init() {
-        // Room for a typical head at once, instead of regrowing at 1, 2, 4 and 8 lines.
-        lines.reserveCapacity(16)
-    }
-
     mutating func reset() {
         lines.removeAll(keepingCapacity: true)
         lineStart = nil

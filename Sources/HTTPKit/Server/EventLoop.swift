@@ -13,6 +13,8 @@ final class ServerCore: Sendable {
     let onReject: @Sendable (HTTPStatus, String) -> Void
     let pool: WorkerPool
     let open = Atomic<Int>(0)
+    /// The most connections open since memory was last given back.
+    private let openPeak = Atomic<Int>(0)
     /// Connections the loops hold to upstreams, busy or pooled.
     let outbound = Atomic<Int>(0)
     let busy = Atomic<Int>(0)
@@ -31,6 +33,25 @@ final class ServerCore: Sendable {
     }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// After a burst of connections has mostly closed, returns the heap memory they freed to the system: glibc
+    /// keeps it otherwise, and a service that once held 2,000 connections would go on showing their 20 MB.
+    func releaseMemoryAfterBurst() {
+        let now = open.load(ordering: .relaxed)
+        let peak = openPeak.load(ordering: .relaxed)
+        if now > peak {
+            openPeak.store(now, ordering: .relaxed)
+        } else if Self.burstEnded(open: now, peak: peak),
+            openPeak.compareExchange(expected: peak, desired: now, ordering: .relaxed).exchanged
+        {
+            releaseFreeHeapMemory()
+        }
+    }
+
+    /// At least 256 connections fewer than the peak, and at most half of it.
+    static func burstEnded(open: Int, peak: Int) -> Bool {
+        peak - open >= 256 && open <= peak / 2
+    }
 
     /// Queues the bytes of a response to `request` on the connection, honouring keep-alive, draining and HEAD.
     func queue(_ response: Response, for request: Request, on connection: Connection) {
@@ -319,6 +340,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func sweep(_ now: UInt64) {
+        core.releaseMemoryAfterBurst()
         let config = core.configuration
         let idleNanos = UInt64(config.idleTimeout * 1e9)
         let writeNanos = UInt64(config.writeTimeout * 1e9)

@@ -13,6 +13,17 @@ import Darwin
     return Int((id &* 0x9E37_79B9_7F4A_7C15) >> 58) % count
 }
 
+#if canImport(Glibc)
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
+
+/// Gives the heap memory malloc holds free back to the system (glibc keeps it otherwise).
+func releaseFreeHeapMemory() {
+    #if canImport(Glibc)
+    _ = glibcMallocTrim(0)
+    #endif
+}
+
 /// Monotonic time in nanoseconds.
 @inline(__always) func monotonicNanos() -> UInt64 {
     var ts = timespec()
