@@ -32,6 +32,12 @@ extension HTTPClient {
 
         /// Pooled connections are kept per `host:port` (the authority).
         var poolKey: String { url.authority }
+
+        /// Whether the call is sent again on a fresh connection after its pooled one ended before any answer: the
+        /// server had closed it while idle, and the method may be repeated.
+        func retriesAfterStaleConnection(reused: Bool, receivedAny: Bool) -> Bool {
+            reused && !receivedAny && method != .post && method != .patch
+        }
     }
 
     private struct InFlight {
@@ -100,7 +106,7 @@ extension HTTPClient {
     private func start(_ call: Call, index: Int, pooled: Bool) throws -> InFlight {
         let bytes = try call.bytes(keepAlive: configuration.keepAlive)
         let key = call.poolKey
-        var parser = ResponseParser(limits: configuration.limits, maxBodyBytes: configuration.maxResponseBodyBytes)
+        var parser = configuration.responseParser()
         parser.requestWasHead = call.method == .head
         if pooled, configuration.keepAlive, let socket = takeIdle(key) {
             if (try? socket.send(bytes)) != nil { return InFlight(index: index, socket: socket, key: key, reused: true, parser: parser) }
@@ -127,12 +133,8 @@ extension HTTPClient {
     private func advance(_ entry: inout InFlight, _ call: Call, buffer: [UInt8], count: Int) -> Progress {
         if count <= 0 {
             entry.socket.close()
-            if entry.reused, !entry.receivedAny, call.method != .post, call.method != .patch { return .staleConnection }
-            switch entry.parser.finishAtEOF() {
-            case .response(let response): return .finished(.success(response))
-            case .error(let error): return .finished(.failure(entry.receivedAny ? .protocolError(error.description) : .connectionClosed(entry.key)))
-            case .needMore: return .finished(.failure(.connectionClosed(entry.key)))
-            }
+            if call.retriesAfterStaleConnection(reused: entry.reused, receivedAny: entry.receivedAny) { return .staleConnection }
+            return .finished(entry.parser.resultAtEnd(receivedAny: entry.receivedAny, key: entry.key))
         }
         entry.receivedAny = true
         buffer.withUnsafeBytes { entry.parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
@@ -143,12 +145,36 @@ extension HTTPClient {
             entry.socket.close()
             return .finished(.failure(.protocolError(error.description)))
         case .response(let response):
-            if configuration.keepAlive, response.keepAlive, !entry.parser.hasBufferedBytes {
+            if configuration.mayPool(response, after: entry.parser) {
                 putIdle(entry.key, entry.socket)
             } else {
                 entry.socket.close()
             }
             return .finished(.success(response))
+        }
+    }
+}
+
+extension ClientConfiguration {
+    /// A parser for one response, with this configuration's limits.
+    func responseParser() -> ResponseParser {
+        ResponseParser(limits: limits, maxBodyBytes: maxResponseBodyBytes)
+    }
+
+    /// Whether the connection that carried `response` may go back to the pool: keep-alive on both sides and
+    /// nothing buffered beyond the response.
+    func mayPool(_ response: ClientResponse, after parser: ResponseParser) -> Bool {
+        keepAlive && response.keepAlive && !parser.hasBufferedBytes
+    }
+}
+
+extension ResponseParser {
+    /// The result of a connection that ended: a close-delimited response, or why there is none.
+    mutating func resultAtEnd(receivedAny: Bool, key: String) -> Result<ClientResponse, HTTPClientError> {
+        switch finishAtEOF() {
+        case .response(let response): return .success(response)
+        case .error(let error): return .failure(receivedAny ? .protocolError(error.description) : .connectionClosed(key))
+        case .needMore: return .failure(.connectionClosed(key))
         }
     }
 }

@@ -146,8 +146,7 @@ final class LoopClient: @unchecked Sendable {
             if addresses.count > 1 { return connect(addresses.dropFirst(), key: key, call, batch, index, bytes) }
             return finish(batch, index, .failure(HTTPClientError(error, authority: call.url.authority)))
         }
-        let parser = ResponseParser(limits: configuration.limits, maxBodyBytes: configuration.maxResponseBodyBytes)
-        let exchange = Exchange(token: nextToken, socket: socket, key: key, parser: parser)
+        let exchange = Exchange(token: nextToken, socket: socket, key: key, parser: configuration.responseParser())
         nextToken += 1
         exchanges[exchange.token] = exchange
         count(1)
@@ -221,7 +220,7 @@ final class LoopClient: @unchecked Sendable {
                     discard(exchange)
                     return complete(exchange, .failure(.protocolError(error.description)))
                 case .response(let response):
-                    let keep = configuration.keepAlive && response.keepAlive && !exchange.parser.hasBufferedBytes
+                    let keep = configuration.mayPool(response, after: exchange.parser)
                         && idle[exchange.key, default: []].count < configuration.maxIdlePerHost
                     if keep {
                         exchange.state = .idle
@@ -245,19 +244,11 @@ final class LoopClient: @unchecked Sendable {
     private func ended(_ exchange: Exchange) {
         discard(exchange)
         guard let call = exchange.call, let batch = exchange.batch else { return }
-        if exchange.reused, !exchange.receivedAny, call.method != .post, call.method != .patch {
-            // The server closed the pooled connection before answering: once more, on a fresh one.
+        if call.retriesAfterStaleConnection(reused: exchange.reused, receivedAny: exchange.receivedAny) {
             exchange.call = nil
             return begin(call, index: exchange.index, batch: batch, pooled: false)
         }
-        switch exchange.parser.finishAtEOF() {
-        case .response(let response):
-            complete(exchange, .success(response))
-        case .error(let error):
-            complete(exchange, .failure(exchange.receivedAny ? .protocolError(error.description) : .connectionClosed(exchange.key)))
-        case .needMore:
-            complete(exchange, .failure(.connectionClosed(exchange.key)))
-        }
+        complete(exchange, exchange.parser.resultAtEnd(receivedAny: exchange.receivedAny, key: exchange.key))
     }
 
     private func complete(_ exchange: Exchange, _ result: Result<ClientResponse, HTTPClientError>) {
