@@ -70,6 +70,23 @@ import Testing
         #expect(String(decoding: head, as: UTF8.self).hasSuffix("Content-Length: 10\r\nConnection: keep-alive\r\n\r\n"))
     }
 
+    /// Framing and connection fields a handler or caller sets are dropped: the writer sets its own.
+    @Test func writersSetFramingFieldsThemselves() throws {
+        var response = Response.text("four")
+        for (name, value) in [("content-length", "999"), ("Transfer-Encoding", "gzip"), ("CONNECTION", "upgrade"), ("X-Kept", "1")] {
+            response.headers.add(name, value)
+        }
+        let head = String(decoding: try MessageWriter.response(response, keepAlive: true), as: UTF8.self).lowercased()
+        #expect(head.components(separatedBy: "content-length:").count == 2)
+        #expect(head.contains("content-length: 4\r\n"))
+        #expect(!head.contains("transfer-encoding") && !head.contains("connection") && !head.contains("999"))
+        #expect(head.contains("x-kept: 1\r\n"))
+        let request = try MessageWriter.request(
+            method: .get, target: "/", host: "h:1", headers: ["HOST": "other", "Content-Length": "5", "X-Kept": "1"], body: [], keepAlive: true
+        )
+        #expect(String(decoding: request, as: UTF8.self) == "GET / HTTP/1.1\r\nHost: h:1\r\nX-Kept: 1\r\n\r\n")
+    }
+
     /// A request line full of characters that need escapes still gives one parseable JSON line.
     @Test func requestLogLineIsOneJSONLineWhateverItCarries() throws {
         var fds: [Int32] = [0, 0]

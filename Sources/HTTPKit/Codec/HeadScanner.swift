@@ -125,7 +125,13 @@ enum HeaderFieldParser {
         return headers
     }
 
-    /// Whether the field decides how a message is framed or whether its connection stays open.
+    /// Whether the field decides how a message is framed or whether its connection stays open: the fields the
+    /// parsers read for themselves and the writer sets itself.
+    static func isFraming(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8(isFraming)
+    }
+
     static func isFraming(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         equalIgnoringCase(name, "content-length") || equalIgnoringCase(name, "transfer-encoding")
             || equalIgnoringCase(name, "connection")

@@ -110,11 +110,7 @@ public enum MessageWriter {
         for index in headers.fields.indices {
             let (name, value) = headers.fields[index]
             guard isValidName(name), isValidValue(value) else { throw InvalidHeader(name: name) }
-            if HTTPHeaders.equalNames(name, "Content-Length") || HTTPHeaders.equalNames(name, "Connection")
-                || HTTPHeaders.equalNames(name, "Transfer-Encoding") || (skippingHost && HTTPHeaders.equalNames(name, "Host"))
-            {
-                continue
-            }
+            if HeaderFieldParser.isFraming(name) || (skippingHost && HTTPHeaders.equalNames(name, "Host")) { continue }
             out.append(utf8: name)
             out.append(0x3A)
             out.append(0x20)
