@@ -121,13 +121,13 @@ public struct Settings: Sendable {
     public func bool(_ name: String) -> Bool { Self.parseBool(string(name)) ?? false }
     public func seconds(_ name: String) -> Double { Self.parseDuration(string(name)) ?? 0 }
     public func number(_ name: String) -> Double { Double(string(name)) ?? 0 }
-    /// A comma-separated setting, items trimmed, empty items dropped.
     /// The bookinfo convention for a backend's address: `http://{<NAME>_HOSTNAME}{.SERVICES_DOMAIN}:{<NAME>_SERVICE_PORT}`.
     public func serviceURL(_ name: String) -> String {
         let domain = string("SERVICES_DOMAIN")
         return "http://\(string("\(name)_HOSTNAME"))\(domain.isEmpty ? "" : "." + domain):\(string("\(name)_SERVICE_PORT"))"
     }
 
+    /// A comma-separated setting, items trimmed, empty items dropped.
     public func list(_ name: String) -> [String] {
         string(name).split(separator: ",").map { trimOWS($0) }.filter { !$0.isEmpty }
     }
