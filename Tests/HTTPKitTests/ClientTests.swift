@@ -129,9 +129,7 @@ import TestSupport
     }
 
     @Test func refusedPortIsReported() throws {
-        let listener = try Listener(host: "127.0.0.1", port: 0)
-        let port = listener.port
-        listener.socket.close()
+        let port = freePort()
         #expect(throws: HTTPClientError.connectionRefused("127.0.0.1:\(port)")) {
             _ = try HTTPClient().get("http://127.0.0.1:\(port)/", timeout: 2)
         }

@@ -76,9 +76,7 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
     }
 
     @Test func refusedUnknownAndMalformedUpstreamsAreErrorsNotHangs() throws {
-        let listener = try Listener(host: "127.0.0.1", port: 0)
-        let closedPort = listener.port
-        listener.socket.close()
+        let closedPort = freePort()
         let truncated = try CannedPeer("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
         let garbage = try CannedPeer("HTTP/1.1 OK\r\n\r\n")
         let closeDelimited = try CannedPeer("HTTP/1.1 200 OK\r\n\r\nuntil the end")

@@ -68,9 +68,9 @@ struct StorageEtcdTests {
         defer { app.stop() }
         #expect(try put(app, "durable", "kept").status == .created)
         etcd.stop()
-        let start = Date()
+        let start = Deadline.now
         let down = try client.get(app.baseURL + "/storage/durable", timeout: 10)
-        let elapsed = Date().timeIntervalSince(start)
+        let elapsed = secondsSince(start)
         #expect(down.status == .serviceUnavailable)
         #expect(down.bodyText.contains(etcd.url))
         #expect(elapsed <= 2.5, "took \(elapsed)s")
