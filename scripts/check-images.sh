@@ -8,8 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-passed=0 failed=0
-check() { if [ "$2" = 0 ]; then passed=$((passed + 1)); say "PASS images: $1"; else failed=$((failed + 1)); say "FAIL images: $1${3:+ — $3}"; fi; }
+CHECK_SCOPE=images passed=0 failed=0
 
 ensure_packages podman buildah runc || { say "images: podman is not available here"; say "images: 0 passed, 1 failed"; exit 1; }
 WORK=$(mktemp -d)

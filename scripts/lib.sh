@@ -25,6 +25,15 @@ ensure_pip() {
     pip install -q "$package" 2>/dev/null || pip install -q --break-system-packages "$package"
 }
 
+# check LABEL STATUS [DETAIL]: counts a check in $passed or $failed and prints "PASS|FAIL $CHECK_SCOPE: LABEL".
+check() {
+    if [ "$2" = 0 ]; then
+        passed=$((passed + 1)); say "PASS $CHECK_SCOPE: $1"
+    else
+        failed=$((failed + 1)); say "FAIL $CHECK_SCOPE: $1${3:+ — $3}"
+    fi
+}
+
 port_in_use() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }

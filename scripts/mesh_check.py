@@ -10,7 +10,6 @@ import sys
 import yaml
 
 
-
 def bake_images(path):
     """Every image docker-bake.hcl tags, as HUB/name:TAG."""
     text = open(path).read()
@@ -68,6 +67,11 @@ def pods_matching(selector):
     return [w for w in workloads if all(w["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in selector.items())]
 
 
+def subset_selector(host, subset):
+    """The pod labels a DestinationRule subset of a Service selects: the Service's selector and the subset's labels."""
+    return dict(services[host]["spec"]["selector"], **subset["labels"])
+
+
 # Every VirtualService host and destination is a Service; every subset is defined and selects pods.
 for vs in kind("VirtualService"):
     name = vs["metadata"]["name"]
@@ -84,7 +88,7 @@ for vs in kind("VirtualService"):
                 subset = next((s for s in (rule or {}).get("spec", {}).get("subsets", []) if s["name"] == dest["subset"]), None)
                 check(f"VirtualService {name}: subset {host}/{dest['subset']} is in a DestinationRule", subset is not None)
                 if subset:
-                    selector = dict(services[host]["spec"]["selector"], **subset["labels"])
+                    selector = subset_selector(host, subset)
                     check(f"VirtualService {name}: subset {host}/{dest['subset']} selects pods", bool(pods_matching(selector)), str(selector))
             if "port" in dest and host in services:
                 ports = [p["port"] for p in services[host]["spec"]["ports"]]
@@ -95,7 +99,7 @@ for host, rule in rules.items():
     check(f"DestinationRule {host}: host is a Service", host in services)
     for subset in rule["spec"].get("subsets", []):
         if host in services:
-            selector = dict(services[host]["spec"]["selector"], **subset["labels"])
+            selector = subset_selector(host, subset)
             check(f"DestinationRule {host}: subset {subset['name']} selects pods", bool(pods_matching(selector)), str(selector))
 
 # Every HTTPRoute backend and Service parent is a Service.
