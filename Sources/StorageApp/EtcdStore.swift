@@ -37,23 +37,31 @@ enum V2Node {
 struct EtcdV3Store: EtcdStore {
     let endpoints: EtcdEndpoints
 
-    /// Posts `body` to `path`; `result` turns etcd's JSON (and the host that answered) into the v2-shaped result
-    /// that `then` gets.
+    /// Posts `body` to `path`; `result` turns etcd's JSON text (and the host that answered) into the v2-shaped
+    /// result that `then` gets. A `result` that finds the text malformed throws, and the client gets a 502.
     private func call(
-        _ path: String, _ body: JSON, then: @escaping Then, result: @escaping @Sendable (JSON, String) -> EtcdResult
+        _ path: String, _ body: JSON, then: @escaping Then, result: @escaping @Sendable ([UInt8], String) throws -> EtcdResult
     ) -> Reply {
         endpoints.reply(.post, path, headers: ["Content-Type": "application/json"], body: body.bytes()) { response, host in
-            guard response.status.code == 200, let json = try? JSON.parse(response.body) else {
+            guard response.status.code == 200, let result = try? result(response.body, host) else {
                 throw HTTPError(.badGateway, "etcd at \(host) answered \(response.status.code) to \(path): \(String(response.bodyText.prefix(200)))")
             }
-            return try then(result(json, host))
+            return try then(result)
         }
+    }
+
+    /// `call` for the results that read etcd's whole answer as a tree.
+    private func call(_ path: String, _ body: JSON, then: @escaping Then, tree: @escaping @Sendable (JSON, String) -> EtcdResult) -> Reply {
+        call(path, body, then: then) { text, host in tree(try JSON.parse(text), host) }
     }
 
     private func b64(_ text: String) -> JSON { .string(Base64.encode(Array(text.utf8))) }
 
-    private func text(_ json: JSON?) -> String {
-        guard let encoded = json?.stringValue, let bytes = Base64.decode(encoded) else { return "" }
+    private func text(_ json: JSON?) -> String { text(json?.stringValue) }
+
+    /// A base64 value as text; etcd leaves `value` out when it is empty.
+    private func text(_ encoded: String?) -> String {
+        guard let encoded, let bytes = Base64.decode(encoded) else { return "" }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -69,36 +77,59 @@ struct EtcdV3Store: EtcdStore {
 
     func put(_ key: String, _ value: String, then: @escaping Then) -> Reply {
         let name = "/" + key
-        return call("/v3/kv/put", .object([("key", b64(name)), ("value", b64(value)), ("prev_kv", .bool(true))]), then: then) { json, host in
+        return call("/v3/kv/put", .object([("key", b64(name)), ("value", b64(value)), ("prev_kv", .bool(true))]), then: then, tree: { json, host in
             let rev = revision(json["header"]?["revision"])
             var members: [(String, JSON)] = [("action", .string("set")), ("node", V2Node.node(key: name, value: value, modified: rev, created: rev))]
             if let prev = json["prev_kv"] { members.append(("prevNode", node(name, prev))) }
             return EtcdResult(status: 201, json: .object(members), host: host)
-        }
+        })
     }
 
+    /// Reads only what the result needs from etcd's range answer, without a tree: the read path is the one under
+    /// load.
     func get(_ key: String, then: @escaping Then) -> Reply {
         let name = "/" + key
-        return call("/v3/kv/range", .object([("key", b64(name))]), then: then) { json, host in
-            guard let kv = json["kvs"]?.arrayValue?.first else {
-                return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: revision(json["header"]?["revision"])), host: host)
+        return call("/v3/kv/range", .object([("key", b64(name))]), then: then) { text, host in
+            var revision: JSON?, found = false, value: String?, modified: JSON?, created: JSON?
+            try JSON.read(text) { reader in
+                try reader.readObject { field, reader in
+                    if field == "header" {
+                        try reader.readObject { field, reader in if field == "revision" { revision = try reader.readValue() } }
+                    } else if field == "kvs" {
+                        try reader.readArray { index, reader in
+                            guard index == 0 else { return }
+                            found = true
+                            try reader.readObject { field, reader in
+                                if field == "value" {
+                                    value = try reader.readString()
+                                } else if field == "mod_revision" {
+                                    modified = try reader.readValue()
+                                } else if field == "create_revision" {
+                                    created = try reader.readValue()
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", node(name, kv))]), host: host)
+            guard found else { return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: self.revision(revision)), host: host) }
+            let node = V2Node.node(key: name, value: self.text(value), modified: self.revision(modified), created: self.revision(created))
+            return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", node)]), host: host)
         }
     }
 
     func list(then: @escaping Then) -> Reply {
-        call("/v3/kv/range", .object([("key", b64("/")), ("range_end", b64("0")), ("limit", .int(10_000))]), then: then) { json, host in
+        call("/v3/kv/range", .object([("key", b64("/")), ("range_end", b64("0")), ("limit", .int(10_000))]), then: then, tree: { json, host in
             let nodes: [JSON] = (json["kvs"]?.arrayValue ?? []).map { kv in node(text(kv["key"]), kv) }
             var members: [(String, JSON)] = [("dir", .bool(true))]
             if !nodes.isEmpty { members.append(("nodes", .array(nodes))) }
             return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", .object(members))]), host: host)
-        }
+        })
     }
 
     func delete(_ key: String, then: @escaping Then) -> Reply {
         let name = "/" + key
-        return call("/v3/kv/deleterange", .object([("key", b64(name)), ("prev_kv", .bool(true))]), then: then) { json, host in
+        return call("/v3/kv/deleterange", .object([("key", b64(name)), ("prev_kv", .bool(true))]), then: then, tree: { json, host in
             let rev = revision(json["header"]?["revision"])
             guard let prev = json["prev_kvs"]?.arrayValue?.first else {
                 return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: rev), host: host)
@@ -107,7 +138,7 @@ struct EtcdV3Store: EtcdStore {
                 ("action", .string("delete")), ("node", V2Node.node(key: name, value: nil, modified: rev, created: revision(prev["create_revision"]))),
                 ("prevNode", node(name, prev)),
             ]), host: host)
-        }
+        })
     }
 }
 

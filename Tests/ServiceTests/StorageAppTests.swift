@@ -80,4 +80,23 @@ import TestSupport
         let response = get(try StorageApp.makeRouter(context), "/storage/a")
         #expect(response.bodyText == #"nodeAppTesting(127.0.0.1) ->{"action":"get","node":{"key":"/a","value":"x","modifiedIndex":6,"createdIndex":5}}"#)
     }
+    /// etcd's range answer as the read path takes it apart: a missing key is etcd v2's 404 with the revision as its
+    /// index; anything malformed is a 502 naming etcd, never a guess.
+    @Test(arguments: [
+        (#"{"header":{"cluster_id":"1","revision":"9"},"count":"0"}"#, 404, #"{"errorCode":100,"message":"Key not found","cause":"/a","index":9}"#),
+        (#"{"header":{"revision":"9"},"kvs":[{"key":"L2E=","create_revision":"5","mod_revision":"6","version":"1"}],"count":"1"}"#, 200,
+         #"{"action":"get","node":{"key":"/a","value":"","modifiedIndex":6,"createdIndex":5}}"#),
+        (#"{"kvs":[{"value":"eA==","create_revision":"5","mod_revision":"6"},{"value":"eQ=="}],"more":true}"#, 200,
+         #"{"action":"get","node":{"key":"/a","value":"x","modifiedIndex":6,"createdIndex":5}}"#),
+        (#"{"header":{"revision":"9"},"kvs":{}}"#, 502, nil), (#"{"kvs":[{"value":1}]}"#, 502, nil), (#"{"header":{"revision":"9""#, 502, nil),
+        (#"{"kvs":[]} x"#, 502, nil), (#"{"kvs":[{"value":"eA==",}]}"#, 502, nil),
+    ])
+    func etcdRangeAnswers(_ body: String, _ status: Int, _ expected: String?) throws {
+        let fake = try TestServer { _ in .json(body) }
+        defer { fake.stop() }
+        let context = try ServiceContext(testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": fake.baseURL])
+        let response = get(try StorageApp.makeRouter(context), "/storage/a", headers: ["Accept": "application/json"])
+        #expect(response.status.code == status)
+        if let expected { #expect(response.bodyText == expected) } else { #expect(response.bodyText.contains("etcd at 127.0.0.1 answered 200")) }
+    }
 }

@@ -245,6 +245,12 @@ struct JSONParser {
 
     mutating func number() throws -> JSON {
         let start = index
+        try skipNumber()
+        return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+    }
+
+    /// Moves past one valid number.
+    mutating func skipNumber() throws {
         func digits() -> Int {
             let s = index
             while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
@@ -266,7 +272,6 @@ struct JSONParser {
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard digits() > 0 else { throw error("expected exponent digits") }
         }
-        return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
     }
 
     /// `bytes` as a string, or an error if they are not UTF-8.

@@ -1,0 +1,171 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+extension JSON {
+    /// Reads one JSON text without building a tree: `body` walks it with a `JSONReader`, taking only what it needs.
+    /// Whatever `body` leaves unread is still checked, so the text is accepted or rejected exactly as
+    /// `parse` would.
+    public static func read<T>(_ bytes: [UInt8], maxDepth: Int = 64, _ body: (inout JSONReader) throws -> T) throws -> T {
+        try bytes.withUnsafeBufferPointer { bytes in
+            var reader = JSONReader(parser: JSONParser(bytes: bytes, maxDepth: maxDepth))
+            reader.parser.skipSpace()
+            let start = reader.parser.index
+            let result = try body(&reader)
+            if reader.parser.index == start { try reader.skipValue() }
+            reader.parser.skipSpace()
+            guard reader.parser.index == bytes.count else { throw reader.parser.error("unexpected trailing characters") }
+            return result
+        }
+    }
+}
+
+/// A cursor over one JSON text, for readers that want a few fields of a larger document (`JSON.read`). Each
+/// `read…` call takes the value at the cursor; a member or element the callback does not read is skipped.
+public struct JSONReader {
+    var parser: JSONParser
+    private var depth = 0
+
+    init(parser: JSONParser) {
+        self.parser = parser
+    }
+
+    /// An object member's name, valid during the callback that receives it.
+    public struct Name {
+        /// The name's bytes in the input when it has no escapes, else the decoded name.
+        fileprivate let raw: UnsafeBufferPointer<UInt8>
+        fileprivate let decoded: String?
+
+        public static func == (name: Name, literal: StaticString) -> Bool {
+            let expected = UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
+            if let decoded = name.decoded { return decoded.utf8.elementsEqual(expected) }
+            return name.raw.count == expected.count && (expected.isEmpty || memcmp(name.raw.baseAddress!, expected.baseAddress!, expected.count) == 0)
+        }
+
+        public var string: String { decoded ?? String(decoding: raw, as: UTF8.self) }
+    }
+
+    /// Calls `member` for each member of the object at the cursor, in order.
+    public mutating func readObject(_ member: (Name, inout JSONReader) throws -> Void) throws {
+        try open(UInt8(ascii: "{"), "an object")
+        defer { depth -= 1 }
+        parser.skipSpace()
+        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "}") {
+            parser.index += 1
+            return
+        }
+        while true {
+            parser.skipSpace()
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else {
+                throw parser.error("expected a key")
+            }
+            let name = try readName()
+            parser.skipSpace()
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ":") else {
+                throw parser.error("expected ':'")
+            }
+            parser.index += 1
+            parser.skipSpace()
+            let start = parser.index
+            try member(name, &self)
+            if parser.index == start { try skipValue() }
+            guard try next(closing: UInt8(ascii: "}")) else { return }
+        }
+    }
+
+    /// Calls `element` with the index and cursor of each element of the array at the cursor.
+    public mutating func readArray(_ element: (Int, inout JSONReader) throws -> Void) throws {
+        try open(UInt8(ascii: "["), "an array")
+        defer { depth -= 1 }
+        parser.skipSpace()
+        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "]") {
+            parser.index += 1
+            return
+        }
+        var count = 0
+        while true {
+            parser.skipSpace()
+            let start = parser.index
+            try element(count, &self)
+            if parser.index == start { try skipValue() }
+            count += 1
+            guard try next(closing: UInt8(ascii: "]")) else { return }
+        }
+    }
+
+    /// The string at the cursor.
+    public mutating func readString() throws -> String {
+        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else {
+            throw parser.error("expected a string")
+        }
+        return try parser.string()
+    }
+
+    /// The value at the cursor as a tree.
+    public mutating func readValue() throws -> JSON {
+        try parser.value(depth: depth)
+    }
+
+    /// Checks the value at the cursor and moves past it, making nothing of it.
+    public mutating func skipValue() throws {
+        guard depth < parser.maxDepth else { throw parser.error("nested too deeply") }
+        guard parser.index < parser.bytes.count else { throw parser.error("unexpected end") }
+        switch parser.bytes[parser.index] {
+        case UInt8(ascii: "{"): try readObject { _, _ in }
+        case UInt8(ascii: "["): try readArray { _, _ in }
+        case UInt8(ascii: "\""): try parser.skipString()
+        case UInt8(ascii: "t"): try parser.literal("true")
+        case UInt8(ascii: "f"): try parser.literal("false")
+        case UInt8(ascii: "n"): try parser.literal("null")
+        default: try parser.skipNumber()
+        }
+    }
+
+    private mutating func open(_ bracket: UInt8, _ what: String) throws {
+        guard depth < parser.maxDepth else { throw parser.error("nested too deeply") }
+        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == bracket else {
+            throw parser.error("expected \(what)")
+        }
+        parser.index += 1
+        depth += 1
+    }
+
+    /// After a member or element: true at a comma, false at `closing` (both consumed).
+    private mutating func next(closing: UInt8) throws -> Bool {
+        parser.skipSpace()
+        guard parser.index < parser.bytes.count else { throw parser.error("unexpected end") }
+        switch parser.bytes[parser.index] {
+        case UInt8(ascii: ","):
+            parser.index += 1
+            return true
+        case closing:
+            parser.index += 1
+            return false
+        default:
+            throw parser.error(closing == UInt8(ascii: "}") ? "expected ',' or '}'" : "expected ',' or ']'")
+        }
+    }
+
+    /// The key at the cursor: straight from the input when it is ASCII without escapes, else decoded and checked.
+    private mutating func readName() throws -> Name {
+        let (end, ascii) = ByteScan.jsonStringRun(parser.bytes, from: parser.index + 1)
+        if ascii, end < parser.bytes.count, parser.bytes[end] == UInt8(ascii: "\"") {
+            let raw = UnsafeBufferPointer(rebasing: parser.bytes[(parser.index + 1)..<end])
+            parser.index = end + 1
+            return Name(raw: raw, decoded: nil)
+        }
+        return Name(raw: UnsafeBufferPointer(start: nil, count: 0), decoded: try parser.string())
+    }
+}
+
+extension JSONParser {
+    /// Moves past one valid string.
+    mutating func skipString() throws {
+        let (end, ascii) = ByteScan.jsonStringRun(bytes, from: index + 1)
+        if ascii, end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            index = end + 1
+            return
+        }
+        _ = try string()
+    }
+}
