@@ -47,10 +47,13 @@ run_wrk() {
 header() { printf '\n%-34s %10s %9s %9s %8s\n' "$1" "req/s" "p50 ms" "p99 ms" "vs nginx"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# compare NAME URL REF_NAME REF_URL [REF wrk args]: alternates the reference and the service ROUNDS times, one row
-# each (the service's ratio column against the reference of its round), then prints the median ratios.
+# compare NAME URL REF_NAME REF_URL [--both] [wrk args]: alternates the reference and the service ROUNDS times, one
+# row each (the service's ratio column against the reference of its round), then prints the median ratios. The wrk
+# args are the reference's, or with --both the service's too.
 compare() {
     local name=$1 url=$2 ref_name=$3 ref_url=$4; shift 4
+    local service_args=()
+    if [[ ${1:-} == --both ]]; then shift; service_args=("$@"); fi
     local rps_ratios=() p50_ratios=() p99s=() round ref_rps ref_p50
     local NGINX_RPS  # run_wrk's ratio column, for this function's rows only
     for round in $(seq 1 "$ROUNDS"); do
@@ -58,7 +61,7 @@ compare() {
         run_wrk "$ref_name (round $round)" "$ref_url" "$@"
         ref_rps=$RPS ref_p50=$P50
         NGINX_RPS=$ref_rps
-        run_wrk "$name (round $round)" "$url"
+        run_wrk "$name (round $round)" "$url" "${service_args[@]}"
         rps_ratios+=("$(awk -v a="$RPS" -v b="$ref_rps" 'BEGIN {printf "%.3f", a/b}')")
         p50_ratios+=("$(awk -v a="$P50" -v b="$ref_p50" 'BEGIN {printf "%.3f", a/b}')")
         p99s+=("$P99")
@@ -87,6 +90,12 @@ http {
   server {
     listen 127.0.0.1:28080;
     location / { default_type application/json; return 200 '{"id":0,"author":"William Shakespeare","year":1595,"type":"paperback","pages":200,"publisher":"PublisherA","language":"English","ISBN-10":"1234567890","ISBN-13":"123-1234567890"}'; }
+  }
+  # A bare keep-alive reverse proxy in front of the storage benchmark's etcd: what any hop in between costs here.
+  upstream etcd { server 127.0.0.1:22379; keepalive 64; }
+  server {
+    listen 127.0.0.1:28085;
+    location / { proxy_pass http://etcd; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
 NGINX
@@ -156,5 +165,7 @@ if [[ $WHAT == all || $WHAT == storage ]]; then
     printf '%-34s %10s %9s %9s %8s\n' "(last column: vs direct etcd)" "" "" "" ""
     export ETCD_KEY_B64=$(printf '/benchKey' | base64 -w0)
     compare "app: GET /storage/benchKey" http://127.0.0.1:28090/storage/benchKey "etcd direct: POST /v3/kv/range" http://127.0.0.1:22379/v3/kv/range -s bench/range.lua
+    say "  for scale, nginx proxy_pass (1 worker, keep-alive upstream) in front of the same etcd, no parsing or logs:"
+    compare "nginx proxy: POST /v3/kv/range" http://127.0.0.1:28085/v3/kv/range "etcd direct: POST /v3/kv/range" http://127.0.0.1:22379/v3/kv/range --both -s bench/range.lua
     say "  storage-app RSS $(rss_mb $STORAGE_PID) MB"
 fi

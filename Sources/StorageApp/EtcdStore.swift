@@ -3,9 +3,20 @@ import HTTPKit
 /// An etcd result in etcd v2's JSON shape (action, node, prevNode), whichever API produced it.
 struct EtcdResult {
     var status: Int
-    var json: JSON
+    /// The result as compact JSON text.
+    var body: [UInt8]
     /// The endpoint host that answered.
     var host: String
+
+    init(status: Int, body: [UInt8], host: String) {
+        self.status = status
+        self.body = body
+        self.host = host
+    }
+
+    init(status: Int, json: JSON, host: String) {
+        self.init(status: status, body: json.bytes(), host: host)
+    }
 }
 
 /// Reads and writes keys in etcd. Keys are given without a leading slash; results name them `/key`, as v2 does.
@@ -28,6 +39,22 @@ enum V2Node {
         return .object(members)
     }
 
+    /// `{"action":"get","node":…}` for one key, as compact JSON text.
+    static func getText(key: String, value: String, modified: String, created: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(80 + 2 * (key.utf8.count + value.utf8.count))
+        out.append(contentsOf: #"{"action":"get","node":{"key":"#.utf8)
+        JSON.writeString(key, to: &out)
+        out.append(contentsOf: #","value":"#.utf8)
+        JSON.writeString(value, to: &out)
+        out.append(contentsOf: #","modifiedIndex":"#.utf8)
+        out.append(contentsOf: modified.utf8)
+        out.append(contentsOf: #","createdIndex":"#.utf8)
+        out.append(contentsOf: created.utf8)
+        out.append(contentsOf: "}}".utf8)
+        return out
+    }
+
     static func keyNotFound(_ key: String, index: JSON) -> JSON {
         .object([("errorCode", .int(100)), ("message", .string("Key not found")), ("cause", .string(key)), ("index", index)])
     }
@@ -37,12 +64,12 @@ enum V2Node {
 struct EtcdV3Store: EtcdStore {
     let endpoints: EtcdEndpoints
 
-    /// Posts `body` to `path`; `result` turns etcd's JSON text (and the host that answered) into the v2-shaped
-    /// result that `then` gets. A `result` that finds the text malformed throws, and the client gets a 502.
+    /// Posts the JSON text `body` to `path`; `result` turns etcd's JSON text (and the host that answered) into the
+    /// v2-shaped result that `then` gets. A `result` that finds the text malformed throws, and the client gets a 502.
     private func call(
-        _ path: String, _ body: JSON, then: @escaping Then, result: @escaping @Sendable ([UInt8], String) throws -> EtcdResult
+        _ path: String, _ body: [UInt8], then: @escaping Then, result: @escaping @Sendable ([UInt8], String) throws -> EtcdResult
     ) -> Reply {
-        endpoints.reply(.post, path, headers: ["Content-Type": "application/json"], body: body.bytes()) { response, host in
+        endpoints.reply(.post, path, headers: Self.jsonHeaders, body: body) { response, host in
             guard response.status.code == 200, let result = try? result(response.body, host) else {
                 throw HTTPError(.badGateway, "etcd at \(host) answered \(response.status.code) to \(path): \(String(response.bodyText.prefix(200)))")
             }
@@ -52,8 +79,10 @@ struct EtcdV3Store: EtcdStore {
 
     /// `call` for the results that read etcd's whole answer as a tree.
     private func call(_ path: String, _ body: JSON, then: @escaping Then, tree: @escaping @Sendable (JSON, String) -> EtcdResult) -> Reply {
-        call(path, body, then: then) { text, host in tree(try JSON.parse(text), host) }
+        call(path, body.bytes(), then: then) { text, host in tree(try JSON.parse(text), host) }
     }
+
+    private static let jsonHeaders: HTTPHeaders = ["Content-Type": "application/json"]
 
     private func b64(_ text: String) -> JSON { .string(Base64.encode(Array(text.utf8))) }
 
@@ -65,9 +94,12 @@ struct EtcdV3Store: EtcdStore {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private func revision(_ json: JSON?) -> JSON {
-        guard let text = json?.stringValue, Int(text) != nil else { return .int(0) }
-        return .number(text)
+    private func revision(_ json: JSON?) -> JSON { .number(revisionText(json)) }
+
+    /// etcd's revisions are int64 in strings; v2's indexes are numbers.
+    private func revisionText(_ json: JSON?) -> String {
+        guard let text = json?.stringValue, Int(text) != nil else { return "0" }
+        return text
     }
 
     /// A v3 key-value as a v2 node named `key`.
@@ -85,11 +117,14 @@ struct EtcdV3Store: EtcdStore {
         })
     }
 
-    /// Reads only what the result needs from etcd's range answer, without a tree: the read path is the one under
-    /// load.
+    /// Reads only what the result needs from etcd's range answer and writes the v2 result straight out, with no
+    /// trees: the read path is the one under load.
     func get(_ key: String, then: @escaping Then) -> Reply {
         let name = "/" + key
-        return call("/v3/kv/range", .object([("key", b64(name))]), then: then) { text, host in
+        var request = Array(#"{"key":""#.utf8)
+        request.append(contentsOf: Base64.encode(Array(name.utf8)).utf8)
+        request.append(contentsOf: #""}"#.utf8)
+        return call("/v3/kv/range", request, then: then) { text, host in
             var revision: JSON?, found = false, value: String?, modified: JSON?, created: JSON?
             try JSON.read(text) { reader in
                 try reader.readObject { field, reader in
@@ -113,8 +148,9 @@ struct EtcdV3Store: EtcdStore {
                 }
             }
             guard found else { return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: self.revision(revision)), host: host) }
-            let node = V2Node.node(key: name, value: self.text(value), modified: self.revision(modified), created: self.revision(created))
-            return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", node)]), host: host)
+            return EtcdResult(status: 200, body: V2Node.getText(
+                key: name, value: self.text(value), modified: self.revisionText(modified), created: self.revisionText(created)
+            ), host: host)
         }
     }
 

@@ -32,10 +32,11 @@ enum StorageApp {
 
         /// A key: not empty, bounded, no control characters. Leading slashes are dropped (`/a` and `a` are one key).
         func check(_ raw: String) throws -> String {
-            let key = String(raw.drop { $0 == "/" })
+            let key = raw.utf8.first == UInt8(ascii: "/") ? String(raw.drop { $0 == "/" }) : raw
             guard !key.isEmpty else { throw HTTPError(.badRequest, "key must not be empty") }
             guard key.utf8.count <= maxKey else { throw HTTPError(.badRequest, "key longer than \(maxKey) bytes (STORAGE_MAX_KEY_BYTES)") }
-            guard key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
+            // Bytes of multi-byte UTF-8 sequences are all 0x80 or above, so this finds the C0 controls and DEL.
+            guard key.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else {
                 throw HTTPError(.badRequest, "key must not contain control characters")
             }
             return key
@@ -51,15 +52,15 @@ enum StorageApp {
         router.put("/storage", reply: { request in
             let (key, value, requestJSON) = try parsePut(request, limits: limits)
             return store.put(key, value) { result in
-                if wantsJSON(request) { return .response(.json(result.json, status: .created)) }
+                if wantsJSON(request) { return .response(json(result, status: .created)) }
                 guard result.status < 300 else { return .response(failure(result)) }
-                return .response(text("nodeAppTesting created(\(result.host)) ->\(requestJSON.serialized()):\(result.json.serialized())", status: .created))
+                return .response(text("nodeAppTesting created(\(result.host)) ->\(requestJSON.serialized()):", result, status: .created))
             }
         })
         router.get("/storage", reply: { request in
             store.list { result in
                 guard result.status < 300 else { return .response(failure(result)) }
-                return .response(wantsJSON(request) ? .json(result.json) : text("", result.json, status: .ok))
+                return .response(wantsJSON(request) ? json(result, status: .ok) : text("", result, status: .ok))
             }
         })
         router.get("/storage/:key", reply: { request in
@@ -107,21 +108,31 @@ enum StorageApp {
 
     /// A key's result as the client asked: etcd's JSON with its status, or the demo's text (`prefix`, then the JSON).
     static func answer(_ request: Request, _ result: EtcdResult, prefix: String) -> Reply {
-        if wantsJSON(request) { return .response(.json(result.json, status: HTTPStatus(code: result.status))) }
+        if wantsJSON(request) { return .response(json(result, status: HTTPStatus(code: result.status))) }
         guard result.status < 300 else { return .response(failure(result)) }
-        return .response(text(prefix, result.json, status: .ok))
+        return .response(text(prefix, result, status: .ok))
     }
 
     /// An etcd error (a missing key is 404) with the original's prefix.
     static func failure(_ result: EtcdResult) -> Response {
-        text("nodeAppTesting failed(\(result.host)) ->", result.json, status: HTTPStatus(code: result.status))
+        text("nodeAppTesting failed(\(result.host)) ->", result, status: HTTPStatus(code: result.status))
     }
 
-    /// `prefix` followed by `json`, written straight into the body.
-    static func text(_ prefix: String, _ json: JSON, status: HTTPStatus) -> Response {
-        let body = json.bytes(after: prefix)
-        return Response(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: body)
+    /// `prefix` followed by the result's JSON.
+    static func text(_ prefix: String, _ result: EtcdResult, status: HTTPStatus) -> Response {
+        var body: [UInt8] = []
+        body.reserveCapacity(prefix.utf8.count + result.body.count)
+        body.append(contentsOf: prefix.utf8)
+        body.append(contentsOf: result.body)
+        return Response(status: status, headers: textHeaders, body: body)
     }
+
+    static func json(_ result: EtcdResult, status: HTTPStatus) -> Response {
+        Response(status: status, headers: jsonHeaders, body: result.body)
+    }
+
+    private static let textHeaders: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8"]
+    private static let jsonHeaders: HTTPHeaders = ["Content-Type": "application/json"]
 
     static func text(_ body: String, status: HTTPStatus) -> Response {
         Response(status: status, contentType: "text/plain; charset=utf-8", body: body)
