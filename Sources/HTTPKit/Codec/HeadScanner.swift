@@ -16,7 +16,8 @@ struct HeadScanner {
     }
 
     mutating func rebase(by offset: Int) {
-        lines = lines.map { ($0.lowerBound - offset)..<($0.upperBound - offset) }
+        // In place: a new array would give up the storage kept between messages.
+        for index in lines.indices { lines[index] = (lines[index].lowerBound - offset)..<(lines[index].upperBound - offset) }
         lineStart = lineStart.map { $0 - offset }
         position = position.map { $0 - offset }
     }
