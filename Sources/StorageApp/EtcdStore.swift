@@ -121,8 +121,10 @@ struct EtcdV3Store: EtcdStore {
     /// trees: the read path is the one under load.
     func get(_ key: String, then: @escaping Then) -> Reply {
         let name = "/" + key
-        var request = Array(#"{"key":""#.utf8)
-        request.append(contentsOf: Base64.encode(Array(name.utf8)).utf8)
+        var request: [UInt8] = []
+        request.reserveCapacity(12 + (name.utf8.count + 2) / 3 * 4)
+        request.append(contentsOf: #"{"key":""#.utf8)
+        Base64.append(encoding: Array(name.utf8), to: &request)
         request.append(contentsOf: #""}"#.utf8)
         return call("/v3/kv/range", request, then: then) { text, host in
             var revision: JSON?, found = false, value: String?, modified: JSON?, created: JSON?

@@ -54,22 +54,22 @@ enum StorageApp {
             return store.put(key, value) { result in
                 if wantsJSON(request) { return .response(json(result, status: .created)) }
                 guard result.status < 300 else { return .response(failure(result)) }
-                return .response(text("nodeAppTesting created(\(result.host)) ->\(requestJSON.serialized()):", result, status: .created))
+                return .response(text(["nodeAppTesting created(\(result.host)) ->\(requestJSON.serialized()):"], result, status: .created))
             }
         })
         router.get("/storage", reply: { request in
             store.list { result in
                 guard result.status < 300 else { return .response(failure(result)) }
-                return .response(wantsJSON(request) ? json(result, status: .ok) : text("", result, status: .ok))
+                return .response(wantsJSON(request) ? json(result, status: .ok) : text([], result, status: .ok))
             }
         })
         router.get("/storage/:key", reply: { request in
             let key = try limits.check(try request.parameter("key"))
-            return store.get(key) { answer(request, $0, prefix: "nodeAppTesting(\($0.host)) ->") }
+            return store.get(key) { answer(request, $0, prefix: "nodeAppTesting(", $0.host, ") ->") }
         })
         router.delete("/storage/:key", reply: { request in
             let key = try limits.check(try request.parameter("key"))
-            return store.delete(key) { answer(request, $0, prefix: "") }
+            return store.delete(key) { answer(request, $0) }
         })
         return router
     }
@@ -107,7 +107,7 @@ enum StorageApp {
     }
 
     /// A key's result as the client asked: etcd's JSON with its status, or the demo's text (`prefix`, then the JSON).
-    static func answer(_ request: Request, _ result: EtcdResult, prefix: String) -> Reply {
+    static func answer(_ request: Request, _ result: EtcdResult, prefix: String...) -> Reply {
         if wantsJSON(request) { return .response(json(result, status: HTTPStatus(code: result.status))) }
         guard result.status < 300 else { return .response(failure(result)) }
         return .response(text(prefix, result, status: .ok))
@@ -115,14 +115,14 @@ enum StorageApp {
 
     /// An etcd error (a missing key is 404) with the original's prefix.
     static func failure(_ result: EtcdResult) -> Response {
-        text("nodeAppTesting failed(\(result.host)) ->", result, status: HTTPStatus(code: result.status))
+        text(["nodeAppTesting failed(", result.host, ") ->"], result, status: HTTPStatus(code: result.status))
     }
 
-    /// `prefix` followed by the result's JSON.
-    static func text(_ prefix: String, _ result: EtcdResult, status: HTTPStatus) -> Response {
+    /// The parts of `prefix` followed by the result's JSON.
+    static func text(_ prefix: [String], _ result: EtcdResult, status: HTTPStatus) -> Response {
         var body: [UInt8] = []
-        body.reserveCapacity(prefix.utf8.count + result.body.count)
-        body.append(contentsOf: prefix.utf8)
+        body.reserveCapacity(prefix.reduce(result.body.count) { $0 + $1.utf8.count })
+        for part in prefix { body.append(contentsOf: part.utf8) }
         body.append(contentsOf: result.body)
         return Response(status: status, headers: textHeaders, body: body)
     }

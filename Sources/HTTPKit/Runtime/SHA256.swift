@@ -70,9 +70,19 @@ public enum Base64 {
     public static func urlEncode(_ bytes: [UInt8]) -> String { encode(bytes, alphabet: urlAlphabet, pad: false) }
     public static func encode(_ bytes: [UInt8]) -> String { encode(bytes, alphabet: standardAlphabet, pad: true) }
 
+    /// Appends the standard, padded encoding of `bytes` to `out`.
+    public static func append(encoding bytes: [UInt8], to out: inout [UInt8]) {
+        append(bytes, alphabet: standardAlphabet, pad: true, to: &out)
+    }
+
     private static func encode(_ bytes: [UInt8], alphabet: [UInt8], pad: Bool) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        append(bytes, alphabet: alphabet, pad: pad, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func append(_ bytes: [UInt8], alphabet: [UInt8], pad: Bool, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
         var i = 0
         while i < bytes.count {
             let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
@@ -82,7 +92,6 @@ public enum Base64 {
             if i + 2 < bytes.count { out.append(alphabet[Int(b2 & 63)]) } else if pad { out.append(61) }
             i += 3
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes either alphabet, padded or not; nil for anything else.
