@@ -81,6 +81,21 @@ import Testing
         #expect(bodies(parseAll("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", head: true, eof: false)) == [""])
     }
 
+    /// A lone Content-Length takes the short way; every other framing the general one, with the same answers.
+    @Test func contentLengthFraming() {
+        #expect(bodies(parseAll("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabcdef")) == ["abc"])
+        #expect(bodies(parseAll("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", eof: false)) == [""])
+        #expect(bodies(parseAll("HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\nabc")) == ["error"])
+        #expect(bodies(parseAll("HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\nabc")) == ["abc"])
+        #expect(bodies(parseAll("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd")) == ["error"])
+        var parser = ResponseParser(maxBodyBytes: 10)
+        parser.append(Array("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n".utf8))
+        guard case .error(.bodyTooLarge) = parser.next() else {
+            Issue.record("a body over the limit was accepted")
+            return
+        }
+    }
+
     @Test func malformedStatusLine() {
         #expect(bodies(parseAll("HTTP/1.1 2x0 OK\r\n\r\n")) == ["error"])
         #expect(bodies(parseAll("garbage\r\n\r\n")) == ["error"])

@@ -107,11 +107,15 @@ enum HeaderFieldParser {
                 guard let first = bytes.first, first != 0x20, first != 0x09 else {
                     throw ParseError.malformed("obsolete line folding")
                 }
-                guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else {
+                // The name is a token up to the colon: one pass finds the colon and checks the name.
+                var colon = 0
+                while colon < bytes.count, isTokenByte(bytes[colon]) { colon += 1 }
+                guard colon < bytes.count, bytes[colon] == UInt8(ascii: ":") else {
+                    if bytes[colon...].contains(UInt8(ascii: ":")) { throw ParseError.malformed("invalid header field name") }
                     throw ParseError.malformed("header field without ':'")
                 }
+                guard colon > 0 else { throw ParseError.malformed("invalid header field name") }
                 let name = UnsafeBufferPointer(rebasing: bytes[..<colon])
-                guard isToken(name) else { throw ParseError.malformed("invalid header field name") }
                 var valueStart = colon + 1
                 var valueEnd = bytes.count
                 while valueStart < valueEnd, bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09 { valueStart += 1 }
@@ -165,6 +169,13 @@ enum HeaderFieldParser {
 
     /// The body framing the header fields declare (RFC 9112 §6.3), rejecting ambiguous framing.
     static func framing(of headers: HTTPHeaders, version: HTTPVersion, maxBody: Int?) throws -> BodyFraming {
+        // Most messages carry one framing field, a Content-Length of plain digits: no token lists for those.
+        if headers.count == 1, let only = headers.fields.first, HTTPHeaders.equalNames(only.name, "Content-Length"),
+            let length = plainDecimal(only.value)
+        {
+            if let maxBody, length > maxBody { throw ParseError.bodyTooLarge }
+            return length == 0 ? .none : .length(length)
+        }
         let hasTransferEncoding = headers.contains("Transfer-Encoding"), hasContentLength = headers.contains("Content-Length")
         if hasTransferEncoding {
             let codings = headers.tokens("Transfer-Encoding").map { $0.lowercased() }
