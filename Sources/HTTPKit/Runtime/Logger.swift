@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import Dispatch
 import Synchronization
 
 /// Writes JSON lines, whole, in batches, to standard output (or any descriptor).
@@ -102,6 +103,9 @@ final class LogSink: Sendable {
     private let stripes = (0..<16).map { _ in Stripe() }
     /// Held while writing; its value is the empty buffer the next stripe to be written gets in exchange.
     private let writing = Mutex<[UInt8]>([])
+    /// Set by the first line after a flush, which also wakes the flusher: an idle service's flusher sleeps.
+    private let armed = Atomic<Bool>(false)
+    private let wake = DispatchSemaphore(value: 0)
 
     static func shared(_ fd: Int32) -> LogSink {
         sinks.withLock { sinks in
@@ -125,6 +129,7 @@ final class LogSink: Sendable {
             return buffer.count >= 64 * 1024
         }
         if full { flush() }
+        if !armed.load(ordering: .relaxed), !armed.exchange(true, ordering: .acquiringAndReleasing) { wake.signal() }
     }
 
     /// Writes each stripe's lines: the stripe's buffer is swapped for an empty one, so nothing is copied and the
@@ -150,9 +155,13 @@ final class LogSink: Sendable {
         }
     }
 
+    /// Writes at most every 5 ms while lines come, so that a busy service makes one write per batch of lines.
     private func flushPeriodically() {
         while true {
+            wake.wait()
             usleep(5_000)
+            // Lines appended from here on arm the flusher again; the flush below takes any that come before it.
+            armed.store(false, ordering: .releasing)
             flush()
         }
     }
