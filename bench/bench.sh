@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks with wrk on loopback, side by side with nginx (one worker, a constant reply) measured in the same run.
-#   bench/bench.sh [http|bookinfo|storage|all]     DURATION=5s CONNECTIONS=50 SOAK_REQUESTS=1000000 ROUNDS=3
+#   bench/bench.sh [http|bookinfo|storage|all]     DURATION=5s CONNECTIONS=50 SOAK_REQUESTS=1000000 ROUNDS=5
 # Prints req/s, p50/p99 latency and memory; the ratios are what to compare between machines, not the absolutes.
 # Each comparison with its reference (nginx, direct etcd) alternates the two ROUNDS times and reports the median
 # ratio, so that a neighbour's burst on this shared machine does not decide it.
@@ -12,7 +12,7 @@ WHAT=${1:-all}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-50}
 SOAK_REQUESTS=${SOAK_REQUESTS:-1000000}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 ensure_packages wrk nginx-light etcd-server curl >/dev/null || true
 for tool in wrk nginx curl; do command -v $tool >/dev/null || fail "$tool is needed (apt-get install wrk nginx-light curl)"; done
 ulimit -n 65536 2>/dev/null || ulimit -n 20000 2>/dev/null || true

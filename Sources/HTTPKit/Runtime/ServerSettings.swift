@@ -16,7 +16,7 @@ public enum ServerSettings {
         Setting("SHUTDOWN_TIMEOUT", "20s", "After SIGTERM, how long in-flight requests may finish", .duration),
         Setting("SHUTDOWN_DELAY", "0s", "After SIGTERM, how long to keep serving with /ready at 503 before closing", .duration),
         Setting("HTTP_CLIENT_KEEP_ALIVES", "true", "Reuse outbound connections per host:port", .boolean),
-        Setting("HTTP_CLIENT_MAX_IDLE_PER_HOST", "32", "Idle outbound connections kept per host:port", .integer(0...10_000)),
+        Setting("HTTP_CLIENT_MAX_IDLE_PER_HOST", "32", "Idle outbound connections kept per host:port, in each event loop's pool and in the workers' shared one", .integer(0...10_000)),
         Setting("HTTP_CLIENT_CONNECT_TIMEOUT", "2s", "Outbound connect timeout (also bounded by the call's deadline)", .duration),
         Setting("LOG_REQUESTS", "true", "Write one JSON line per request", .boolean),
     ]
