@@ -47,13 +47,8 @@ public struct JSONReader {
 
     /// Calls `member` for each member of the object at the cursor, in order.
     public mutating func readObject(_ member: (Name, inout JSONReader) throws -> Void) throws {
-        try open(UInt8(ascii: "{"), "an object")
+        guard try enter(UInt8(ascii: "{"), UInt8(ascii: "}"), "an object") else { return }
         defer { depth -= 1 }
-        parser.skipSpace()
-        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "}") {
-            parser.index += 1
-            return
-        }
         while true {
             parser.skipSpace()
             guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else {
@@ -75,13 +70,8 @@ public struct JSONReader {
 
     /// Calls `element` with the index and cursor of each element of the array at the cursor.
     public mutating func readArray(_ element: (Int, inout JSONReader) throws -> Void) throws {
-        try open(UInt8(ascii: "["), "an array")
+        guard try enter(UInt8(ascii: "["), UInt8(ascii: "]"), "an array") else { return }
         defer { depth -= 1 }
-        parser.skipSpace()
-        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "]") {
-            parser.index += 1
-            return
-        }
         var count = 0
         while true {
             parser.skipSpace()
@@ -121,13 +111,20 @@ public struct JSONReader {
         }
     }
 
-    private mutating func open(_ bracket: UInt8, _ what: String) throws {
+    /// Enters the object or array at the cursor, one level deeper; false if it is empty, and then already left.
+    private mutating func enter(_ open: UInt8, _ close: UInt8, _ what: String) throws -> Bool {
         guard depth < parser.maxDepth else { throw parser.error("nested too deeply") }
-        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == bracket else {
+        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == open else {
             throw parser.error("expected \(what)")
         }
         parser.index += 1
+        parser.skipSpace()
+        if parser.index < parser.bytes.count, parser.bytes[parser.index] == close {
+            parser.index += 1
+            return false
+        }
         depth += 1
+        return true
     }
 
     /// After a member or element: true at a comma, false at `closing` (both consumed).
