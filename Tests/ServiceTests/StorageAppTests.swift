@@ -99,4 +99,10 @@ import TestSupport
         #expect(response.status.code == status)
         if let expected { #expect(response.bodyText == expected) } else { #expect(response.bodyText.contains("etcd at 127.0.0.1 answered 200")) }
     }
+    /// The read path writes its result as text; it must be the text the tree of the other operations serialises to.
+    @Test(arguments: [("/a", "x"), ("/k\"ey", "line\nbreak \u{1} \\ é 😀"), ("/ü", ""), ("/<b>", "</script>")])
+    func getTextMatchesTheTree(_ key: String, _ value: String) {
+        let tree = JSON.object([("action", .string("get")), ("node", V2Node.node(key: key, value: value, modified: .number("12"), created: .number("3")))])
+        #expect(V2Node.getText(key: key, value: value, modified: "12", created: "3") == tree.bytes())
+    }
 }
