@@ -139,20 +139,14 @@ public enum JSON: Sendable, Equatable {
 
     /// Parses one JSON text (RFC 8259), nesting at most `maxDepth` deep.
     public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws -> JSON {
-        try bytes.withUnsafeBufferPointer { bytes in
-            var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
-            parser.skipSpace()
-            let value = try parser.value(depth: 0)
-            parser.skipSpace()
-            guard parser.index == bytes.count else { throw parser.error("unexpected trailing characters") }
-            return value
-        }
+        try read(bytes, maxDepth: maxDepth) { try $0.readValue() }
     }
 
     public static func parse(_ text: String) throws -> JSON { try parse(Array(text.utf8)) }
 }
 
-/// Reads over the bytes without copies or reference counting; `JSON.parse` keeps them alive meanwhile.
+/// The scanner under `JSONReader`: reads over the bytes without copies or reference counting while `JSON.read`
+/// keeps them alive.
 struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
@@ -174,12 +168,10 @@ struct JSONParser {
         }
     }
 
-    mutating func value(depth: Int) throws -> JSON {
-        guard depth < maxDepth else { throw error("nested too deeply") }
+    /// The string, literal or number at the cursor; objects and arrays are read by `JSONReader`.
+    mutating func scalar() throws -> JSON {
         guard index < bytes.count else { throw error("unexpected end") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try object(depth: depth)
-        case UInt8(ascii: "["): return try array(depth: depth)
         case UInt8(ascii: "\""): return .string(try string())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
@@ -194,53 +186,6 @@ struct JSONParser {
             throw error("unexpected character")
         }
         index += w.count
-    }
-
-    mutating func object(depth: Int) throws -> JSON {
-        index += 1
-        var members: [(String, JSON)] = []
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
-        }
-        // Room for a typical object at once, instead of regrowing at 1, 2 and 4 members.
-        members.reserveCapacity(8)
-        while true {
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
-            let key = try string()
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-            index += 1
-            skipSpace()
-            members.append((key, try value(depth: depth + 1)))
-            skipSpace()
-            guard index < bytes.count else { throw error("unexpected end") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-            throw error("expected ',' or '}'")
-        }
-    }
-
-    mutating func array(depth: Int) throws -> JSON {
-        index += 1
-        var items: [JSON] = []
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return .array(items)
-        }
-        items.reserveCapacity(4)
-        while true {
-            skipSpace()
-            items.append(try value(depth: depth + 1))
-            skipSpace()
-            guard index < bytes.count else { throw error("unexpected end") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
-            throw error("expected ',' or ']'")
-        }
     }
 
     mutating func number() throws -> JSON {

@@ -93,7 +93,27 @@ public struct JSONReader {
 
     /// The value at the cursor as a tree.
     public mutating func readValue() throws -> JSON {
-        try parser.value(depth: depth)
+        guard depth < parser.maxDepth else { throw parser.error("nested too deeply") }
+        guard parser.index < parser.bytes.count else { throw parser.error("unexpected end") }
+        switch parser.bytes[parser.index] {
+        case UInt8(ascii: "{"):
+            var members: [(String, JSON)] = []
+            try readObject { name, reader in
+                // Room for a typical object at once, instead of regrowing at 1, 2 and 4 members.
+                if members.isEmpty { members.reserveCapacity(8) }
+                members.append((name.string, try reader.readValue()))
+            }
+            return .object(members)
+        case UInt8(ascii: "["):
+            var items: [JSON] = []
+            try readArray { _, reader in
+                if items.isEmpty { items.reserveCapacity(4) }
+                items.append(try reader.readValue())
+            }
+            return .array(items)
+        default:
+            return try parser.scalar()
+        }
     }
 
     /// Checks the value at the cursor and moves past it, making nothing of it.
