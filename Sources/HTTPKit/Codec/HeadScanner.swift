@@ -169,17 +169,20 @@ enum HeaderFieldParser {
 
     /// The body framing the header fields declare (RFC 9112 §6.3), rejecting ambiguous framing.
     static func framing(of headers: HTTPHeaders, version: HTTPVersion, maxBody: Int?) throws -> BodyFraming {
-        // Most messages carry one framing field, a Content-Length of plain digits: no token lists for those.
-        if headers.count == 1, let only = headers.fields.first, HTTPHeaders.equalNames(only.name, "Content-Length"),
-            let length = plainDecimal(only.value)
-        {
-            if let maxBody, length > maxBody { throw ParseError.bodyTooLarge }
-            return length == 0 ? .none : .length(length)
+        // One pass over the fields; token lists only for what is not a single plain value.
+        var hasTransferEncoding = false, lengthFields = 0, firstLength = ""
+        for index in headers.fields.indices {
+            let name = headers.fields[index].name
+            if HTTPHeaders.equalNames(name, "Transfer-Encoding") {
+                hasTransferEncoding = true
+            } else if HTTPHeaders.equalNames(name, "Content-Length") {
+                if lengthFields == 0 { firstLength = headers.fields[index].value }
+                lengthFields += 1
+            }
         }
-        let hasTransferEncoding = headers.contains("Transfer-Encoding"), hasContentLength = headers.contains("Content-Length")
         if hasTransferEncoding {
             let codings = headers.tokens("Transfer-Encoding").map { $0.lowercased() }
-            guard !hasContentLength else {
+            guard lengthFields == 0 else {
                 throw ParseError.malformed("both Content-Length and Transfer-Encoding")
             }
             guard version != .http1_0 else { throw ParseError.malformed("Transfer-Encoding in HTTP/1.0") }
@@ -189,16 +192,21 @@ enum HeaderFieldParser {
             }
             return .chunked
         }
-        if hasContentLength {
+        guard lengthFields > 0 else { return .none }
+        let length: Int
+        if lengthFields == 1, let plain = plainDecimal(firstLength) {
+            length = plain
+        } else {
+            // A list of equal values is one length (RFC 9110 §8.6).
             let lengths = headers.tokens("Content-Length")
             guard let first = lengths.first, lengths.allSatisfy({ $0 == first }) else {
                 throw ParseError.malformed("conflicting Content-Length values")
             }
-            guard let length = plainDecimal(first) else { throw ParseError.malformed("invalid Content-Length") }
-            if let maxBody, length > maxBody { throw ParseError.bodyTooLarge }
-            return length == 0 ? .none : .length(length)
+            guard let plain = plainDecimal(first) else { throw ParseError.malformed("invalid Content-Length") }
+            length = plain
         }
-        return .none
+        if let maxBody, length > maxBody { throw ParseError.bodyTooLarge }
+        return length == 0 ? .none : .length(length)
     }
 }
 
