@@ -18,7 +18,7 @@ public struct Upstream: Sendable {
         _ method: HTTPMethod = .get, _ path: String, headers: HTTPHeaders = [:], body: [UInt8] = [], timeout: Double
     ) throws(HTTPClientError) -> ClientResponse {
         let start = monotonicNanos()
-        let result = client.perform([HTTPClient.Call(method, url(path), headers: headers, body: body, deadline: .after(seconds: timeout))])[0]
+        let result = client.perform([makeCall(method, path, headers, body, timeout)])[0]
         record(result, start)
         return try result.get()
     }
@@ -30,8 +30,7 @@ public struct Upstream: Sendable {
         then: @escaping @Sendable (Result<ClientResponse, HTTPClientError>) throws -> Reply
     ) -> Reply {
         let start = monotonicNanos()
-        let call = HTTPClient.Call(method, url(path), headers: headers, body: body, deadline: .after(seconds: timeout))
-        return .call(call) { result in
+        return .call(makeCall(method, path, headers, body, timeout)) { result in
             record(result, start)
             return try then(result)
         }
@@ -56,6 +55,10 @@ public struct Upstream: Sendable {
         case .success(let response): record(String(response.status.code), start)
         case .failure(let error): record(error.kind, start)
         }
+    }
+
+    private func makeCall(_ method: HTTPMethod, _ path: String, _ headers: HTTPHeaders, _ body: [UInt8], _ timeout: Double) -> HTTPClient.Call {
+        HTTPClient.Call(method, url(path), headers: headers, body: body, deadline: .after(seconds: timeout))
     }
 
     func url(_ path: String) -> HTTPClient.URL {
