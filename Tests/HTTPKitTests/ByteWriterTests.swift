@@ -100,13 +100,7 @@ import Testing
         )
         logger.flush()
         close(fds[1])
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fds[0], &chunk, chunk.count)
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
+        let bytes = readPipe(fds[0], seconds: 5)
         #expect(bytes.last == 0x0A)
         #expect(bytes.filter { $0 == 0x0A }.count == 1)
         let line = try JSON.parse(Array(bytes.dropLast()))

@@ -5,19 +5,24 @@ import Testing
 
 @testable import HTTPKit
 
+/// The bytes that arrive on `fd` until it reaches end of file, `lines` newlines have come, or `seconds` pass.
+func readPipe(_ fd: Int32, lines: Int = .max, seconds: Double) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    let start = ContinuousClock.now
+    while bytes.filter({ $0 == 0x0A }).count < lines, ContinuousClock.now - start < .seconds(seconds) {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, 50) > 0 else { continue }
+        let n = read(fd, &chunk, chunk.count)
+        if n <= 0 { break }
+        bytes += chunk[0..<n]
+    }
+    return bytes
+}
+
 @Suite struct LogSinkTests {
-    /// Reads what arrived on `fd` within `seconds`, until `expected` lines have come.
     func readLines(_ fd: Int32, expected: Int, seconds: Double) -> [String] {
-        var text: [UInt8] = []
-        let start = ContinuousClock.now
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while text.filter({ $0 == 0x0A }).count < expected, ContinuousClock.now - start < .seconds(seconds) {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 50) > 0 else { continue }
-            let n = read(fd, &buffer, buffer.count)
-            if n > 0 { text.append(contentsOf: buffer[0..<n]) }
-        }
-        return String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
+        String(decoding: readPipe(fd, lines: expected, seconds: seconds), as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
     /// Lines are written without anyone flushing, also after the sink has been idle (its flusher sleeps then).
