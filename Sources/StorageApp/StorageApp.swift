@@ -51,10 +51,8 @@ enum StorageApp {
         router.get("/web/index.html", execution: .inline) { _ in WebUI.page }
         router.put("/storage", reply: { request in
             let (key, value, requestJSON) = try parsePut(request, limits: limits)
-            return store.put(key, value) { result in
-                if wantsJSON(request) { return .response(json(result, status: .created)) }
-                guard result.status < 300 else { return .response(failure(result)) }
-                return .response(text(["nodeAppTesting created(\(result.host)) ->\(requestJSON.serialized()):"], result, status: .created))
+            return store.put(key, value) {
+                answer(request, $0, status: .created, prefix: "nodeAppTesting created(\($0.host)) ->\(requestJSON.serialized()):")
             }
         })
         router.get("/storage", reply: { request in
@@ -106,11 +104,12 @@ enum StorageApp {
         request.headers.tokens("Accept").contains { $0.lowercased().hasPrefix("application/json") }
     }
 
-    /// A key's result as the client asked: etcd's JSON with its status, or the demo's text (`prefix`, then the JSON).
-    static func answer(_ request: Request, _ result: EtcdResult, prefix: String...) -> Reply {
-        if wantsJSON(request) { return .response(json(result, status: HTTPStatus(code: result.status))) }
+    /// A key's result as the client asked: etcd's JSON with its status, or the demo's text (`prefix`, then the JSON)
+    /// with 200; `status`, when given, is the status of either.
+    static func answer(_ request: Request, _ result: EtcdResult, status: HTTPStatus? = nil, prefix: String...) -> Reply {
+        if wantsJSON(request) { return .response(json(result, status: status ?? HTTPStatus(code: result.status))) }
         guard result.status < 300 else { return .response(failure(result)) }
-        return .response(text(prefix, result, status: .ok))
+        return .response(text(prefix, result, status: status ?? .ok))
     }
 
     /// An etcd error (a missing key is 404) with the original's prefix.

@@ -35,6 +35,12 @@ struct StorageEtcdTests {
         #expect(again.bodyText.contains(#""prevNode":{"key":"/istioTestNode","value":"Testing Istio using NodePort""#))
         let asJSON = try client.get(app.baseURL + "/storage/istioTestNode", headers: ["Accept": "application/json"], timeout: 5)
         #expect(try JSON.parse(asJSON.body)["node"]?["value"]?.stringValue == "second")
+        let putJSON = try client.request(.put, app.baseURL + "/storage", headers: ["Content-Type": "application/json", "Accept": "application/json"],
+                                         body: Array(#"{"key":"istioTestNode","value":"third"}"#.utf8), timeout: 5)
+        #expect(putJSON.status == .created)
+        let set = try JSON.parse(putJSON.body)
+        #expect(set["action"]?.stringValue == "set")
+        #expect(set["prevNode"]?["value"]?.stringValue == "second")
     }
 
     @Test(arguments: ["v3", "v2"])
