@@ -17,6 +17,19 @@ def check(name, ok, detail=""):
     print(f"{'PASS' if ok else 'FAIL'} ui: {name}{'' if ok else ' — ' + detail}")
 
 
+def listed(text):
+    """A page expression: whether a row of the storage list contains `text`."""
+    return f"[...document.querySelectorAll('#rows tr')].some(tr => tr.textContent.includes({text!r}))"
+
+
+def wait_for(expression):
+    """Waits at most 5 s for a page condition; the check that follows says whether it came."""
+    try:
+        page.wait_for_function(expression, timeout=5000)
+    except Exception:
+        pass
+
+
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
     page = browser.new_page()
@@ -58,6 +71,8 @@ with sync_playwright() as p:
     page.fill("#value", value)
     page.click("#add")
     page.wait_for_function("document.querySelector('#status').textContent.startsWith('Stored')")
+    # The status is shown before the list is fetched again: wait for the list too.
+    wait_for(listed("/" + key))
     row = page.locator("#rows tr", has_text="/" + key)
     check("added key is listed", row.count() == 1)
     check("script value shown as text", row.locator("td").nth(1).inner_text() == value, row.inner_html() if row.count() else "no row")
@@ -65,6 +80,7 @@ with sync_playwright() as p:
     page.screenshot(path=f"{artifacts}/storage-ui.png", full_page=True)
     row.locator("button.remove").click()
     page.wait_for_function("document.querySelector('#status').textContent.startsWith('Removed')")
+    wait_for("!" + listed("/" + key))
     check("removed key disappears", page.locator("#rows tr", has_text="/" + key).count() == 0)
     page.fill("#name", "x" * 300)
     page.evaluate("document.querySelector('#name').removeAttribute('maxlength')")
