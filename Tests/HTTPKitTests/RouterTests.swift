@@ -103,6 +103,16 @@ extension HTTPStatus {
 @Suite struct SettingsTests {
     let table = ServerSettings.table + [Setting("FLAG", "false", "a flag", .boolean), Setting("WAIT", "3s", "a wait", .duration)]
 
+    @Test func aServiceEntryReplacesTheSharedOneInPlace() throws {
+        let own = [Setting("EXTRA", "x", "its own", .required), Setting("HTTP_SERVER_EVENT_LOOPS", "1", "one here", .optional(.integer(1...64)))]
+        let merged = ServerSettings.table(with: own)
+        #expect(merged.map(\.name) == ServerSettings.table.map(\.name) + ["EXTRA"])
+        #expect(merged.first { $0.name == "HTTP_SERVER_EVENT_LOOPS" }?.defaultValue == "1")
+        #expect(try Settings(table: merged, environment: [:]).int("HTTP_SERVER_EVENT_LOOPS") == 1)
+        #expect(try Settings(table: merged, environment: ["HTTP_SERVER_EVENT_LOOPS": "4"]).int("HTTP_SERVER_EVENT_LOOPS") == 4)
+        #expect(Settings.helpText(service: "s", summary: "t", table: merged).components(separatedBy: "HTTP_SERVER_EVENT_LOOPS").count == 2)
+    }
+
     @Test func defaultsEnvironmentAndPortArgument() throws {
         let settings = try Settings(table: table, environment: ["FLAG": "true", "PORT": "8000"], arguments: ["7000"])
         #expect(settings.bool("FLAG"))

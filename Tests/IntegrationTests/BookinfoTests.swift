@@ -195,6 +195,13 @@ final class Bookinfo: @unchecked Sendable {
         let three = try ServiceProcess("details", ["HTTP_SERVER_EVENT_LOOPS": "3"])
         #expect(three.stop() == 0)
         #expect(three.log.contains(#""event_loops":3"#))
+        // The storage app sets its own default (one loop in front of etcd), which the environment still overrides.
+        let storage = try ServiceProcess("storage-app", ["ETCD_ENDPOINTS": "http://127.0.0.1:9"])
+        #expect(storage.stop() == 0)
+        #expect(storage.log.contains(#""event_loops":1"#), "\(storage.log)")
+        let storageTwo = try ServiceProcess("storage-app", ["ETCD_ENDPOINTS": "http://127.0.0.1:9", "HTTP_SERVER_EVENT_LOOPS": "2"])
+        #expect(storageTwo.stop() == 0)
+        #expect(storageTwo.log.contains(#""event_loops":2"#), "\(storageTwo.log)")
     }
 
     @Test func firstArgumentIsThePortAsInTheOriginals() throws {

@@ -54,7 +54,7 @@ public struct ClientConfiguration: Sendable {
     /// Keep connections open and reuse them per host:port.
     public var keepAlive = true
     /// Idle connections kept per host:port.
-    public var maxIdlePerHost = 32
+    public var maxIdlePerHost = 128
     /// How long an idle pooled connection is kept.
     public var idleTimeout: Double = 30
     public var maxResponseBodyBytes = 16 << 20

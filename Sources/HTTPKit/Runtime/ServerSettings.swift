@@ -16,10 +16,17 @@ public enum ServerSettings {
         Setting("SHUTDOWN_TIMEOUT", "20s", "After SIGTERM, how long in-flight requests may finish", .duration),
         Setting("SHUTDOWN_DELAY", "0s", "After SIGTERM, how long to keep serving with /ready at 503 before closing", .duration),
         Setting("HTTP_CLIENT_KEEP_ALIVES", "true", "Reuse outbound connections per host:port", .boolean),
-        Setting("HTTP_CLIENT_MAX_IDLE_PER_HOST", "32", "Idle outbound connections kept per host:port, in each event loop's pool and in the workers' shared one", .integer(0...10_000)),
+        Setting("HTTP_CLIENT_MAX_IDLE_PER_HOST", "128", "Idle outbound connections kept per host:port, in each event loop's pool and in the workers' shared one", .integer(0...10_000)),
         Setting("HTTP_CLIENT_CONNECT_TIMEOUT", "2s", "Outbound connect timeout (also bounded by the call's deadline)", .duration),
         Setting("LOG_REQUESTS", "true", "Write one JSON line per request", .boolean),
     ]
+
+    /// The shared table with a service's own: a service entry named like a shared one replaces it in place (a
+    /// different default for that service, with its reason in the help), the others follow.
+    public static func table(with service: [Setting]) -> [Setting] {
+        let replaced = table.map { shared in service.first { $0.name == shared.name } ?? shared }
+        return replaced + service.filter { own in !table.contains { $0.name == own.name } }
+    }
 
     /// The event loops for a setting: the number given; else, for a service whose routes call upstreams from the
     /// loops, every usable CPU (its loops mostly wait, and a request should not wait behind a loop that is

@@ -28,7 +28,7 @@ public final class ServiceContext: Sendable {
 
     /// Settings for tests: the table with these overrides.
     public convenience init(testing name: String, table: [Setting], environment: [String: String] = [:]) throws {
-        let settings = try Settings(table: ServerSettings.table + table, environment: environment)
+        let settings = try Settings(table: ServerSettings.table(with: table), environment: environment)
         self.init(name: name, version: "test", settings: settings, logger: .discarding(service: name))
     }
 
@@ -72,7 +72,7 @@ public enum ServiceRunner {
         pthread_sigmask(SIG_BLOCK, &blocked, nil)
         signal(SIGPIPE, SIG_IGN)
 
-        let table = ServerSettings.table + definition.table
+        let table = ServerSettings.table(with: definition.table)
         if arguments.contains("--help") || arguments.contains("-h") {
             print(Settings.helpText(service: definition.name, summary: definition.summary, table: table), terminator: "")
             return 0
