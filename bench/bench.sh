@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks with wrk on loopback, side by side with nginx (one worker, a constant reply) measured in the same run.
 #   bench/bench.sh [http|bookinfo|storage|all]     DURATION=5s CONNECTIONS=50 SOAK_REQUESTS=1000000 ROUNDS=5
+#                                                  STORAGE_ROUNDS=12 STORAGE_DURATION=2s
 # Prints req/s, p50/p99 latency and memory; the ratios are what to compare between machines, not the absolutes.
-# Each comparison with its reference (nginx, direct etcd) alternates the two ROUNDS times and reports the median
-# ratio, so that a neighbour's burst on this shared machine does not decide it.
+# Each comparison with its reference (nginx, direct etcd) measures the two ROUNDS times, in turn, and reports the
+# median ratio, so that a neighbour's burst on this shared machine does not decide it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -13,6 +14,9 @@ DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-50}
 SOAK_REQUESTS=${SOAK_REQUESTS:-1000000}
 ROUNDS=${ROUNDS:-5}
+# etcd's throughput here swings by a fifth from one second to the next, so its comparisons take more, shorter rounds.
+STORAGE_ROUNDS=${STORAGE_ROUNDS:-12}
+STORAGE_DURATION=${STORAGE_DURATION:-2s}
 ensure_packages wrk nginx-light etcd-server curl >/dev/null || true
 for tool in wrk nginx curl; do command -v $tool >/dev/null || fail "$tool is needed (apt-get install wrk nginx-light curl)"; done
 ulimit -n 65536 2>/dev/null || ulimit -n 20000 2>/dev/null || true
@@ -29,26 +33,29 @@ rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null;
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v/1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v } else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v*1000 } else printf "%s", v }'; }
 
-# run_wrk NAME URL [extra wrk args]: prints one row and sets RPS, P99.
-NGINX_RPS=0
-run_wrk() {
-    local name=$1 url=$2; shift 2
+# measure NAME URL [extra wrk args]: one wrk run; sets RPS, P50, P99 (ms) and ERRORS.
+measure() {
+    local url=$2; shift 2
     local out; out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url" 2>&1)
     RPS=$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$out")
-    local p50 errors
     P50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
-    p50=$P50
     P99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
-    errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+    ERRORS=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+}
+# row NAME: prints RPS, P50, P99 and ERRORS as one row, the last column against NGINX_RPS when it is set.
+row() {
     local ratio="-"
     [ "$NGINX_RPS" -gt 0 ] && ratio=$(awk -v a="$RPS" -v b="$NGINX_RPS" 'BEGIN {printf "%.2fx", a/b}')
-    printf '%-34s %10s %9s %9s %8s  %s\n' "$name" "$RPS" "$p50" "$P99" "$ratio" "$errors"
+    printf '%-34s %10s %9s %9s %8s  %s\n' "$1" "$RPS" "$P50" "$P99" "$ratio" "$ERRORS"
 }
+# run_wrk NAME URL [extra wrk args]: measures and prints one row; leaves RPS, P99 set.
+NGINX_RPS=0
+run_wrk() { measure "$@"; row "$1"; }
 header() { printf '\n%-34s %10s %9s %9s %8s\n' "$1" "req/s" "p50 ms" "p99 ms" "vs nginx"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# compare NAME URL REF_NAME REF_URL [--both] [wrk args]: alternates the reference and the service ROUNDS times, one
-# row each (the service's ratio column against the reference of its round), then prints the median ratios. The wrk
+# compare NAME URL REF_NAME REF_URL [--both] [wrk args]: measures the reference and the service in each of ROUNDS
+# rounds, one row each (the service's ratio column against the reference of its round), then prints the median ratios. The wrk
 # args are the reference's, or with --both the service's too.
 compare() {
     local name=$1 url=$2 ref_name=$3 ref_url=$4; shift 4
@@ -56,12 +63,22 @@ compare() {
     if [[ ${1:-} == --both ]]; then shift; service_args=("$@"); fi
     local rps_ratios=() p50_ratios=() p99s=() round ref_rps ref_p50
     local NGINX_RPS  # run_wrk's ratio column, for this function's rows only
+    local ref service
     for round in $(seq 1 "$ROUNDS"); do
-        NGINX_RPS=0
-        run_wrk "$ref_name (round $round)" "$ref_url" "$@"
+        # The reference goes first in odd rounds and last in even ones, so that a drift of the machine's speed
+        # during a round favours neither side.
+        if (( round % 2 == 0 )); then
+            measure "$name" "$url" "${service_args[@]}"; service=("$RPS" "$P50" "$P99" "$ERRORS")
+            measure "$ref_name" "$ref_url" "$@"; ref=("$RPS" "$P50" "$P99" "$ERRORS")
+        else
+            measure "$ref_name" "$ref_url" "$@"; ref=("$RPS" "$P50" "$P99" "$ERRORS")
+            measure "$name" "$url" "${service_args[@]}"; service=("$RPS" "$P50" "$P99" "$ERRORS")
+        fi
+        RPS=${ref[0]} P50=${ref[1]} P99=${ref[2]} ERRORS=${ref[3]} NGINX_RPS=0
+        row "$ref_name (round $round)"
         ref_rps=$RPS ref_p50=$P50
-        NGINX_RPS=$ref_rps
-        run_wrk "$name (round $round)" "$url" "${service_args[@]}"
+        RPS=${service[0]} P50=${service[1]} P99=${service[2]} ERRORS=${service[3]} NGINX_RPS=$ref_rps
+        row "$name (round $round)"
         rps_ratios+=("$(awk -v a="$RPS" -v b="$ref_rps" 'BEGIN {printf "%.3f", a/b}')")
         p50_ratios+=("$(awk -v a="$P50" -v b="$ref_p50" 'BEGIN {printf "%.3f", a/b}')")
         p99s+=("$P99")
@@ -162,10 +179,10 @@ if [[ $WHAT == all || $WHAT == storage ]]; then
     start_service storage-app 28090 ETCD_ENDPOINTS=http://127.0.0.1:22379; STORAGE_PID=$LAST_PID
     curl -s -X PUT -H 'Content-Type: application/json' -d '{"key":"benchKey","value":"a value to read back"}' http://127.0.0.1:28090/storage >/dev/null
     header "storage (etcd v3 on loopback)"
-    printf '%-34s %10s %9s %9s %8s\n' "(last column: vs direct etcd)" "" "" "" ""
+    printf '%-34s %10s %9s %9s %8s\n' "(-d$STORAGE_DURATION; last column: vs direct etcd)" "" "" "" ""
     export ETCD_KEY_B64=$(printf '/benchKey' | base64 -w0)
-    compare "app: GET /storage/benchKey" http://127.0.0.1:28090/storage/benchKey "etcd direct: POST /v3/kv/range" http://127.0.0.1:22379/v3/kv/range -s bench/range.lua
+    ROUNDS=$STORAGE_ROUNDS DURATION=$STORAGE_DURATION compare "app: GET /storage/benchKey" http://127.0.0.1:28090/storage/benchKey "etcd direct: POST /v3/kv/range" http://127.0.0.1:22379/v3/kv/range -s bench/range.lua
     say "  for scale, nginx proxy_pass (1 worker, keep-alive upstream) in front of the same etcd, no parsing or logs:"
-    compare "nginx proxy: POST /v3/kv/range" http://127.0.0.1:28085/v3/kv/range "etcd direct: POST /v3/kv/range" http://127.0.0.1:22379/v3/kv/range --both -s bench/range.lua
+    ROUNDS=$STORAGE_ROUNDS DURATION=$STORAGE_DURATION compare "nginx proxy: POST /v3/kv/range" http://127.0.0.1:28085/v3/kv/range "etcd direct: POST /v3/kv/range" http://127.0.0.1:22379/v3/kv/range --both -s bench/range.lua
     say "  storage-app RSS $(rss_mb $STORAGE_PID) MB"
 fi
