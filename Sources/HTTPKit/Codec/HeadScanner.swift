@@ -149,24 +149,6 @@ enum HeaderFieldParser {
         return true
     }
 
-    /// The fields of CRLF-separated lines that `parse` has already accepted.
-    static func fields(ofLines block: [UInt8]) -> HTTPHeaders {
-        var lines: [Range<Int>] = []
-        var start = 0
-        var index = 0
-        while index + 1 < block.count {
-            if block[index] == 0x0D, block[index + 1] == 0x0A {
-                lines.append(start..<index)
-                start = index + 2
-                index = start
-            } else {
-                index += 1
-            }
-        }
-        if start < block.count { lines.append(start..<block.count) }
-        return (try? parse(block, lines: lines[...], maxCount: Int.max)) ?? HTTPHeaders()
-    }
-
     /// The body framing the header fields declare (RFC 9112 §6.3), rejecting ambiguous framing.
     static func framing(of headers: HTTPHeaders, version: HTTPVersion, maxBody: Int?) throws -> BodyFraming {
         // One pass over the fields; token lists only for what is not a single plain value.

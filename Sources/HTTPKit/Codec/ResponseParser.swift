@@ -3,9 +3,9 @@ public struct ClientResponse: Sendable {
     public var status: HTTPStatus
     public var version: HTTPVersion
     public var body: [UInt8]
-    /// The validated field lines as received, made into strings only when `headers` is read: most upstream
+    /// The validated head as received, its fields made into strings only when `headers` is read: most upstream
     /// responses are used for their status and body alone.
-    private var fieldLines: [UInt8] = []
+    private var head: [UInt8] = []
     /// The fields framing and keep-alive depend on (all of them once `headers` has been set).
     private var framingFields: HTTPHeaders
     private var headersSet: Bool
@@ -18,22 +18,32 @@ public struct ClientResponse: Sendable {
         headersSet = true
     }
 
-    init(status: HTTPStatus, version: HTTPVersion, fieldLines: [UInt8], framingFields: HTTPHeaders) {
+    init(status: HTTPStatus, version: HTTPVersion, head: [UInt8], framingFields: HTTPHeaders) {
         self.status = status
         self.version = version
         body = []
-        self.fieldLines = fieldLines
+        self.head = head
         self.framingFields = framingFields
         headersSet = false
     }
 
     public var headers: HTTPHeaders {
-        get { headersSet ? framingFields : HeaderFieldParser.fields(ofLines: fieldLines) }
+        get { headersSet ? framingFields : Self.fields(ofHead: head) }
         set {
             framingFields = newValue
-            fieldLines = []
+            head = []
             headersSet = true
         }
+    }
+
+    /// The fields of a head the parser has already accepted, found again by the same scanner.
+    private static func fields(ofHead head: [UInt8]) -> HTTPHeaders {
+        var scanner = HeadScanner()
+        let limit = head.count
+        guard (try? scanner.scan(head, from: 0, firstLineLimit: limit, firstLineError: .headersTooLarge, totalLimit: limit)) != nil,
+            let fields = try? HeaderFieldParser.parse(head, lines: scanner.lines.dropFirst(), maxCount: .max)
+        else { return HTTPHeaders() }
+        return fields
     }
 
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
@@ -163,7 +173,8 @@ public struct ResponseParser {
         let framingFields = try HeaderFieldParser.parse(buffer, lines: lines[1...], maxCount: limits.maxHeaderCount) { name in
             HeaderFieldParser.isFraming(name)
         }
-        let fieldLines = lines.count > 1 ? Array(buffer[lines[1].lowerBound..<lines[lines.count - 1].upperBound]) : []
+        // The head through its blank line (the last line's CRLF and the empty line's).
+        let head = Array(buffer[lines[0].lowerBound..<lines[lines.count - 1].upperBound + 4])
         let status = HTTPStatus(code: code, reason: reason)
         var framing: BodyFraming
         if requestWasHead || !status.mayHaveBody {
@@ -172,7 +183,7 @@ public struct ResponseParser {
             framing = try HeaderFieldParser.framing(of: framingFields, version: .http1_1, maxBody: maxBodyBytes)
             if framing == .none, !framingFields.contains("Content-Length") { framing = .untilClose }
         }
-        var response = ClientResponse(status: status, version: version, fieldLines: fieldLines, framingFields: framingFields)
+        var response = ClientResponse(status: status, version: version, head: head, framingFields: framingFields)
         response.framedByLength = framing != .untilClose
         return (response, framing)
     }
