@@ -133,9 +133,5 @@ enum StorageApp {
 
     private static let textHeaders: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8"]
     private static let jsonHeaders: HTTPHeaders = ["Content-Type": "application/json"]
-
-    static func text(_ body: String, status: HTTPStatus) -> Response {
-        Response(status: status, contentType: "text/plain; charset=utf-8", body: body)
-    }
 }
 
