@@ -83,16 +83,12 @@ final class Connection: @unchecked Sendable {
         return .done
     }
 
-    func queue(_ bytes: [UInt8]) {
-        if output.isEmpty {
-            output = bytes
-        } else {
-            output.append(contentsOf: bytes)
-        }
-    }
-
     /// Copies the bytes into the output buffer, which keeps its storage from one response to the next.
     func queue(_ bytes: UnsafeBufferPointer<UInt8>) {
         output.append(contentsOf: bytes)
+    }
+
+    func queue(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer(queue)
     }
 }
