@@ -53,6 +53,19 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         #expect(try get(proxy, "/call?url=\(upstream.baseURL)/nope").bodyText.hasPrefix("404 "))
     }
 
+    /// A loop keeps at most `maxIdlePerHost` idle connections to one upstream and closes the others.
+    @Test(arguments: [(1, 1), (128, 2)])
+    func idleConnectionsPerHostAreCapped(_ limit: Int, _ kept: Int) throws {
+        let upstream = try TestServer(router: echoRouter())
+        var configuration = ClientConfiguration()
+        configuration.maxIdlePerHost = limit
+        let proxy = try TestServer(configure: { $0.eventLoops = 1 }, client: HTTPClient(configuration: configuration), router: proxyRouter())
+        defer { proxy.stop(); upstream.stop() }
+        // Both calls are in flight at once, so each has its own connection.
+        #expect(try get(proxy, "/both?a=\(upstream.baseURL)/echo/a&b=\(upstream.baseURL)/blocking/b").bodyText == "200 a | 200 b")
+        #expect(proxy.server.outboundConnections == kept)
+    }
+
     @Test func aBatchAnswersInOrderAndWaitsForTheSlowestOnly() throws {
         let upstream = try TestServer(router: echoRouter())
         let silent = try CannedPeer(reply: nil)

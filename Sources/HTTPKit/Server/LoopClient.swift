@@ -220,13 +220,12 @@ final class LoopClient: @unchecked Sendable {
                     discard(exchange)
                     return complete(exchange, .failure(.protocolError(error.description)))
                 case .response(let response):
-                    let keep = configuration.mayPool(response, after: exchange.parser)
-                        && idle[exchange.key, default: []].count < configuration.maxIdlePerHost
-                    if keep {
+                    if configuration.mayPool(response, after: exchange.parser),
+                        Self.append(exchange, to: &idle[exchange.key, default: []], limit: configuration.maxIdlePerHost)
+                    {
                         exchange.state = .idle
                         exchange.output = []
                         setDeadline(exchange, monotonicNanos() &+ UInt64(configuration.idleTimeout * 1e9))
-                        idle[exchange.key, default: []].append(exchange)
                     } else {
                         discard(exchange)
                     }
@@ -238,6 +237,13 @@ final class LoopClient: @unchecked Sendable {
             if count < 0, code == EINTR { continue }
             return ended(exchange)
         }
+    }
+
+    /// Adds the exchange to its host's idle list unless the list is full (one lookup of the list).
+    private static func append(_ exchange: Exchange, to list: inout [Exchange], limit: Int) -> Bool {
+        guard list.count < limit else { return false }
+        list.append(exchange)
+        return true
     }
 
     /// The connection ended (or failed) before the response was complete.
