@@ -80,6 +80,19 @@ final class MetricSeries: Sendable {
     var snapshot: Values { values.withLock { $0 } }
 }
 
+/// The series a hot-path caller has already looked up, by a small key of its own (a status code, a result): a
+/// short list searched in order, where the family's table would hash the label strings.
+struct KnownSeries<Key: Equatable> {
+    private var entries: [(key: Key, series: MetricSeries)] = []
+
+    mutating func series(_ key: Key, _ lookUp: () -> MetricSeries) -> MetricSeries {
+        if let entry = entries.first(where: { $0.key == key }) { return entry.series }
+        let series = lookUp()
+        entries.append((key, series))
+        return series
+    }
+}
+
 final class MetricFamily: Sendable {
     let name: String
     let help: String

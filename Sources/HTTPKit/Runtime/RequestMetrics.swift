@@ -9,7 +9,7 @@ final class RequestMetrics: Sendable {
 
     private struct Slot {
         var duration: MetricSeries?
-        var byStatus: [(status: Int, series: MetricSeries)] = []
+        var byStatus = KnownSeries<Int>()
     }
 
     private let requests: MetricFamily
@@ -33,10 +33,7 @@ final class RequestMetrics: Sendable {
             let label = methodIndex < Self.methods.count ? Self.methods[methodIndex] : "other"
             let time = slots[index].duration ?? duration.series([label, route])
             slots[index].duration = time
-            if let known = slots[index].byStatus.first(where: { $0.status == status }) { return (known.series, time) }
-            let count = requests.series([label, route, String(status)])
-            slots[index].byStatus.append((status, count))
-            return (count, time)
+            return (slots[index].byStatus.series(status) { requests.series([label, route, String(status)]) }, time)
         }
         count.add(1)
         time.observe(seconds)

@@ -78,7 +78,7 @@ final class UpstreamMetrics: Sendable {
     private let name: String
     private let requests: MetricFamily
     private let duration: MetricSeries
-    private let byCode = Mutex<[(code: String, series: MetricSeries)]>([])
+    private let byCode = Mutex(KnownSeries<String>())
 
     init(name: String, requests: Counter, duration: Histogram) {
         self.name = name
@@ -87,12 +87,7 @@ final class UpstreamMetrics: Sendable {
     }
 
     func record(_ code: String, seconds: Double) {
-        let count = byCode.withLock { known -> MetricSeries in
-            if let entry = known.first(where: { $0.code == code }) { return entry.series }
-            let series = requests.series([name, code])
-            known.append((code, series))
-            return series
-        }
+        let count = byCode.withLock { $0.series(code) { requests.series([name, code]) } }
         count.add(1)
         duration.observe(seconds)
     }
