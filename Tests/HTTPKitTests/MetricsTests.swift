@@ -64,7 +64,7 @@ import TestSupport
         #expect(try echo.call(.get, "/echo/a", timeout: 2).status.code == 200)
         #expect(try echo.call(.get, "/echo/b", timeout: 2).status.code == 200)
         #expect(try echo.call(.get, "/nothing", timeout: 2).status.code == 404)
-        let closed = try context.upstream("closed", baseURL: "http://127.0.0.1:1", setting: "CLOSED_URL")
+        let closed = try context.upstream("closed", baseURL: "http://127.0.0.1:\(freePort())", setting: "CLOSED_URL")
         #expect(throws: HTTPClientError.self) { try closed.call(.get, "/", timeout: 2) }
         let text = context.metrics.render()
         #expect(text.contains(#"http_client_requests_total{upstream="echo",code="200"} 2"#))

@@ -80,6 +80,7 @@ import TestSupport
         let response = get(try StorageApp.makeRouter(context), "/storage/a")
         #expect(response.bodyText == #"nodeAppTesting(127.0.0.1) ->{"action":"get","node":{"key":"/a","value":"x","modifiedIndex":6,"createdIndex":5}}"#)
     }
+
     /// etcd's range answer as the read path takes it apart: a missing key is etcd v2's 404 with the revision as its
     /// index; anything malformed is a 502 naming etcd, never a guess.
     @Test(arguments: [
@@ -99,6 +100,7 @@ import TestSupport
         #expect(response.status.code == status)
         if let expected { #expect(response.bodyText == expected) } else { #expect(response.bodyText.contains("etcd at 127.0.0.1 answered 200")) }
     }
+
     /// The read path writes its result as text; it must be the text the tree of the other operations serialises to.
     @Test(arguments: [("/a", "x"), ("/k\"ey", "line\nbreak \u{1} \\ é 😀"), ("/ü", ""), ("/<b>", "</script>")])
     func getTextMatchesTheTree(_ key: String, _ value: String) {
