@@ -33,9 +33,9 @@ rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null;
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v/1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v } else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v*1000 } else printf "%s", v }'; }
 
-# measure NAME URL [extra wrk args]: one wrk run; sets RPS, P50, P99 (ms) and ERRORS.
+# measure URL [extra wrk args]: one wrk run; sets RPS, P50, P99 (ms) and ERRORS.
 measure() {
-    local url=$2; shift 2
+    local url=$1; shift
     local out; out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url" 2>&1)
     RPS=$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$out")
     P50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
@@ -50,13 +50,13 @@ row() {
 }
 # run_wrk NAME URL [extra wrk args]: measures and prints one row; leaves RPS, P99 set.
 NGINX_RPS=0
-run_wrk() { measure "$@"; row "$1"; }
+run_wrk() { local name=$1; shift; measure "$@"; row "$name"; }
 header() { printf '\n%-34s %10s %9s %9s %8s\n' "$1" "req/s" "p50 ms" "p99 ms" "vs nginx"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # compare NAME URL REF_NAME REF_URL [--both] [wrk args]: measures the reference and the service in each of ROUNDS
-# rounds, one row each (the service's ratio column against the reference of its round), then prints the median ratios. The wrk
-# args are the reference's, or with --both the service's too.
+# rounds, one row each (the service's ratio column against the reference of its round), then prints the median
+# ratios. The wrk args are the reference's, or with --both the service's too.
 compare() {
     local name=$1 url=$2 ref_name=$3 ref_url=$4; shift 4
     local service_args=()
@@ -68,11 +68,11 @@ compare() {
         # The reference goes first in odd rounds and last in even ones, so that a drift of the machine's speed
         # during a round favours neither side.
         if (( round % 2 == 0 )); then
-            measure "$name" "$url" "${service_args[@]}"; service=("$RPS" "$P50" "$P99" "$ERRORS")
-            measure "$ref_name" "$ref_url" "$@"; ref=("$RPS" "$P50" "$P99" "$ERRORS")
+            measure "$url" "${service_args[@]}"; service=("$RPS" "$P50" "$P99" "$ERRORS")
+            measure "$ref_url" "$@"; ref=("$RPS" "$P50" "$P99" "$ERRORS")
         else
-            measure "$ref_name" "$ref_url" "$@"; ref=("$RPS" "$P50" "$P99" "$ERRORS")
-            measure "$name" "$url" "${service_args[@]}"; service=("$RPS" "$P50" "$P99" "$ERRORS")
+            measure "$ref_url" "$@"; ref=("$RPS" "$P50" "$P99" "$ERRORS")
+            measure "$url" "${service_args[@]}"; service=("$RPS" "$P50" "$P99" "$ERRORS")
         fi
         RPS=${ref[0]} P50=${ref[1]} P99=${ref[2]} ERRORS=${ref[3]} NGINX_RPS=0
         row "$ref_name (round $round)"
