@@ -165,24 +165,23 @@ public struct JSONReader {
 
     /// The key at the cursor: straight from the input when it is ASCII without escapes, else decoded and checked.
     private mutating func readName() throws -> Name {
-        let (end, ascii) = ByteScan.jsonStringRun(parser.bytes, from: parser.index + 1)
-        if ascii, end < parser.bytes.count, parser.bytes[end] == UInt8(ascii: "\"") {
-            let raw = UnsafeBufferPointer(rebasing: parser.bytes[(parser.index + 1)..<end])
-            parser.index = end + 1
-            return Name(raw: raw, decoded: nil)
-        }
+        if let raw = parser.plainString() { return Name(raw: raw, decoded: nil) }
         return Name(raw: UnsafeBufferPointer(start: nil, count: 0), decoded: try parser.string())
     }
 }
 
 extension JSONParser {
+    /// The contents of the string at the cursor, and the cursor moved past it, when it is ASCII without escapes:
+    /// such a string needs no decoding or checking. Nil, and the cursor left, otherwise.
+    mutating func plainString() -> UnsafeBufferPointer<UInt8>? {
+        let (end, ascii) = ByteScan.jsonStringRun(bytes, from: index + 1)
+        guard ascii, end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        defer { index = end + 1 }
+        return UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end])
+    }
+
     /// Moves past one valid string.
     mutating func skipString() throws {
-        let (end, ascii) = ByteScan.jsonStringRun(bytes, from: index + 1)
-        if ascii, end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-            index = end + 1
-            return
-        }
-        _ = try string()
+        if plainString() == nil { _ = try string() }
     }
 }
