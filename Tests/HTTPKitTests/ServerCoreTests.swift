@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import HTTPKit
 import Testing
 
@@ -11,4 +14,23 @@ import Testing
         #expect(ServerCore.burstEnded(open: 0, peak: 256))
         #expect(!ServerCore.burstEnded(open: 50, peak: 50))
     }
+
+    #if canImport(Glibc)
+    /// Memory freed inside the heap, where glibc does not trim it by itself (a block kept every 64 KB), goes back to
+    /// the system when released.
+    @Test func freedHeapMemoryGoesBackToTheSystem() throws {
+        func residentBytes() throws -> Int {
+            let fields = try String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " ")
+            return Int(fields[1])! * Int(sysconf(Int32(_SC_PAGESIZE)))
+        }
+        let blocks = (0..<40_000).map { _ in malloc(1024)! }
+        for block in blocks { memset(block, 1, 1024) }
+        for (index, block) in blocks.enumerated() where index % 64 != 0 { free(block) }
+        let before = try residentBytes()
+        #expect(releaseFreeHeapMemory())
+        let after = try residentBytes()
+        for (index, block) in blocks.enumerated() where index % 64 == 0 { free(block) }
+        #expect(before - after > 20 << 20, "resident \(before >> 20) MB before, \(after >> 20) MB after")
+    }
+    #endif
 }

@@ -14,13 +14,22 @@ import Darwin
 }
 
 #if canImport(Glibc)
-@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+/// glibc's `malloc_trim`, which the Glibc module does not import: looked up once and called as the C function it is.
+private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_trim") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+}()
 #endif
 
-/// Gives the heap memory malloc holds free back to the system (glibc keeps it otherwise).
-func releaseFreeHeapMemory() {
+/// Gives the heap memory malloc holds free back to the system (glibc keeps it otherwise); false where the C
+/// library has no way to.
+@discardableResult func releaseFreeHeapMemory() -> Bool {
     #if canImport(Glibc)
-    _ = glibcMallocTrim(0)
+    guard let mallocTrim else { return false }
+    _ = mallocTrim(0)
+    return true
+    #else
+    return false
     #endif
 }
 
