@@ -41,7 +41,7 @@ enum DetailsApp {
             if let external {
                 return try BookService.fetch(id: id, upstream: external, headers: request.headers, timeout: timeout)
             }
-            return Response(status: .ok, headers: ["Content-Type": "application/json"], body: Book.standardBody(id: id))
+            return .json(bytes: Book.standardBody(id: id))
         }
         return router
     }

@@ -84,7 +84,7 @@ enum ProductPageApp {
             return response
         }
         router.get("/api/v1/products", execution: .inline) { _ in
-            .json(String(decoding: JSON.array([Product.json]).bytes(.python), as: UTF8.self))
+            .json(bytes: JSON.array([Product.json]).bytes(.python))
         }
         router.get("/api/v1/products/:id", reply: { request in
             let id = try request.decimalParameter("id", message: invalidID)
@@ -107,7 +107,7 @@ enum ProductPageApp {
 
     /// The backend's status with its JSON, written the way the original's Python serialiser spaces it.
     static func api(_ result: BackendResult) -> Response {
-        Response(status: HTTPStatus(code: result.status), headers: ["Content-Type": "application/json"], body: result.json.bytes(.python))
+        .json(bytes: result.json.bytes(.python), status: HTTPStatus(code: result.status))
     }
 
     /// Back to the page the user came from when it is on this site, else /productpage (never the original's

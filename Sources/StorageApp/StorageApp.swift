@@ -59,7 +59,7 @@ enum StorageApp {
         router.get("/storage", reply: { request in
             store.list { result in
                 guard result.status < 300 else { return .response(failure(result)) }
-                return .response(wantsJSON(request) ? json(result, status: .ok) : text([], result, status: .ok))
+                return .response(wantsJSON(request) ? .json(bytes: result.body) : text([], result, status: .ok))
             }
         })
         router.get("/storage/:key", reply: { request in
@@ -108,7 +108,7 @@ enum StorageApp {
     /// A key's result as the client asked: etcd's JSON with its status, or the demo's text (`prefix`, then the JSON)
     /// with 200; `status`, when given, is the status of either.
     static func answer(_ request: Request, _ result: EtcdResult, status: HTTPStatus? = nil, prefix: String...) -> Reply {
-        if wantsJSON(request) { return .response(json(result, status: status ?? HTTPStatus(code: result.status))) }
+        if wantsJSON(request) { return .response(.json(bytes: result.body, status: status ?? HTTPStatus(code: result.status))) }
         guard result.status < 300 else { return .response(failure(result)) }
         return .response(text(prefix, result, status: status ?? .ok))
     }
@@ -124,14 +124,7 @@ enum StorageApp {
         body.reserveCapacity(prefix.reduce(result.body.count) { $0 + $1.utf8.count })
         for part in prefix { body.append(contentsOf: part.utf8) }
         body.append(contentsOf: result.body)
-        return Response(status: status, headers: textHeaders, body: body)
+        return .text(bytes: body, status: status)
     }
-
-    static func json(_ result: EtcdResult, status: HTTPStatus) -> Response {
-        Response(status: status, headers: jsonHeaders, body: result.body)
-    }
-
-    private static let textHeaders: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8"]
-    private static let jsonHeaders: HTTPHeaders = ["Content-Type": "application/json"]
 }
 

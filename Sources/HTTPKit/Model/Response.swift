@@ -18,20 +18,34 @@ public struct Response: Sendable {
     }
 
     public static func text(_ text: String, status: HTTPStatus = .ok) -> Response {
-        Response(status: status, contentType: "text/plain; charset=utf-8", body: text)
+        .text(bytes: Array(text.utf8), status: status)
+    }
+
+    public static func text(bytes: [UInt8], status: HTTPStatus = .ok) -> Response {
+        Response(status: status, headers: textType, body: bytes)
     }
 
     public static func html(_ html: String, status: HTTPStatus = .ok) -> Response {
-        Response(status: status, contentType: "text/html; charset=utf-8", body: html)
+        Response(status: status, headers: htmlType, body: Array(html.utf8))
     }
 
     public static func json(_ json: String, status: HTTPStatus = .ok) -> Response {
-        Response(status: status, contentType: "application/json", body: json)
+        .json(bytes: Array(json.utf8), status: status)
     }
 
     public static func json(_ value: JSON, status: HTTPStatus = .ok) -> Response {
-        Response(status: status, headers: ["Content-Type": "application/json"], body: value.bytes())
+        .json(bytes: value.bytes(), status: status)
     }
+
+    /// JSON text already written.
+    public static func json(bytes: [UInt8], status: HTTPStatus = .ok) -> Response {
+        Response(status: status, headers: jsonType, body: bytes)
+    }
+
+    // Made once: a header list built per response is an allocation per response.
+    private static let textType: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8"]
+    private static let htmlType: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8"]
+    private static let jsonType: HTTPHeaders = ["Content-Type": "application/json"]
 
     public static func redirect(to location: String, status: HTTPStatus = .found) -> Response {
         Response(status: status, headers: ["Location": location], body: [])
