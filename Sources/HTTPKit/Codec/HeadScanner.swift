@@ -149,8 +149,9 @@ enum HeaderFieldParser {
         return true
     }
 
-    /// The body framing the header fields declare (RFC 9112 §6.3), rejecting ambiguous framing.
-    static func framing(of headers: HTTPHeaders, version: HTTPVersion, maxBody: Int?) throws -> BodyFraming {
+    /// The body framing the header fields declare (RFC 9112 §6.3), rejecting ambiguous framing. `unframed` is the
+    /// framing with neither field: no body for a request, the rest of the connection for a response.
+    static func framing(of headers: HTTPHeaders, version: HTTPVersion, maxBody: Int?, unframed: BodyFraming = .none) throws -> BodyFraming {
         // One pass over the fields; token lists only for what is not a single plain value.
         var hasTransferEncoding = false, lengthFields = 0, firstLength = ""
         for index in headers.fields.indices {
@@ -174,7 +175,7 @@ enum HeaderFieldParser {
             }
             return .chunked
         }
-        guard lengthFields > 0 else { return .none }
+        guard lengthFields > 0 else { return unframed }
         let length: Int
         if lengthFields == 1, let plain = plainDecimal(firstLength) {
             length = plain

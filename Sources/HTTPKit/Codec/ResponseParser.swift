@@ -176,13 +176,9 @@ public struct ResponseParser {
         // The head through its blank line (the last line's CRLF and the empty line's).
         let head = Array(buffer[lines[0].lowerBound..<lines[lines.count - 1].upperBound + 4])
         let status = HTTPStatus(code: code, reason: reason)
-        var framing: BodyFraming
-        if requestWasHead || !status.mayHaveBody {
-            framing = .none
-        } else {
-            framing = try HeaderFieldParser.framing(of: framingFields, version: .http1_1, maxBody: maxBodyBytes)
-            if framing == .none, !framingFields.contains("Content-Length") { framing = .untilClose }
-        }
+        let framing = requestWasHead || !status.mayHaveBody
+            ? .none
+            : try HeaderFieldParser.framing(of: framingFields, version: .http1_1, maxBody: maxBodyBytes, unframed: .untilClose)
         var response = ClientResponse(status: status, version: version, head: head, framingFields: framingFields)
         response.framedByLength = framing != .untilClose
         return (response, framing)
