@@ -96,12 +96,18 @@ public enum Base64 {
 
     /// Decodes either alphabet, padded or not; nil for anything else.
     public static func decode(_ text: String) -> [UInt8]? {
+        var text = text
+        return text.withUTF8(decode)
+    }
+
+    /// Decodes base64 text given as its bytes.
+    static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count * 3 / 4)
+        out.reserveCapacity(text.count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits: UInt32 = 0
         var symbols = 0
-        for byte in text.utf8 {
+        for byte in text {
             let value: UInt8
             switch byte {
             case 0x41...0x5A: value = byte - 0x41
