@@ -32,9 +32,9 @@ import Testing
             ("", .object([("a", .string(nasty)), (nasty, .array([.string(""), .string(nasty)]))])),
         ])
         for style in [JSON.Style.compact, .python] {
-            let bytes = value.bytes(style, after: "prefix ")
-            #expect(bytes.count <= "prefix ".utf8.count + value.writeBound)
-            #expect(try JSON.parse(Array(bytes.dropFirst(7))) == value)
+            let bytes = value.bytes(style)
+            #expect(bytes.count <= value.writeBound)
+            #expect(try JSON.parse(bytes) == value)
         }
         #expect(JSON.array([.int(1), .int(2)]).bytes(.python) == Array("[1, 2]".utf8))
     }

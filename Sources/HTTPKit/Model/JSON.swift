@@ -61,12 +61,9 @@ public enum JSON: Sendable, Equatable {
         String(decoding: bytes(style), as: UTF8.self)
     }
 
-    /// The UTF-8 text of the value, after `prefix`: written once into storage of the size it can reach at most.
-    public func bytes(_ style: Style = .compact, after prefix: String = "") -> [UInt8] {
-        [UInt8].written(upTo: prefix.utf8.count + writeBound) { out in
-            out.append(utf8: prefix)
-            emit(into: &out, style: style)
-        }
+    /// The UTF-8 text of the value, written once into storage of the size it can reach at most.
+    public func bytes(_ style: Style = .compact) -> [UInt8] {
+        [UInt8].written(upTo: writeBound) { out in emit(into: &out, style: style) }
     }
 
     /// The most `emit` can produce in either style: every string escaped at its longest.
