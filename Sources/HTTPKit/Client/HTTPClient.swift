@@ -83,11 +83,11 @@ public final class HTTPClient: Sendable {
     }
 
     public struct URL: Sendable, Equatable {
-        public var host: String { didSet { authority = Self.authority(host, port) } }
-        public var port: Int { didSet { authority = Self.authority(host, port) } }
+        public let host: String
+        public let port: Int
         public var target: String
         /// `host`, and `:port` unless it is 80: the `Host` header and the pool key, made once.
-        public private(set) var authority: String
+        public let authority: String
 
         /// Parses `http://host[:port][/path][?query]`. IPv6 hosts go in brackets.
         public init(_ text: String) throws {
@@ -124,10 +124,8 @@ public final class HTTPClient: Sendable {
             self.host = String(host)
             self.port = port
             self.target = target
-            self.authority = Self.authority(self.host, port)
+            self.authority = port == 80 ? self.host : "\(self.host):\(port)"
         }
-
-        private static func authority(_ host: String, _ port: Int) -> String { port == 80 ? host : "\(host):\(port)" }
     }
 
     /// Sends one request and reads the whole response before `timeout` seconds pass.
