@@ -29,11 +29,13 @@ struct StorageEtcdTests {
         #expect(created.bodyText.hasPrefix(prefix), "\(created.bodyText)")
         let read = try client.get(app.baseURL + "/storage/istioTestNode", timeout: 5)
         #expect(read.status == .ok)
+        #expect(read.headers["Content-Type"] == "text/plain; charset=utf-8")
         #expect(read.bodyText.hasPrefix(#"nodeAppTesting(127.0.0.1) ->{"action":"get","node":{"key":"/istioTestNode","value":"Testing Istio using NodePort","modifiedIndex":"#))
         let again = try put(app, "istioTestNode", "second")
         #expect(again.status == .created)
         #expect(again.bodyText.contains(#""prevNode":{"key":"/istioTestNode","value":"Testing Istio using NodePort""#))
         let asJSON = try client.get(app.baseURL + "/storage/istioTestNode", headers: ["Accept": "application/json"], timeout: 5)
+        #expect(asJSON.headers["Content-Type"] == "application/json")
         #expect(try JSON.parse(asJSON.body)["node"]?["value"]?.stringValue == "second")
         let putJSON = try client.request(.put, app.baseURL + "/storage", headers: ["Content-Type": "application/json", "Accept": "application/json"],
                                          body: Array(#"{"key":"istioTestNode","value":"third"}"#.utf8), timeout: 5)

@@ -73,9 +73,7 @@ import TestSupport
             return .json(#"{"header":{"revision":"7"},"kvs":[{"key":"L2E=","value":"eA==","create_revision":"5","mod_revision":"6"}],"count":"1"}"#)
         }
         defer { good.stop() }
-        let dead = try Listener(host: "127.0.0.1", port: 0)
-        let deadPort = dead.port
-        dead.socket.close()
+        let deadPort = freePort()
         let context = try ServiceContext(testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": "http://127.0.0.1:\(deadPort),\(good.baseURL)"])
         let response = get(try StorageApp.makeRouter(context), "/storage/a")
         #expect(response.bodyText == #"nodeAppTesting(127.0.0.1) ->{"action":"get","node":{"key":"/a","value":"x","modifiedIndex":6,"createdIndex":5}}"#)
