@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # CPU time a process spends per request under load, from /proc/PID/stat around one wrk run: steadier than
-# req/s on a shared machine.   bench/cpu_per_request.sh PID URL [SECONDS]   (several PIDs: comma-separated)
+# req/s on a shared machine.
+#   bench/cpu_per_request.sh PIDS URL [SECONDS [wrk args...]]   (several PIDs: comma-separated)
 set -euo pipefail
 pids=${1//,/ } url=$2 seconds=${3:-4}
+shift $(( $# < 3 ? $# : 3 ))
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 declare -A before
 for pid in $pids; do before[$pid]=$(ticks "$pid"); done
-out=$(wrk -t1 -c50 -d"${seconds}s" "$url")
+out=$(wrk -t1 -c50 -d"${seconds}s" "$@" "$url")
 requests=$(awk '/requests in/ {print $1}' <<<"$out")
 echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") req/s"
 for pid in $pids; do
