@@ -161,7 +161,10 @@ public struct ResponseParser {
 
     private func parseHead() throws -> (ClientResponse, BodyFraming) {
         let lines = scanner.lines
-        let statusLine = Array(buffer[lines[0]])
+        // The head through its blank line (the last line's CRLF and the empty line's), copied once: the status
+        // line is read from the copy.
+        let head = Array(buffer[lines[0].lowerBound..<lines[lines.count - 1].upperBound + 4])
+        let statusLine = head[..<lines[0].count]
         guard statusLine.count >= 12, statusLine[8] == 0x20, statusLine.count == 12 || statusLine[12] == 0x20 else {
             throw ParseError.malformed("invalid status line")
         }
@@ -173,8 +176,6 @@ public struct ResponseParser {
         let framingFields = try HeaderFieldParser.parse(buffer, lines: lines[1...], maxCount: limits.maxHeaderCount) { name in
             HeaderFieldParser.isFraming(name)
         }
-        // The head through its blank line (the last line's CRLF and the empty line's).
-        let head = Array(buffer[lines[0].lowerBound..<lines[lines.count - 1].upperBound + 4])
         let status = HTTPStatus(code: code, reason: reason)
         let framing = requestWasHead || !status.mayHaveBody
             ? .none
