@@ -7,13 +7,9 @@ struct EtcdResult {
     var body: [UInt8]
     /// The endpoint host that answered.
     var host: String
+}
 
-    init(status: Int, body: [UInt8], host: String) {
-        self.status = status
-        self.body = body
-        self.host = host
-    }
-
+extension EtcdResult {
     init(status: Int, json: JSON, host: String) {
         self.init(status: status, body: json.bytes(), host: host)
     }
