@@ -186,7 +186,7 @@ if [[ $WHAT == all || $WHAT == storage ]]; then
     say "  for scale, nginx proxy_pass (1 worker, keep-alive upstream) in front of the same etcd, no parsing or logs:"
     ROUNDS=$STORAGE_ROUNDS DURATION=$STORAGE_DURATION compare "nginx proxy: POST /v3/kv/range" http://127.0.0.1:28085/v3/kv/range "etcd direct: POST /v3/kv/range" http://127.0.0.1:22379/v3/kv/range --both -s bench/range.lua
     # Where the gap comes from: the three share two cores with wrk, so each microsecond a hop spends is taken from etcd.
-    cpu() { bench/cpu_per_request.sh "$1" "$2" 4 "${@:3}" | awk '$1 == "busy:" {printf ", %s of %s cores busy", $2, $4; next} NR > 1 {sub(":", "", $1); printf " %s %s µs", $1, $2}'; }
+    cpu() { CONNECTIONS=$CONNECTIONS bench/cpu_per_request.sh "$1" "$2" 4 "${@:3}" | awk '$1 == "busy:" {printf ", %s of %s cores busy", $2, $4; next} NR > 1 {sub(":", "", $1); printf " %s %s µs", $1, $2}'; }
     say "  CPU per request (user + kernel, wrk -t1 -c$CONNECTIONS -d4s each):"
     say "    through storage-app:$(cpu "$STORAGE_PID,$ETCD_PID" http://127.0.0.1:28090/storage/benchKey)"
     say "    through nginx:$(cpu "$(pgrep -P "$NGINX_PID" | head -1),$ETCD_PID" http://127.0.0.1:28085/v3/kv/range -s bench/range.lua)"

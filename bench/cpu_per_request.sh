@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU time a process spends per request under load, from /proc/PID/stat around one wrk run: steadier than
 # req/s on a shared machine. The last line gives how many of the machine's cores were busy meanwhile (/proc/stat).
-#   bench/cpu_per_request.sh PIDS URL [SECONDS [wrk args...]]   (several PIDs: comma-separated)
+#   [CONNECTIONS=50] bench/cpu_per_request.sh PIDS URL [SECONDS [wrk args...]]   (several PIDs: comma-separated)
 set -euo pipefail
 pids=${1//,/ } url=$2 seconds=${3:-4}
 shift $(( $# < 3 ? $# : 3 ))
@@ -11,7 +11,7 @@ machine() { awk '/^cpu / {total = 0; for (i = 2; i <= 9; i++) total += $i; print
 declare -A before
 for pid in $pids; do before[$pid]=$(ticks "$pid"); done
 read -r busy0 total0 < <(machine)
-out=$(wrk -t1 -c50 -d"${seconds}s" "$@" "$url")
+out=$(wrk -t1 -c"${CONNECTIONS:-50}" -d"${seconds}s" "$@" "$url")
 read -r busy1 total1 < <(machine)
 requests=$(awk '/requests in/ {print $1}' <<<"$out")
 echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") req/s"
