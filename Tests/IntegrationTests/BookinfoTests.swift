@@ -165,7 +165,8 @@ final class Bookinfo: @unchecked Sendable {
 
     @Test func badSettingsExitTwoNamingTheVariable() throws {
         for (binary, name, value) in [("details", "PORT", "abc"), ("ratings", "SERVICE_VERSION", "v2"), ("reviews", "STAR_COLOR", "Red!"),
-                                      ("productpage", "FLOOD_FACTOR", "-1"), ("storage-app", "ETCD_API", "v4"), ("productpage", "HTTP_SERVER_IDLE_TIMEOUT", "forever")] {
+                                      ("productpage", "FLOOD_FACTOR", "-1"), ("storage-app", "ETCD_API", "v4"), ("productpage", "HTTP_SERVER_IDLE_TIMEOUT", "forever"),
+                                      ("details", "HTTP_SERVER_SCHEDULING", "fast")] {
             let (status, output) = try ServiceProcess.run(binary, [name: value])
             #expect(status == 2, "\(binary) \(name)=\(value): \(output)")
             #expect(output.contains(name), "\(binary): \(output)")
@@ -202,6 +203,34 @@ final class Bookinfo: @unchecked Sendable {
         let storageTwo = try ServiceProcess("storage-app", ["ETCD_ENDPOINTS": "http://127.0.0.1:9", "HTTP_SERVER_EVENT_LOOPS": "2"])
         #expect(storageTwo.stop() == 0)
         #expect(storageTwo.log.contains(#""event_loops":2"#), "\(storageTwo.log)")
+    }
+
+    /// The scheduling policy of every thread of a running process, from /proc (the 41st field of each task's stat).
+    func threadPolicies(_ service: ServiceProcess) -> [String] {
+        let tasks = "/proc/\(service.process.processIdentifier)/task"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).compactMap { tid in
+            guard let stat = try? String(contentsOfFile: "\(tasks)/\(tid)/stat", encoding: .utf8),
+                  let end = stat.range(of: ") ", options: .backwards) else { return nil }
+            let fields = stat[end.upperBound...].split(separator: " ")
+            return fields.count > 38 ? String(fields[38]) : nil
+        }
+    }
+
+    @Test func theStorageAppRunsBatchTheOthersNormalAndTheSettingDecides() throws {
+        let cases: [(String, [String: String], String)] = [
+            ("storage-app", ["ETCD_ENDPOINTS": "http://127.0.0.1:9"], "3"),
+            ("storage-app", ["ETCD_ENDPOINTS": "http://127.0.0.1:9", "HTTP_SERVER_SCHEDULING": "normal"], "0"),
+            ("details", [:], "0"),
+            ("details", ["HTTP_SERVER_SCHEDULING": "batch"], "3"),
+        ]
+        for (binary, environment, policy) in cases {
+            let service = try ServiceProcess(binary, environment)
+            let policies = threadPolicies(service)
+            #expect(service.stop() == 0)
+            #expect(policies.count >= 3, "\(binary): \(policies)")
+            #expect(policies.allSatisfy { $0 == policy }, "\(binary) \(environment): \(policies)")
+            #expect(service.log.contains(#""HTTP_SERVER_SCHEDULING":"\#(policy == "3" ? "batch" : "normal")""#))
+        }
     }
 
     @Test func firstArgumentIsThePortAsInTheOriginals() throws {

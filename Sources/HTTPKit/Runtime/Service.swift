@@ -88,6 +88,9 @@ public enum ServiceRunner {
             writeError("\(definition.name): \(error)\nRun \(definition.name) --help for the settings.\n")
             return 2
         }
+        // Before any thread starts, so that every thread of the process inherits the policy.
+        let scheduling = SchedulingPolicy(rawValue: settings.string("HTTP_SERVER_SCHEDULING")) ?? .normal
+        let schedulingRefused = scheduling == .normal ? nil : scheduling.apply()
         let context = ServiceContext(name: definition.name, version: settings.string("SERVICE_VERSION").isEmpty ? definition.version : settings.string("SERVICE_VERSION"), settings: settings)
         let router: Router
         do {
@@ -105,6 +108,9 @@ public enum ServiceRunner {
         } catch {
             writeError("\(definition.name): cannot listen: \(error)\n")
             return 1
+        }
+        if let schedulingRefused {
+            context.logger.warning("HTTP_SERVER_SCHEDULING=\(scheduling.rawValue) not applied (\(schedulingRefused)); running with the normal policy", [("event", .string("config"))])
         }
         context.logger.info("listening on \(server.configuration.host):\(server.port)", [
             ("event", .string("start")), ("port", .int(server.port)), ("event_loops", .int(server.configuration.eventLoops)), ("config", settings.json),
