@@ -22,6 +22,12 @@ public enum ServerSettings {
         Setting("LOG_REQUESTS", "true", "Write one JSON line per request", .boolean),
     ]
 
+    /// A service's own default for a shared setting, with the reason in its help; the kind stays the shared one's.
+    public static func override(_ name: String, _ defaultValue: String, _ help: String) -> Setting {
+        guard let shared = table.first(where: { $0.name == name }) else { preconditionFailure("no shared setting \(name)") }
+        return Setting(name, defaultValue, help, shared.kind)
+    }
+
     /// The shared table with a service's own: a service entry named like a shared one replaces it in place (a
     /// different default for that service, with its reason in the help), the others follow.
     public static func table(with service: [Setting]) -> [Setting] {
