@@ -172,18 +172,66 @@ func echoRouter() -> Router {
         #expect(text.contains("request body not received in time"))
     }
 
-    @Test func dripFedHeadStillTimesOutAtTheDeadline() throws {
-        let server = try TestServer(configure: { $0.headerTimeout = 0.5 }, router: echoRouter())
+    /// Sends `text` one byte every 0.3 s until the server answers; returns the answer and the seconds from the
+    /// first byte to it. A deadline that restarted with each byte would never come.
+    func drip(_ text: String, to server: TestServer, giveUpAfter limit: Double = 6) throws -> (String, Double) {
+        let connection = try RawConnection(port: server.port)
+        defer { connection.close() }
+        let start = Deadline.now
+        var answer: [UInt8] = []
+        for byte in text.utf8 where secondsSince(start) < limit {
+            guard (try? connection.send([byte])) != nil else { break }
+            answer = connection.readBytes(until: { !$0.isEmpty }, timeout: 0.3)
+            if !answer.isEmpty { break }
+        }
+        let elapsed = secondsSince(start)
+        answer += connection.readBytes(until: { _ in false }, timeout: 2)
+        return (String(decoding: answer, as: UTF8.self), elapsed)
+    }
+
+    @Test func dripFedHeadTimesOutAtTheDeadline() throws {
+        let server = try TestServer(configure: { $0.headerTimeout = 1 }, router: echoRouter())
+        defer { server.stop() }
+        let head = "GET /echo/a HTTP/1.1\r\nHost: t\r\nX-Padding: " + String(repeating: "p", count: 40) + "\r\n\r\n"
+        let (text, seconds) = try drip(head, to: server)
+        #expect(text.hasPrefix("HTTP/1.1 408"), "got \(text.prefix(40))")
+        #expect(text.contains("Connection: close"))
+        #expect(seconds >= 0.9 && seconds < 3, "answered after \(seconds) s")
+    }
+
+    @Test func dripFedBodyTimesOutAtTheDeadline() throws {
+        let server = try TestServer(configure: { $0.bodyTimeout = 1 }, router: echoRouter())
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        defer { connection.close() }
+        try connection.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 40\r\n\r\n")
+        let start = Deadline.now
+        var answer: [UInt8] = []
+        for _ in 0..<20 where answer.isEmpty {
+            guard (try? connection.send("b")) != nil else { break }
+            answer = connection.readBytes(until: { !$0.isEmpty }, timeout: 0.3)
+        }
+        let seconds = secondsSince(start)
+        let text = String(decoding: answer + connection.readBytes(until: { _ in false }, timeout: 2), as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 408"), "got \(text.prefix(40))")
+        #expect(text.contains("request body not received in time"))
+        #expect(seconds >= 0.9 && seconds < 3, "answered after \(seconds) s")
+    }
+
+    @Test func aSilentNewConnectionIsClosedAtTheFirstRequestTimeout() throws {
+        let server = try TestServer(configure: { $0.firstRequestTimeout = 0.5 }, router: echoRouter())
         defer { server.stop() }
         let connection = try RawConnection(port: server.port)
         let start = Deadline.now
-        for byte in "GET /echo/a HTTP/1.1\r\nHost: t\r\nX: ".utf8 {
-            guard (try? connection.send([byte])) != nil else { break }
-            usleep(50_000)
-            if secondsSince(start) > 1.5 { break }
-        }
-        let text = connection.readToEnd(timeout: 2)
-        #expect(text.hasPrefix("HTTP/1.1 408"))
+        #expect(connection.isClosedByPeer(timeout: 4))
+        let seconds = secondsSince(start)
+        #expect(seconds >= 0.4 && seconds < 3, "closed after \(seconds) s")
+        // A connection that has started its request is not cut off by it.
+        let slow = try RawConnection(port: server.port)
+        try slow.send("GET /echo/b HTT")
+        usleep(900_000)
+        try slow.send("P/1.1\r\nHost: t\r\n\r\n")
+        #expect(slow.readResponses(1).first?.bodyText == "b")
     }
 
     @Test func idleKeepAliveConnectionIsClosed() throws {
@@ -229,16 +277,67 @@ func echoRouter() -> Router {
         #expect(eventually { openSocketCount(port: server.port) == before }, "sockets before \(before), after \(openSocketCount(port: server.port))")
     }
 
-    @Test func connectionLimitAnswers503() throws {
+    @Test func connectionLimitAnswers503WhenNoConnectionIsIdle() throws {
         let server = try TestServer(configure: { $0.maxConnections = 2 }, router: echoRouter())
         defer { server.stop() }
+        // Both have a request under way, so neither may be closed to make room.
         let a = try RawConnection(port: server.port)
         let b = try RawConnection(port: server.port)
-        #expect(eventually { server.server.openConnections == 2 })
+        try a.send("GET /echo/a HTTP/1.1\r\n")
+        try b.send("GET /echo/b HTTP/1.1\r\n")
+        #expect(eventually { server.server.inFlightRequests == 2 })
         let c = try RawConnection(port: server.port)
         #expect(c.readToEnd().hasPrefix("HTTP/1.1 503 Service Unavailable"))
+        try a.send("Host: t\r\n\r\n")
+        #expect(a.readResponses(1).first?.bodyText == "a")
         a.close()
         b.close()
+    }
+
+    @Test func atTheLimitSilentConnectionsMakeRoomOldestFirst() throws {
+        let limit = 16
+        let server = try TestServer(configure: { $0.maxConnections = limit; $0.eventLoops = 2 }, router: echoRouter())
+        defer { server.stop() }
+        var silent: [RawConnection] = []
+        for _ in 0..<limit {
+            silent.append(try RawConnection(port: server.port))
+            usleep(5_000)
+        }
+        #expect(eventually { server.server.openConnections == limit })
+        // Newcomers that stay open (keep-alive) after their answer, so that each one finds the server at its limit.
+        var newcomers: [RawConnection] = []
+        for i in 0..<4 {
+            let start = Deadline.now
+            let newcomer = try RawConnection(port: server.port)
+            try newcomer.send("GET /echo/\(i) HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(newcomer.readResponses(1, timeout: 3).first?.bodyText == "\(i)")
+            #expect(secondsSince(start) < 2)
+            newcomers.append(newcomer)
+        }
+        // Each loop gives up its oldest idle connection: four of the silent ones went, all from the older half.
+        let closed = silent.indices.filter { silent[$0].isClosedByPeer(timeout: 0.2) }
+        #expect(closed.count == 4, "closed: \(closed)")
+        #expect(closed.allSatisfy { $0 < limit / 2 }, "closed: \(closed)")
+        #expect(server.server.openConnections == limit)
+        for connection in silent + newcomers { connection.close() }
+    }
+
+    @Test func atTheLimitAnIdleKeepAliveConnectionMakesRoom() throws {
+        let server = try TestServer(configure: { $0.maxConnections = 2; $0.eventLoops = 1 }, router: echoRouter())
+        defer { server.stop() }
+        let idle = try RawConnection(port: server.port)
+        try idle.send("GET /echo/a HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(idle.readResponses(1).count == 1)
+        let busy = try RawConnection(port: server.port)
+        try busy.send("GET /echo/b HTTP/1.1\r\n")
+        #expect(eventually { server.server.inFlightRequests == 1 && server.server.openConnections == 2 })
+        let newcomer = try RawConnection(port: server.port)
+        try newcomer.send("GET /echo/c HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(newcomer.readResponses(1).first?.bodyText == "c")
+        #expect(idle.isClosedByPeer(timeout: 2))
+        try busy.send("Host: t\r\n\r\n")
+        #expect(busy.readResponses(1).first?.bodyText == "b")
+        for connection in [idle, busy, newcomer] { connection.close() }
     }
 
     @Test func gracefulShutdownFinishesInFlightRequests() throws {

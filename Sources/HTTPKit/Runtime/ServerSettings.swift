@@ -5,13 +5,14 @@ public enum ServerSettings {
         Setting("HTTP_SERVER_HOST", "::", "Address to listen on; :: is dual-stack (IPv6 and IPv4)", .required),
         Setting("HTTP_SERVER_EVENT_LOOPS", "", "Event-loop threads; empty: the CPUs this process may use when its routes call upstreams, one fewer (left to the sidecar) when it answers from memory. Blocking handlers run on a separate, growing worker pool", .optional(.integer(1...64))),
         Setting("HTTP_SERVER_SCHEDULING", "normal", "Linux scheduling policy of the server's threads: normal (left as the process was started), or batch (a woken loop does not preempt the task running on its core, so it wakes less often and finds more work each time; no privilege needed)", .oneOf(SchedulingPolicy.allCases.map(\.rawValue))),
-        Setting("HTTP_SERVER_MAX_CONNECTIONS", "4096", "Open connections at once; more are answered 503", .integer(1...1_000_000)),
+        Setting("HTTP_SERVER_MAX_CONNECTIONS", "4096", "Open connections at once; at the limit the oldest idle one is closed for a new one, and with none idle the new one gets 503", .integer(1...1_000_000)),
         Setting("HTTP_SERVER_MAX_REQUEST_LINE_BYTES", "8192", "Longest request line; longer is 414", .integer(64...1_048_576)),
         Setting("HTTP_SERVER_MAX_HEADER_BYTES", "16384", "Largest request head; larger is 431", .integer(256...1_048_576)),
         Setting("HTTP_SERVER_MAX_HEADER_COUNT", "100", "Most header fields in a request; more is 431", .integer(1...10_000)),
         Setting("HTTP_SERVER_MAX_BODY_BYTES", "1048576", "Largest request body; larger is 413, unread", .integer(0...1_073_741_824)),
         Setting("HTTP_SERVER_HEADER_TIMEOUT", "10s", "Time from a request's first byte to the end of its head; then 408", .duration),
         Setting("HTTP_SERVER_BODY_TIMEOUT", "30s", "Time to receive a request body; then 408", .duration),
+        Setting("HTTP_SERVER_FIRST_REQUEST_TIMEOUT", "5s", "Time a new connection may stay silent before its first request starts; then it is closed", .duration),
         Setting("HTTP_SERVER_IDLE_TIMEOUT", "65m", "Keep-alive idle time; above Envoy's 1h upstream default", .duration),
         Setting("HTTP_SERVER_WRITE_TIMEOUT", "30s", "Time one response write may block", .duration),
         Setting("SHUTDOWN_TIMEOUT", "20s", "After SIGTERM, how long in-flight requests may finish", .duration),
@@ -58,6 +59,7 @@ public enum ServerSettings {
         config.headerTimeout = settings.seconds("HTTP_SERVER_HEADER_TIMEOUT")
         config.bodyTimeout = settings.seconds("HTTP_SERVER_BODY_TIMEOUT")
         config.idleTimeout = settings.seconds("HTTP_SERVER_IDLE_TIMEOUT")
+        config.firstRequestTimeout = settings.seconds("HTTP_SERVER_FIRST_REQUEST_TIMEOUT")
         config.writeTimeout = settings.seconds("HTTP_SERVER_WRITE_TIMEOUT")
         config.shutdownTimeout = settings.seconds("SHUTDOWN_TIMEOUT")
         return config

@@ -36,7 +36,14 @@ final class Connection: @unchecked Sendable {
     var drained = false
     /// An event said the peer shut down its side (EPOLLRDHUP).
     var peerSentFIN = false
+    /// From a request's first byte until its response is written.
     var busy = false
+    /// A response is queued: the request ends when it is written (a 100 Continue does not end it).
+    var responding = false
+    /// Some byte of a request has arrived; until then the first-request timeout applies.
+    var receivedAny = false
+    /// Accepted while the server was at its connection limit: the loop closes its oldest idle connection first.
+    var evicts = false
     var requestDeadline: Deadline?
     var readingBody = false
     var lastActivity = monotonicNanos()

@@ -17,7 +17,6 @@ final class ServerCore: Sendable {
     private let openPeak = Atomic<Int>(0)
     /// Connections the loops hold to upstreams, busy or pooled.
     let outbound = Atomic<Int>(0)
-    let busy = Atomic<Int>(0)
     let draining = Atomic<Bool>(false)
     let forceClose = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
@@ -57,6 +56,7 @@ final class ServerCore: Sendable {
     func queue(_ response: Response, for request: Request, on connection: Connection) {
         let keepAlive = request.keepAlive && !isDraining
         connection.closeAfterFlush = !keepAlive
+        connection.responding = true
         do {
             try MessageWriter.withResponse(response, version: request.version, keepAlive: keepAlive, isHead: request.method == .head) {
                 connection.queue($0)
@@ -81,6 +81,11 @@ final class EventLoop: @unchecked Sendable {
     private var lastSweep = monotonicNanos()
     private let client: LoopClient
     let finished = Atomic<Bool>(false)
+    /// Connections this loop holds, and those of them with a request in progress: the rest are idle.
+    let held = Atomic<Int>(0)
+    let busy = Atomic<Int>(0)
+    /// New connections on their way to this loop that will each close one of its idle connections.
+    private let evictions = Atomic<Int>(0)
 
     init(core: ServerCore) throws {
         self.core = core
@@ -97,6 +102,14 @@ final class EventLoop: @unchecked Sendable {
     }
 
     func wake() { epoll.wake() }
+
+    /// Idle connections not yet promised to a newcomer; the counts may be a moment old, and the loop checks again.
+    var spareConnections: Int {
+        held.load(ordering: .relaxed) - busy.load(ordering: .relaxed) - evictions.load(ordering: .relaxed)
+    }
+
+    /// Called by the accept thread only: the next connection it submits with `evicts` takes an idle one's place.
+    func reserveEviction() { evictions.add(1, ordering: .relaxed) }
 
     func run() {
         var events = [UInt8](repeating: 0, count: 256 * 16)
@@ -128,7 +141,16 @@ final class EventLoop: @unchecked Sendable {
             }
             for connection in inbox.withLock({ box -> [Connection] in defer { box.removeAll() }; return box }) {
                 if connections[connection.token] == nil {
+                    if connection.evicts {
+                        evictions.subtract(1, ordering: .relaxed)
+                        connection.evicts = false
+                        if !evictOldestIdle() {
+                            refuse(connection)
+                            continue
+                        }
+                    }
                     connections[connection.token] = connection
+                    held.add(1, ordering: .relaxed)
                     epoll.add(connection.socket.fd, token: connection.token,
                               events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
                 } else {
@@ -166,6 +188,7 @@ final class EventLoop: @unchecked Sendable {
             connection.drained = count < readBuffer.count && !connection.peerSentFIN
             connection.parser.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
             connection.lastActivity = monotonicNanos()
+            connection.receivedAny = true
             return .data
         }
         if count == 0 { return .end }
@@ -195,7 +218,7 @@ final class EventLoop: @unchecked Sendable {
             if case .closed = connection.phase { return }
             if connection.hasPendingOutput, !flush(connection) { return }
             if case .closed = connection.phase { return }
-            markIdle(connection)
+            if connection.responding { markIdle(connection) }
             if connection.closeAfterFlush {
                 if connection.lingerAfterFlush {
                     connection.socket.shutdownWrite()
@@ -319,30 +342,53 @@ final class EventLoop: @unchecked Sendable {
     private func markBusy(_ connection: Connection) {
         if !connection.busy {
             connection.busy = true
-            core.busy.add(1, ordering: .relaxed)
+            busy.add(1, ordering: .relaxed)
         }
     }
 
     /// The request is over (answered, or the connection closed): no deadline, not counted in flight.
     private func markIdle(_ connection: Connection) {
+        connection.responding = false
         guard connection.busy else { return }
         connection.busy = false
         connection.requestDeadline = nil
         connection.readingBody = false
-        core.busy.subtract(1, ordering: .relaxed)
+        busy.subtract(1, ordering: .relaxed)
     }
 
     private func reject(_ connection: Connection, _ status: HTTPStatus, _ reason: String) {
         connection.queue(MessageWriter.errorReply(status, message: reason))
+        connection.responding = true
         connection.closeAfterFlush = true
         connection.lingerAfterFlush = true
         core.onReject(status, reason)
+    }
+
+    /// Closes the idle connection that has waited longest, to make room at the connection limit; false if none is.
+    private func evictOldestIdle() -> Bool {
+        var oldest: Connection?
+        for connection in connections.values where connection.isIdle && connection.owner.load(ordering: .acquiring) == .loop {
+            if oldest.map({ connection.lastActivity < $0.lastActivity }) ?? true { oldest = connection }
+        }
+        guard let oldest else { return false }
+        close(oldest)
+        return true
+    }
+
+    /// A newcomer at the connection limit that found nothing idle to replace: 503, as the accept thread answers.
+    private func refuse(_ connection: Connection) {
+        try? connection.socket.send(MessageWriter.errorReply(.serviceUnavailable, message: "too many connections"))
+        connection.socket.shutdownWrite()
+        connection.socket.close()
+        core.open.subtract(1, ordering: .relaxed)
+        core.onReject(.serviceUnavailable, "too many connections")
     }
 
     private func sweep(_ now: UInt64) {
         core.releaseMemoryAfterBurst()
         let config = core.configuration
         let idleNanos = UInt64(config.idleTimeout * 1e9)
+        let firstNanos = UInt64(config.firstRequestTimeout * 1e9)
         let writeNanos = UInt64(config.writeTimeout * 1e9)
         let force = core.forceClose.load(ordering: .relaxed)
         let draining = core.isDraining
@@ -365,6 +411,8 @@ final class EventLoop: @unchecked Sendable {
                 close(connection)
             } else if connection.isIdle, draining {
                 drive(connection)
+            } else if connection.isIdle, !connection.receivedAny, nanos(since: connection.lastActivity, now: now) > firstNanos {
+                close(connection)
             } else if connection.isIdle, nanos(since: connection.lastActivity, now: now) > idleNanos {
                 close(connection)
             } else if let deadline = connection.requestDeadline, !connection.hasPendingOutput, deadline.hasPassed {
@@ -379,6 +427,7 @@ final class EventLoop: @unchecked Sendable {
         connection.phase = .closed
         markIdle(connection)
         connections.removeValue(forKey: connection.token)
+        held.subtract(1, ordering: .relaxed)
         epoll.remove(connection.socket.fd)
         connection.socket.close()
         core.open.subtract(1, ordering: .relaxed)

@@ -47,7 +47,7 @@ public final class HTTPServer: Sendable {
     /// The bound port, once started.
     public var port: Int { boundPort.load(ordering: .acquiring) }
     public var openConnections: Int { core.open.load(ordering: .relaxed) }
-    public var inFlightRequests: Int { core.busy.load(ordering: .relaxed) }
+    public var inFlightRequests: Int { loops.withLock { $0 }.reduce(0) { $0 + $1.busy.load(ordering: .relaxed) } }
     /// Connections the event loops hold to upstreams for replies' calls, busy or pooled.
     public var outboundConnections: Int { core.outbound.load(ordering: .relaxed) }
 
@@ -103,15 +103,23 @@ public final class HTTPServer: Sendable {
                 reject(socket, .serviceUnavailable, "server is shutting down")
                 continue
             }
-            guard core.open.load(ordering: .relaxed) < configuration.maxConnections else {
-                reject(socket, .serviceUnavailable, "too many connections")
-                continue
+            var loop = loops[next % loops.count]
+            next &+= 1
+            let atLimit = core.open.load(ordering: .relaxed) >= configuration.maxConnections
+            if atLimit {
+                // Room is made by closing the oldest idle connection of the loop with the most of them.
+                guard let roomiest = loops.max(by: { $0.spareConnections < $1.spareConnections }), roomiest.spareConnections > 0 else {
+                    reject(socket, .serviceUnavailable, "too many connections")
+                    continue
+                }
+                loop = roomiest
+                loop.reserveEviction()
             }
             core.open.add(1, ordering: .relaxed)
             socket.setNoDelay()
-            let token = nextToken.add(1, ordering: .relaxed).newValue
-            loops[next % loops.count].submit(Connection(socket: socket, peer: peer, token: token, limits: configuration.limits))
-            next &+= 1
+            let connection = Connection(socket: socket, peer: peer, token: nextToken.add(1, ordering: .relaxed).newValue, limits: configuration.limits)
+            connection.evicts = atLimit
+            loop.submit(connection)
         }
     }
 

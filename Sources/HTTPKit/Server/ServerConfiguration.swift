@@ -5,8 +5,12 @@ public struct ServerConfiguration: Sendable {
     /// 0 picks a free port; read it back from `HTTPServer.port`.
     public var port: Int = 9080
     public var limits = ParserLimits()
-    /// Open connections at once; one more is answered 503 and closed.
+    /// Open connections at once. At the limit a new connection takes the place of the oldest idle one (a
+    /// keep-alive connection between requests, or one that has not sent a byte); with none idle it is answered
+    /// 503 and closed.
     public var maxConnections: Int = 4096
+    /// How long a new connection may stay silent before its first request starts; then it is closed.
+    public var firstRequestTimeout: Double = 5
     /// From the first byte of a request to the end of its head (slow-client protection); then 408.
     public var headerTimeout: Double = 10
     /// From the end of the head to the end of the body; then 408.
