@@ -39,6 +39,18 @@ status=$?
 say "$(tail -1 <<<"$out")"
 check "mesh consistency (hosts, subsets, principals, ports, images)" $status "$(grep FAIL <<<"$out" | head -10)"
 
+# deploy.sh against a recording kubectl: a random session secret replaces the placeholder, an existing one stays.
+shim=$(mktemp -d)
+ln -s "$PWD/scripts/testdata/kubectl-recorder" "$shim/kubectl"
+deploy_with() { : >"$shim/applied"; CLUSTER_SECRET=$1 REAL_KUBECTL=$(command -v kubectl) RECORD_APPLIED="$shim/applied" PATH="$shim:$PATH" scripts/deploy.sh >/dev/null 2>&1; }
+deploy_with "" && first=$(grep -A1 '^stringData:' "$shim/applied" | sed -n 's/^ *secret: //p')
+deploy_with "" && second=$(grep -A1 '^stringData:' "$shim/applied" | sed -n 's/^ *secret: //p')
+[[ ${#first} -eq 64 && "$first" != "$second" ]] && ! grep -q change-me "$shim/applied"
+check "deploy.sh replaces the placeholder session secret with a random one" $? "first '${first:-}', second '${second:-}'"
+deploy_with "kept-cluster-secret" && grep -q 'secret: kept-cluster-secret' "$shim/applied"
+check "deploy.sh keeps the session secret the cluster has" $?
+rm -rf "$shim"
+
 for script in scripts/*.sh bench/*.sh .ci/run; do
     bash -n "$script"
     check "bash -n $script" $?

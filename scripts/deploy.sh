@@ -29,11 +29,19 @@ if [ $OVERLAY = istio ] && ! kubectl get crd virtualservices.networking.istio.io
     echo "Istio is not installed in this cluster: istioctl install --set profile=demo -y (or use --no-mesh)" >&2
     exit 1
 fi
+# The manifests ship a placeholder session secret; the cluster's own is kept, or a random one takes its place.
+PLACEHOLDER=change-me-bookinfo-session-secret
+SECRET=$(kubectl -n bookinfo get secret productpage-session -o jsonpath='{.data.secret}' 2>/dev/null | base64 -d 2>/dev/null || true)
+if [ -z "$SECRET" ] || [ "$SECRET" = "$PLACEHOLDER" ]; then
+    SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    echo "productpage-session: a new random session secret"
+fi
+render() { kubectl kustomize "k8s/overlays/$1" | sed "s/$PLACEHOLDER/$SECRET/"; }
 if [ $MANUAL = 1 ]; then
     command -v istioctl >/dev/null || { echo "istioctl is needed for --manual-inject" >&2; exit 1; }
-    kubectl kustomize k8s/overlays/istio | sed '/istio-injection: enabled/d' | istioctl kube-inject -f - | kubectl apply -f -
+    render istio | sed '/istio-injection: enabled/d' | istioctl kube-inject -f - | kubectl apply -f -
 else
-    kubectl apply -k "k8s/overlays/$OVERLAY"
+    render "$OVERLAY" | kubectl apply -f -
 fi
 for lesson in "${LESSONS[@]}"; do kubectl -n bookinfo apply -f "$lesson"; done
 for workload in deployment/details-v1 deployment/ratings-v1 deployment/reviews-v1 deployment/reviews-v2 deployment/reviews-v3 \

@@ -15,13 +15,16 @@ enum ProductPageApp {
         Setting("FLOOD_FACTOR", "0", "Extra reviews calls per page view (the flooding image sets 100)", .integer(0...1000)),
         Setting("BACKEND_TIMEOUT", "3s", "Deadline of each backend call", .duration),
         Setting("REVIEWS_ATTEMPTS", "2", "Tries of the reviews call (the original retries once)", .integer(1...10)),
-        Setting("SESSION_SECRET", "bookinfo-swift-default-session-secret", "Key signing the session cookie; set the same real secret on every replica", .required),
+        Setting("SESSION_SECRET", "bookinfo-swift-default-session-secret", "Key signing the session cookie; set the same random secret on every replica", .required, secret: true),
         Setting("HOSTNAME", "localhost", "Pod name shown in the footer"),
     ]
 
     static let definition = ServiceRunner.Definition(
         name: "productpage", summary: "bookinfo product page", table: table, build: makeRouter
     )
+
+    /// The value `k8s/base/session-secret.yaml` ships, which `scripts/deploy.sh` replaces.
+    static let manifestPlaceholderSecret = "change-me-bookinfo-session-secret"
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = context.settings
@@ -38,6 +41,9 @@ enum ProductPageApp {
             results: context.metrics.counter("request_result_total", "Backend calls by destination and result", labels: ["destination_app", "response_code"])
         )
         let session = Session(secret: Array(settings.string("SESSION_SECRET").utf8))
+        if settings.isDefaultSecret("SESSION_SECRET", placeholder: manifestPlaceholderSecret) {
+            context.logger.warning("SESSION_SECRET is a published value, so anyone can forge a session cookie; set a random one (scripts/deploy.sh does)", [("event", .string("config"))])
+        }
         let flood = settings.int("FLOOD_FACTOR")
         let footer = ProductPageHTML.Footer(version: settings.string("SERVICE_VERSION"), podName: settings.string("HOSTNAME"))
         let invalidID = "please provide numeric product id"

@@ -113,6 +113,24 @@ extension HTTPStatus {
         #expect(Settings.helpText(service: "s", summary: "t", table: merged).components(separatedBy: "HTTP_SERVER_EVENT_LOOPS").count == 2)
     }
 
+    @Test func aSecretIsShownOnlyAsSetOrNot() throws {
+        let secret = [Setting("KEY", "published-default", "a key", .required, secret: true), Setting("TOKEN", "", "a token", secret: true)]
+        let given = try Settings(table: secret, environment: ["KEY": "hunter2-real", "TOKEN": ""])
+        #expect(given.json.serialized() == #"{"KEY":"set","TOKEN":"unset"}"#)
+        #expect(!given.isDefaultSecret("KEY"))
+        let defaulted = try Settings(table: secret, environment: [:])
+        #expect(defaulted.json.serialized() == #"{"KEY":"built-in default","TOKEN":"unset"}"#)
+        #expect(defaulted.isDefaultSecret("KEY"))
+        #expect(try Settings(table: secret, environment: ["KEY": "placeholder"]).isDefaultSecret("KEY", placeholder: "placeholder"))
+        let help = Settings.helpText(service: "s", summary: "t", table: secret)
+        #expect(!help.contains("published-default"))
+        #expect(help.contains("KEY (secret string, default built in, not shown)"))
+        let refused = #expect(throws: ConfigError.self) {
+            try Settings(table: [Setting("PIN", "1234", "a pin", .integer(0...9999), secret: true)], environment: ["PIN": "secret-pin-text"])
+        }
+        #expect(refused.map { !$0.description.contains("secret-pin-text") && $0.description.contains("PIN") } == true)
+    }
+
     @Test func defaultsEnvironmentAndPortArgument() throws {
         let settings = try Settings(table: table, environment: ["FLAG": "true", "PORT": "8000"], arguments: ["7000"])
         #expect(settings.bool("FLAG"))

@@ -176,6 +176,24 @@ final class Bookinfo: @unchecked Sendable {
         for name in ["DETAILS_HOSTNAME", "REVIEWS_SERVICE_PORT", "FLOOD_FACTOR", "HTTP_SERVER_MAX_BODY_BYTES", "SESSION_SECRET"] { #expect(help.contains(name)) }
     }
 
+    @Test func theSessionSecretIsNeverShownAndAPublishedOneIsWarnedAbout() throws {
+        let real = try ServiceProcess("productpage", ["SESSION_SECRET": "a-real-secret-4f9c2e"])
+        #expect(real.stop() == 0)
+        #expect(real.log.contains(#""SESSION_SECRET":"set""#), "\(real.log)")
+        #expect(!real.log.contains("4f9c2e"))
+        #expect(!real.log.contains("published value"))
+        for (environment, shown) in [([:], "built-in default"), (["SESSION_SECRET": "change-me-bookinfo-session-secret"], "set")] {
+            let published = try ServiceProcess("productpage", environment)
+            #expect(published.stop() == 0)
+            #expect(published.log.contains(#""SESSION_SECRET":"\#(shown)""#), "\(published.log)")
+            #expect(published.log.contains("SESSION_SECRET is a published value"), "\(published.log)")
+            #expect(!published.log.contains("bookinfo-swift-default-session-secret") && !published.log.contains("change-me-bookinfo"))
+        }
+        let (_, help) = try ServiceProcess.run("productpage", arguments: ["--help"])
+        #expect(help.contains("SESSION_SECRET (secret string"))
+        #expect(!help.contains("bookinfo-swift-default-session-secret"))
+    }
+
     @Test func logRequestsOffKeepsTheStartAndStopLines() throws {
         let details = try ServiceProcess("details", ["LOG_REQUESTS": "false"])
         _ = try HTTPClient().get(details.baseURL + "/details/0", timeout: 2)

@@ -20,12 +20,22 @@ public struct Setting: Sendable {
     public let defaultValue: String
     public let help: String
     public let kind: Kind
+    /// A key or password: its value is never shown, only whether it is set (start-up line, `--help`, errors).
+    public let isSecret: Bool
 
-    public init(_ name: String, _ defaultValue: String, _ help: String, _ kind: Kind = .string) {
+    public init(_ name: String, _ defaultValue: String, _ help: String, _ kind: Kind = .string, secret: Bool = false) {
         self.name = name
         self.defaultValue = defaultValue
         self.help = help
         self.kind = kind
+        isSecret = secret
+    }
+
+    /// What may be shown of a value: the value itself, or for a secret whether it is set.
+    func shown(_ value: String) -> String {
+        guard isSecret else { return value }
+        if value.isEmpty { return "unset" }
+        return value == defaultValue ? "built-in default" : "set"
     }
 
     func validate(_ value: String) -> String? { Self.validate(value, kind) }
@@ -91,7 +101,7 @@ public struct Settings: Sendable {
         for setting in table {
             let value = environment[setting.name] ?? setting.defaultValue
             if let problem = setting.validate(value) {
-                throw ConfigError(variable: setting.name, message: "\(problem) (got \"\(value)\")")
+                throw ConfigError(variable: setting.name, message: setting.isSecret ? problem : "\(problem) (got \"\(value)\")")
             }
             values[setting.name] = value
         }
@@ -156,14 +166,20 @@ public struct Settings: Sendable {
         var out = "\(service): \(summary)\n\nUsage: \(service) [PORT] [--port PORT] [--help] [--version]\n\n"
         out += "Settings (environment variables):\n"
         for setting in table {
-            let shown = setting.defaultValue.isEmpty ? "\"\"" : setting.defaultValue
-            out += "  \(setting.name) (\(setting.typeName), default \(shown))\n      \(setting.help)\n"
+            let shown = setting.isSecret ? (setting.defaultValue.isEmpty ? "unset" : "built in, not shown") : setting.defaultValue.isEmpty ? "\"\"" : setting.defaultValue
+            out += "  \(setting.name) (\(setting.isSecret ? "secret " : "")\(setting.typeName), default \(shown))\n      \(setting.help)\n"
         }
         return out
     }
 
-    /// The effective values as a JSON object, in table order, for the start-up log line.
+    /// The effective values as a JSON object, in table order, for the start-up log line; secrets as set or not.
     public var json: JSON {
-        .object(table.map { ($0.name, .string(values[$0.name] ?? "")) })
+        .object(table.map { ($0.name, .string($0.shown(values[$0.name] ?? ""))) })
+    }
+
+    /// Whether a secret still has its built-in default (or `placeholder`, a value shipped in a manifest).
+    public func isDefaultSecret(_ name: String, placeholder: String? = nil) -> Bool {
+        let value = string(name)
+        return table.first { $0.name == name }?.defaultValue == value || value == placeholder
     }
 }
