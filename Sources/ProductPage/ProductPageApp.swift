@@ -117,16 +117,30 @@ enum ProductPageApp {
     }
 
     /// Back to the page the user came from when it is on this site, else /productpage (never the original's
-    /// literal `None`).
+    /// literal `None`). A same-host URL is followed by its path alone.
     static func redirectTarget(_ request: Request) -> String {
-        guard let referer = request.headers["Referer"], MessageWriter.isValidValue(referer), !referer.isEmpty else {
-            return "/productpage"
+        guard let referer = request.headers["Referer"], !referer.isEmpty else { return "/productpage" }
+        var path = referer
+        if !referer.hasPrefix("/") {
+            guard let url = try? HTTPClient.URL(referer), let host = request.headers["Host"], url.authority == host || url.host == host else {
+                return "/productpage"
+            }
+            path = url.target
         }
-        if referer.hasPrefix("/"), !referer.hasPrefix("//") { return referer }
-        if let url = try? HTTPClient.URL(referer), let host = request.headers["Host"], url.authority == host || url.host == host {
-            return referer
+        return isSameSitePath(path) ? path : "/productpage"
+    }
+
+    /// A path a browser resolves on this site: one `/` first, no `\\` anywhere (browsers read it as `/`), no
+    /// control character (browsers drop tabs and newlines, which can join `/` and `/`), and the same once
+    /// percent-decoded, for a proxy that decodes before it forwards.
+    static func isSameSitePath(_ path: String) -> Bool {
+        func plain(_ text: String) -> Bool {
+            let bytes = Array(text.utf8)
+            guard bytes.first == UInt8(ascii: "/") else { return false }
+            if bytes.count > 1, bytes[1] == UInt8(ascii: "/") || bytes[1] == UInt8(ascii: "\\") { return false }
+            return !bytes.contains { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }
         }
-        return "/productpage"
+        guard plain(path), let decoded = URI.percentDecode(path) else { return false }
+        return plain(decoded)
     }
 }
-

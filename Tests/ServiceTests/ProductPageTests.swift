@@ -134,8 +134,32 @@ func occurrences(_ needle: String, in text: String) -> Int { text.components(sep
         #expect(!get(router, "/productpage", headers: ["Cookie": tampered]).bodyText.contains("Sign out"))
 
         let logout = get(router, "/logout", headers: ["Cookie": cookie, "Referer": "http://shop/productpage?u=test", "Host": "shop"])
-        #expect(logout.headers["Location"] == "http://shop/productpage?u=test")
+        #expect(logout.headers["Location"] == "/productpage?u=test")
         #expect(logout.headers["Set-Cookie"]?.contains("Max-Age=0") == true)
+    }
+
+    @Test(arguments: [
+        ("/productpage?u=test", "/productpage?u=test"), ("/", "/"), ("/static/a%20b.css", "/static/a%20b.css"),
+        ("http://shop/productpage", "/productpage"), ("http://shop:80/x?y=1", "/x?y=1"), ("http://evil.example/", "/productpage"),
+        ("//evil.example", "/productpage"), ("/\\evil.example", "/productpage"), ("\\/evil.example", "/productpage"),
+        ("/%5Cevil.example", "/productpage"), ("/%5cevil.example", "/productpage"), ("/%2F/evil.example", "/productpage"),
+        ("/%2f%2fevil.example", "/productpage"), ("/\t/evil.example", "/productpage"), ("/%09/evil.example", "/productpage"),
+        ("/%0A/evil.example", "/productpage"), ("/a\\b", "/productpage"), ("/%", "/productpage"), ("evil.example", "/productpage"),
+        ("http://shop//evil.example", "/productpage"), ("http://shop/\\evil.example", "/productpage"), ("", "/productpage"),
+    ])
+    func onlySameSitePathsAreFollowedAfterLoginAndLogout(_ referer: String, _ location: String) throws {
+        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) })
+        defer { fakes.stop() }
+        let (router, _) = try fakes.router()
+        let login = router.respond(to: Request(method: .post, target: "/login?username=a", headers: ["Referer": referer, "Host": "shop"]))
+        #expect(login.status == .found)
+        #expect(login.headers["Location"] == location, "Referer \(referer)")
+        #expect(get(router, "/logout", headers: ["Referer": referer, "Host": "shop"]).headers["Location"] == location, "Referer \(referer)")
+    }
+
+    @Test func aNewlineInTheRefererIsNotFollowed() {
+        #expect(!ProductPageApp.isSameSitePath("/\n/evil.example"))
+        #expect(!ProductPageApp.isSameSitePath("/\u{7F}/evil.example"))
     }
 
     @Test func loginInputsAreChecked() throws {
