@@ -3,7 +3,7 @@ import HTTPKit
 /// The details service: the book's details, from constants or from a Google Books-shaped API.
 enum DetailsApp {
     static let table: [Setting] = [
-        Setting("SERVICE_VERSION", "v1", "Version label shown in logs (v1, v2)"),
+        Setting("SERVICE_VERSION", "v1", "Version label shown in logs; v2 is the external book service's image", .oneOf(["v1", "v2"])),
         Setting("ENABLE_EXTERNAL_BOOK_SERVICE", "false", "Fetch the book from the external book service (details v2)", .boolean),
         Setting("DO_NOT_ENCRYPT", "false", "Call the book service over plain HTTP and let the mesh originate TLS; required with the external service", .boolean),
         Setting("BOOK_SERVICE_HOST", "www.googleapis.com", "Host of the Google Books API (or a local stand-in)", .required),
@@ -37,7 +37,7 @@ enum DetailsApp {
         router.get("/details", execution: .inline) { _ in throw HTTPError(.badRequest, invalidID) }
         router.get("/details/", execution: .inline) { _ in throw HTTPError(.badRequest, invalidID) }
         router.get("/details/:id", execution: external == nil ? .inline : .blocking) { request in
-            let id = try request.decimalParameter("id", message: invalidID)
+            let id = try request.int32Parameter("id", message: invalidID)
             if let external {
                 return try BookService.fetch(id: id, upstream: external, headers: request.headers, timeout: timeout)
             }

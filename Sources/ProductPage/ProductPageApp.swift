@@ -3,7 +3,7 @@ import HTTPKit
 /// The product page: the HTML page, sign-in, and the JSON API over details, reviews and ratings.
 enum ProductPageApp {
     static let table: [Setting] = [
-        Setting("SERVICE_VERSION", "v1", "Version label shown in the footer and logs"),
+        Setting("SERVICE_VERSION", "v1", "Version label shown in the footer and logs; v-flooding is the flooding image's", .oneOf(["v1", "v-flooding"])),
         Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to every backend host name"),
         Setting("DETAILS_HOSTNAME", "details", "Host of the details service", .required),
         Setting("DETAILS_SERVICE_PORT", "9080", "Port of the details service", .port),
@@ -93,15 +93,15 @@ enum ProductPageApp {
             .json(bytes: JSON.array([Product.json]).bytes(.python))
         }
         router.get("/api/v1/products/:id", reply: { request in
-            let id = try request.decimalParameter("id", message: invalidID)
+            let id = try request.int32Parameter("id", message: invalidID)
             return backends.details(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
         })
         router.get("/api/v1/products/:id/reviews", reply: { request in
-            let id = try request.decimalParameter("id", message: invalidID)
+            let id = try request.int32Parameter("id", message: invalidID)
             return backends.reviews(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
         })
         router.get("/api/v1/products/:id/ratings", reply: { request in
-            let id = try request.decimalParameter("id", message: invalidID)
+            let id = try request.int32Parameter("id", message: invalidID)
             return backends.ratings(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
         })
         return router

@@ -6,7 +6,7 @@ import HTTPKit
 /// The ratings service: two reviewers' stars per product, posted ratings kept in memory, and fault modes.
 enum RatingsApp {
     static let table: [Setting] = [
-        Setting("SERVICE_VERSION", "v1", "v1, or a fault mode: v-faulty, v-delayed, v-unavailable, v-unhealthy"),
+        Setting("SERVICE_VERSION", "v1", "v1, or a fault mode: v-faulty, v-delayed, v-unavailable, v-unhealthy", .oneOf(FaultMode.versions)),
         Setting("FAULT_PROBABILITY", "0.5", "Share of requests v-faulty fails and v-delayed delays (0 to 1)", .decimal(0...1)),
         Setting("FAULT_DELAY", "7s", "How long v-delayed waits", .duration),
         Setting("UNAVAILABLE_PERIOD", "60s", "v-unavailable switches between available and not every period", .duration),
@@ -25,7 +25,7 @@ enum RatingsApp {
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = context.settings
-        let mode = try FaultMode(serviceVersion: settings.string("SERVICE_VERSION"))
+        let mode = FaultMode(serviceVersion: settings.string("SERVICE_VERSION"))
         let probability = settings.number("FAULT_PROBABILITY")
         let random = SeededRandom(seed: UInt64(settings.string("RAND_SEED")))
         let delay = settings.seconds("FAULT_DELAY")
@@ -43,7 +43,7 @@ enum RatingsApp {
             return .json(#"{"status":"Ratings is healthy"}"#)
         }
         router.get("/ratings/:id", execution: mode == .delayed ? .blocking : .inline) { request in
-            let id = try request.decimalParameter("id", message: invalidID)
+            let id = try request.int32Parameter("id", message: invalidID)
             switch mode {
             case .faulty where random.chance(probability): throw unavailable
             case .unavailable where unavailableClock.inFaultPhase: throw unavailable
@@ -54,7 +54,7 @@ enum RatingsApp {
             return .json(ratings(for: id, store: store))
         }
         router.post("/ratings/:id", execution: .inline) { request in
-            let id = try request.decimalParameter("id", message: invalidID)
+            let id = try request.int32Parameter("id", message: invalidID)
             guard request.body.count <= maxEntryBytes else {
                 throw HTTPError(.contentTooLarge, "ratings JSON larger than \(maxEntryBytes) bytes (RATINGS_MAX_ENTRY_BYTES)")
             }

@@ -3,9 +3,9 @@ import HTTPKit
 /// The reviews service: two reviews of the book, with stars from ratings in v2 and v3.
 enum ReviewsApp {
     static let table: [Setting] = [
-        Setting("SERVICE_VERSION", "v1", "v1 (no ratings), v2 (black stars), v3 (red stars); a preset for the two below"),
-        Setting("ENABLE_RATINGS", "", "Call ratings and show stars (true/false); empty: from SERVICE_VERSION"),
-        Setting("STAR_COLOR", "", "Colour of the stars; empty: from SERVICE_VERSION (black, red for v3)"),
+        Setting("SERVICE_VERSION", "v1", "v1 (no ratings), v2 (black stars), v3 (red stars); a preset for the two below", .oneOf(["v1", "v2", "v3"])),
+        Setting("ENABLE_RATINGS", "", "Call ratings and show stars; empty: from SERVICE_VERSION", .optional(.boolean)),
+        Setting("STAR_COLOR", "", "Colour of the stars; empty: from SERVICE_VERSION (black, red for v3)", .optional(.oneOf(ReviewsConfig.starColors))),
         Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to the ratings host name"),
         Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required),
         Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port),
@@ -19,13 +19,13 @@ enum ReviewsApp {
     )
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
-        let config = try ReviewsConfig(context.settings)
+        let config = ReviewsConfig(context.settings)
         let ratings = try context.upstream("ratings", baseURL: config.ratingsURL, setting: "RATINGS_HOSTNAME")
         let logger = context.logger
         var router = Router()
         router.get("/health", execution: .inline) { _ in .json(#"{"status": "Reviews is healthy"}"#) }
         router.get("/reviews/:id", reply: { request in
-            let id = try request.decimalParameter("id", message: "please provide numeric product id")
+            let id = try request.int32Parameter("id", message: "please provide numeric product id")
             guard config.ratingsEnabled else { return .response(.json(ReviewsBody.render(id: id, config: config, stars: (nil, nil)))) }
             var outgoing = HeaderPropagation.outgoing(from: request.headers)
             outgoing.add("Accept", "application/json")

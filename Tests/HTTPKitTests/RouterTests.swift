@@ -113,6 +113,15 @@ extension HTTPStatus {
         #expect(Settings.helpText(service: "s", summary: "t", table: merged).components(separatedBy: "HTTP_SERVER_EVENT_LOOPS").count == 2)
     }
 
+    @Test func booleansAreTrueOrFalseInAnyCase() throws {
+        for (text, value) in [("true", true), ("TRUE", true), ("False", false), ("false", false)] {
+            #expect(try Settings(table: table, environment: ["FLAG": text]).bool("FLAG") == value)
+        }
+        for text in ["yes", "1", "0", "on", "", "maybe"] {
+            #expect(throws: ConfigError.self, "FLAG=\(text)") { try Settings(table: table, environment: ["FLAG": text]) }
+        }
+    }
+
     @Test func aSecretIsShownOnlyAsSetOrNot() throws {
         let secret = [Setting("KEY", "published-default", "a key", .required, secret: true), Setting("TOKEN", "", "a token", secret: true)]
         let given = try Settings(table: secret, environment: ["KEY": "hunter2-real", "TOKEN": ""])

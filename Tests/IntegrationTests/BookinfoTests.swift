@@ -171,6 +171,18 @@ final class Bookinfo: @unchecked Sendable {
             #expect(status == 2, "\(binary) \(name)=\(value): \(output)")
             #expect(output.contains(name), "\(binary): \(output)")
         }
+        // A setting with a fixed set of values takes exactly those, and says which they are.
+        for (binary, name, value, allowed) in [
+            ("reviews", "SERVICE_VERSION", "v9", "v1, v2, v3"), ("ratings", "SERVICE_VERSION", "v9", "v1, v-faulty, v-delayed, v-unavailable, v-unhealthy"),
+            ("details", "SERVICE_VERSION", "v3", "v1, v2"), ("productpage", "SERVICE_VERSION", "v2", "v1, v-flooding"),
+            ("reviews", "ENABLE_RATINGS", "maybe", "true or false"), ("reviews", "STAR_COLOR", "blue", "black, red"),
+            ("details", "ENABLE_EXTERNAL_BOOK_SERVICE", "yes", "true or false"), ("productpage", "LOG_REQUESTS", "1", "true or false"),
+            ("storage-app", "HTTP_CLIENT_KEEP_ALIVES", "on", "true or false"),
+        ] {
+            let (status, output) = try ServiceProcess.run(binary, [name: value])
+            #expect(status == 2, "\(binary) \(name)=\(value): \(output)")
+            #expect(output.contains("\(name) must be") && output.contains(allowed) && output.contains("(got \"\(value)\")"), "\(binary): \(output)")
+        }
         let (status, help) = try ServiceProcess.run("productpage", arguments: ["--help"])
         #expect(status == 0)
         for name in ["DETAILS_HOSTNAME", "REVIEWS_SERVICE_PORT", "FLOOD_FACTOR", "HTTP_SERVER_MAX_BODY_BYTES", "SESSION_SECRET"] { #expect(help.contains(name)) }

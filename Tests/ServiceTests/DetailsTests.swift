@@ -21,7 +21,7 @@ func get(_ router: Router, _ target: String, headers: HTTPHeaders = [:]) -> Resp
         #expect(Book.standard(id: 7).json.serialized() == response.bodyText)
     }
 
-    @Test(arguments: ["/details/0x1A", "/details/abc", "/details/-3", "/details/1.5", "/details/+7", "/details/1_000", "/details", "/details/", "/details/99999999999999999999"])
+    @Test(arguments: ["/details/0x1A", "/details/abc", "/details/010", "/details/1.5", "/details/+7", "/details/1_000", "/details", "/details/", "/details/2147483648", "/details/99999999999999999999"])
     func idsMustBeDecimal(_ target: String) {
         let response = get(router, target)
         #expect(response.status == .badRequest)

@@ -19,7 +19,7 @@ import TestSupport
         #expect(get(try router(), "/health").bodyText == #"{"status":"Ratings is healthy"}"#)
     }
 
-    @Test(arguments: ["/ratings/1abc", "/ratings/abc", "/ratings/-5", "/ratings/0x1A"])
+    @Test(arguments: ["/ratings/1abc", "/ratings/abc", "/ratings/010", "/ratings/0x1A", "/ratings/2147483648"])
     func idsMustBeDecimal(_ target: String) throws {
         let response = get(try router(), target)
         #expect(response.status == .badRequest)

@@ -19,7 +19,7 @@ final class Recorder: Sendable {
     }
 
     @Test func v1HasNoRatingsAndTheOriginalSpacing() throws {
-        let response = get(try router(["HOSTNAME": "reviews-v1-x"]), "/reviews/007")
+        let response = get(try router(["HOSTNAME": "reviews-v1-x"]), "/reviews/7")
         #expect(response.bodyText == #"{"id": "7","podname": "reviews-v1-x","clustername": "null","reviews": [{  "reviewer": "Reviewer1",  "text": "An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!"},{  "reviewer": "Reviewer2",  "text": "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare."}]}"#)
         #expect(try JSON.parse(response.bodyText)["id"]?.stringValue == "7")
     }
@@ -27,7 +27,7 @@ final class Recorder: Sendable {
     @Test func versionsChooseRatingsAndColour() throws {
         let base: [String: String] = [:]
         func config(_ env: [String: String]) throws -> ReviewsConfig {
-            try ReviewsConfig(try Settings(table: ServerSettings.table + ReviewsApp.table, environment: base.merging(env) { $1 }))
+            ReviewsConfig(try Settings(table: ServerSettings.table + ReviewsApp.table, environment: base.merging(env) { $1 }))
         }
         #expect(try config([:]).ratingsEnabled == false)
         #expect(try config(["SERVICE_VERSION": "v2"]).starColor == "black")

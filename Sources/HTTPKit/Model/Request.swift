@@ -47,10 +47,12 @@ public struct Request: Sendable {
         return value
     }
 
-    /// A path parameter that must be a plain decimal number (`0`, `42`): no sign, no hex, no suffix; else 400.
-    public func decimalParameter(_ name: String, message: String) throws -> Int {
-        guard let value = plainDecimal(try parameter(name)) else { throw HTTPError(.badRequest, message) }
-        return value
+    /// A path parameter that is a 32-bit integer written the one canonical way (`0`, `42`, `-5`): digits with an
+    /// optional `-`, no leading zero, no `+`, no hex or exponent, within Int32's range; else 400 with `message`.
+    public func int32Parameter(_ name: String, message: String) throws -> Int {
+        let text = try parameter(name)
+        guard let value = Int32(text), String(value) == text else { throw HTTPError(.badRequest, message) }
+        return Int(value)
     }
 
     /// Whether the connection stays open after this request (RFC 9112 §9.3).

@@ -142,10 +142,11 @@ public struct Settings: Sendable {
         string(name).split(separator: ",").map { trimOWS($0) }.filter { !$0.isEmpty }
     }
 
+    /// `true` or `false`, in any case (as Java's and Python's readers of the originals' settings take them).
     static func parseBool(_ text: String) -> Bool? {
         switch text.lowercased() {
-        case "true", "1", "yes", "on": return true
-        case "false", "0", "no", "off", "": return false
+        case "true": return true
+        case "false": return false
         default: return nil
         }
     }
