@@ -39,6 +39,12 @@ STATE_DIR=${STATE_DIR:-.local}
 command -v swift >/dev/null || fail "no Swift toolchain on PATH: install Swift 6 (swift.org) and put its usr/bin on PATH"
 command -v curl >/dev/null || ensure_packages curl || fail "curl is needed: apt-get install curl"
 
+# One suite per state directory: the lock is held until this script exits (the services do not inherit it).
+mkdir -p "$STATE_DIR/logs"
+exec 9>>"$STATE_DIR/lock"
+flock -n 9 || fail "another copy of scripts/run-local.sh is running with STATE_DIR=$STATE_DIR (pid $(cat "$STATE_DIR/lock.pid" 2>/dev/null || echo unknown)); stop it first, or give this one its own STATE_DIR and ports"
+echo $$ >"$STATE_DIR/lock.pid"
+
 for pair in productpage:$PRODUCTPAGE_PORT details:$DETAILS_PORT ratings:$RATINGS_PORT reviews-v1:$REVIEWS_V1_PORT \
     reviews-v2:$REVIEWS_V2_PORT reviews-v3:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT etcd:$ETCD_CLIENT_PORT etcd-peer:$ETCD_PEER_PORT; do
     port_in_use "${pair#*:}" && fail "port ${pair#*:} (${pair%%:*}) is already in use: stop what uses it or choose another port (see --help)"
@@ -55,20 +61,23 @@ if [ $BUILD = 1 ]; then
 fi
 BIN=$(swift build -c "$CONFIG" --show-bin-path)
 
-mkdir -p "$STATE_DIR/logs"
 [ $CLEAN = 1 ] && rm -rf "$STATE_DIR/etcd-data"
 PIDS=()
 stop_all() {
-    trap - INT TERM EXIT
+    trap - INT TERM HUP EXIT
     [ ${#PIDS[@]} -gt 0 ] && kill -TERM "${PIDS[@]}" 2>/dev/null
     wait 2>/dev/null
+    rm -f "$STATE_DIR/lock.pid"
     say "stopped everything; logs in $STATE_DIR/logs, etcd data kept in $STATE_DIR/etcd-data (--clean removes it)"
 }
 trap stop_all EXIT
-trap 'exit 0' INT TERM
+trap 'exit 0' INT TERM HUP
+# Each process started below gets its own process group, so a terminal's Ctrl-C reaches this script alone, which
+# then stops them in order; a process that exits is then one that died on its own.
+set -m
 
 if [ $HAVE_ETCD = 1 ]; then
-    start_etcd "$STATE_DIR/etcd-data" "$ETCD_CLIENT_PORT" "$ETCD_PEER_PORT" "$STATE_DIR/logs/etcd.log" \
+    start_etcd "$STATE_DIR/etcd-data" "$ETCD_CLIENT_PORT" "$ETCD_PEER_PORT" "$STATE_DIR/logs/etcd.log" 9>&- \
         || fail "etcd did not start; see $STATE_DIR/logs/etcd.log"
     PIDS+=("$ETCD_PID")
 else
@@ -77,7 +86,7 @@ fi
 
 start() {
     local name=$1 port=$2 binary=$3; shift 3
-    env "$@" LOG_REQUESTS=${LOG_REQUESTS:-true} "$BIN/$binary" "$port" >"$STATE_DIR/logs/$name.log" 2>&1 &
+    env "$@" LOG_REQUESTS=${LOG_REQUESTS:-true} "$BIN/$binary" "$port" >"$STATE_DIR/logs/$name.log" 2>&1 9>&- &
     PIDS+=($!)
 }
 start details "$DETAILS_PORT" details HTTP_SERVER_HOST=127.0.0.1 HOSTNAME=details-v1-local
@@ -113,6 +122,6 @@ while true; do
     for pid in "${PIDS[@]}"; do
         kill -0 "$pid" 2>/dev/null || fail "a process of the suite (pid $pid) exited; see $STATE_DIR/logs/"
     done
-    sleep 2 &
+    sleep 2 9>&- &
     wait $! 2>/dev/null
 done

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Checks scripts/run-local.sh's life cycle as a terminal user meets it: a second copy on the same state directory
+is refused, Ctrl-C (SIGINT to the whole foreground process group) stops everything quietly with status 0, and a
+service that dies on its own is reported with status 1.
+
+Usage: check_local_suite.py [--no-build]   (ports are picked free; prints 'local-suite: N passed, N failed')
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PORT_NAMES = ["PRODUCTPAGE_PORT", "DETAILS_PORT", "RATINGS_PORT", "REVIEWS_V1_PORT", "REVIEWS_V2_PORT",
+              "REVIEWS_V3_PORT", "STORAGE_PORT", "ETCD_CLIENT_PORT", "ETCD_PEER_PORT"]
+results = []
+
+
+def check(label, ok, detail=""):
+    results.append(ok)
+    print(("PASS" if ok else "FAIL") + " local-suite: " + label + ("" if ok or not detail else " — " + detail), flush=True)
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def start(env, log, sigint=signal.SIG_DFL):
+    # A session and process group of its own, as a terminal gives a foreground job; a job started in the
+    # background by a non-interactive shell inherits SIGINT ignored.
+    return subprocess.Popen(["scripts/run-local.sh", "--debug", "--no-build"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
+
+
+def wait_for(path, text, proc, seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        if text in read(path):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.2)
+    return False
+
+
+def read(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
+def listening(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def children_of(pid):
+    out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+    return [line.split(None, 2) for line in out.splitlines() if line.split(None, 2)[1] == str(pid)]
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="local-suite-")
+    env = dict(os.environ, STATE_DIR=os.path.join(work, "state"), LOG_REQUESTS="false")
+    env.update(zip(PORT_NAMES, map(str, free_ports(len(PORT_NAMES)))))
+    first_log = os.path.join(work, "first.log")
+    with open(first_log, "w") as log:
+        first = start(env, log)
+    ready = wait_for(first_log, "READY", first, 60)
+    check("the suite starts and prints READY", ready, read(first_log)[-400:])
+    if not ready:
+        first.kill()
+        return
+
+    second_log = os.path.join(work, "second.log")
+    with open(second_log, "w") as log:
+        second = start(env, log)
+    try:
+        status = second.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(second.pid, signal.SIGKILL)
+        status = None
+    check("a second copy on the same state directory is refused, naming the other", status == 1 and "another copy" in read(second_log)
+          and str(first.pid) in read(second_log), read(second_log)[-300:])
+    check("the first copy still answers after the refusal", listening(int(env["PRODUCTPAGE_PORT"])))
+
+    os.killpg(first.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    try:
+        status = first.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        status = None
+    output = read(first_log)
+    check("Ctrl-C ends with status 0", status == 0, f"status {status}: {output[-300:]}")
+    check("Ctrl-C prints no error", "error" not in output.split("READY", 1)[1], output[-300:])
+    check("Ctrl-C leaves no service listening", not any(listening(int(env[name])) for name in PORT_NAMES if name != "ETCD_PEER_PORT"))
+
+    third_log = os.path.join(work, "third.log")
+    with open(third_log, "w") as log:
+        third = start(env, log, sigint=signal.SIG_IGN)
+    if wait_for(third_log, "READY", third, 60):
+        # The script ignores SIGINT here, and so must every service: none may die under it.
+        os.killpg(third.pid, signal.SIGINT)
+        time.sleep(3)
+        check("a SIGINT the script ignores stops nothing", third.poll() is None
+              and all(listening(int(env[name])) for name in PORT_NAMES if name != "ETCD_PEER_PORT"), read(third_log)[-300:])
+        details = [c for c in children_of(third.pid) if "/details " in c[2]]
+        if details:
+            os.kill(int(details[0][0]), signal.SIGKILL)
+        try:
+            status = third.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(third.pid, signal.SIGKILL)
+            status = None
+        output = read(third_log)
+        check("a service that dies on its own is reported with status 1", bool(details) and status == 1
+              and f"pid {details[0][0]}" in output, f"status {status}: {output[-300:]}")
+        check("and the rest are stopped", not any(listening(int(env[name])) for name in PORT_NAMES if name != "ETCD_PEER_PORT"))
+    else:
+        check("the suite starts again after Ctrl-C", False, read(third_log)[-300:])
+        third.kill()
+
+
+if __name__ == "__main__":
+    main()
+    print(f"local-suite: {sum(results)} passed, {len(results) - sum(results)} failed")
+    sys.exit(0 if all(results) else 1)
