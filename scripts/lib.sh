@@ -61,3 +61,12 @@ start_etcd() {
     ETCD_PID=$!
     wait_http "http://127.0.0.1:$client/health" 20 '"health":"true"'
 }
+
+# free_ports N: prints N distinct TCP ports on 127.0.0.1 that were free a moment ago.
+free_ports() {
+    python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}

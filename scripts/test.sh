@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test: unit and integration tests (swift test, against a real etcd), browser checks in headless
-# Chromium, the smoke test against the locally started suite, and the deployment checks. Installs what it needs.
+# Chromium, the smoke test against the locally started suite, the local suite's life cycle, and the deployment
+# checks. Installs what it needs. The local suite runs on free ports; TEST_PORT_BASE=N uses N…N+8 instead.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 ARTIFACTS=${ARTIFACTS:-artifacts}
 mkdir -p "$ARTIFACTS"
-passed=0 failed=0 stages=()
+passed=0 failed=0 stages=() stage_start=$SECONDS
 stage() {
     local name=$1 status=$2 pass=${3:-0} fail=${4:-0}
     passed=$((passed + pass)); failed=$((failed + fail))
-    stages+=("$(printf '%-28s %s (%s passed, %s failed)' "$name" "$status" "$pass" "$fail")")
+    stages+=("$(printf '%-28s %-7s %4s passed, %s failed  (%ss)' "$name" "$status" "$pass" "$fail" $((SECONDS - stage_start)))")
+    stage_start=$SECONDS
 }
 
 command -v swift >/dev/null || fail "no Swift toolchain on PATH"
@@ -19,37 +21,57 @@ say "== installing what the tests need (when missing)"
 ensure_packages etcd-server etcd-client curl || say "warning: could not install etcd; storage tests will fail in CI"
 ensure_packages chromium || say "warning: could not install chromium; browser checks will be skipped"
 command -v chromium >/dev/null && ensure_pip playwright
+stage_start=$SECONDS
 
 say "== swift build"
-swift build --build-tests 2>&1 | tail -3
-[ ${PIPESTATUS[0]} -eq 0 ] || fail "build failed"
+if ! swift build --build-tests >"$ARTIFACTS/swift-build.log" 2>&1; then
+    grep -E 'error:' "$ARTIFACTS/swift-build.log" | head -40
+    stage "swift build" FAIL 0 1
+    printf '  %s\n' "${stages[@]}"
+    say "tests: $passed passed, $failed failed"
+    exit 1
+fi
+stage "swift build" PASS 0 0
 
 say "== swift test (unit and integration)"
-swift test 2>&1 | tee "$ARTIFACTS/swift-test.log" | grep -E '^(✘|✔ Test run|✘ Test run)|error:|Fatal' | grep -v '^✔ Test [a-z]' | tail -40
-swift_status=${PIPESTATUS[0]}
-line=$(grep -E '^. Test run with [0-9]+ test' "$ARTIFACTS/swift-test.log" | tail -1)
-total=$(sed -nE 's/.*Test run with ([0-9]+) test.*/\1/p' <<<"$line")
-issues=$(grep -cE '^✘ Test .*(failed|recorded an issue)' "$ARTIFACTS/swift-test.log" || true)
-if [ "$swift_status" -eq 0 ]; then stage "swift test" PASS "${total:-0}" 0; else stage "swift test" FAIL "$(( ${total:-0} - issues ))" "${issues:-1}"; fi
+swift test >"$ARTIFACTS/swift-test.log" 2>&1
+swift_status=$?
+# Every failure in full (a failing test's lines up to the next test event), then swift test's own summary line.
+awk '/^✘/ { show = 1 } /^(◇|✔)/ { show = 0 } show' "$ARTIFACTS/swift-test.log" | grep -v '^✘ Suite' | head -200
+grep -E '^(error|fatal error):|Fatal error' "$ARTIFACTS/swift-test.log" | head -20
+summary=$(grep -E '^. Test run with [0-9]+ test' "$ARTIFACTS/swift-test.log" | tail -1)
+say "${summary:-swift test printed no summary (it stopped early: see $ARTIFACTS/swift-test.log)}"
+total=$(sed -nE 's/.*Test run with ([0-9]+) test.*/\1/p' <<<"$summary")
+failing=$(grep -E '^✘ Test .* failed after ' "$ARTIFACTS/swift-test.log" | grep -vc '^✘ Test run with')
+if [ "$swift_status" -eq 0 ]; then stage "swift test" PASS "${total:-0}" 0; else stage "swift test" FAIL "$(( ${total:-0} - failing ))" "$(( failing > 0 ? failing : 1 ))"; fi
 
 say "== the local suite, browser and smoke checks"
+if [ -n "${TEST_PORT_BASE:-}" ]; then
+    ports=($(seq "$TEST_PORT_BASE" $((TEST_PORT_BASE + 8))))
+else
+    ports=($(free_ports 9))
+fi
 SUITE_STATE=$(mktemp -d)
-PRODUCTPAGE_PORT=19080 DETAILS_PORT=19081 RATINGS_PORT=19082 REVIEWS_V1_PORT=19083 REVIEWS_V2_PORT=19084 \
-REVIEWS_V3_PORT=19085 STORAGE_PORT=19090 ETCD_CLIENT_PORT=12379 ETCD_PEER_PORT=12380 STATE_DIR=$SUITE_STATE \
+PRODUCTPAGE_PORT=${ports[0]} DETAILS_PORT=${ports[1]} RATINGS_PORT=${ports[2]} REVIEWS_V1_PORT=${ports[3]} \
+REVIEWS_V2_PORT=${ports[4]} REVIEWS_V3_PORT=${ports[5]} STORAGE_PORT=${ports[6]} ETCD_CLIENT_PORT=${ports[7]} \
+ETCD_PEER_PORT=${ports[8]} STATE_DIR=$SUITE_STATE \
     scripts/run-local.sh --debug --no-build >"$ARTIFACTS/run-local.log" 2>&1 &
 SUITE_PID=$!
-for _ in $(seq 150); do grep -q '^READY' "$ARTIFACTS/run-local.log" && break; kill -0 $SUITE_PID 2>/dev/null || break; sleep 0.2; done
+for _ in $(seq 300); do grep -q '^READY' "$ARTIFACTS/run-local.log" && break; kill -0 $SUITE_PID 2>/dev/null || break; sleep 0.2; done
 if grep -q '^READY' "$ARTIFACTS/run-local.log"; then
+    stage "local suite start" PASS 1 0
     if command -v chromium >/dev/null && python3 -c "import playwright" 2>/dev/null; then
-        python3 scripts/ui_test.py http://127.0.0.1:19080 http://127.0.0.1:19090 "$ARTIFACTS" | tee "$ARTIFACTS/ui.log"
-        ui_status=${PIPESTATUS[0]}
+        python3 scripts/ui_test.py "http://127.0.0.1:${ports[0]}" "http://127.0.0.1:${ports[6]}" "$ARTIFACTS" >"$ARTIFACTS/ui.log" 2>&1
+        ui_status=$?
+        grep -E '^FAIL' "$ARTIFACTS/ui.log"; tail -1 "$ARTIFACTS/ui.log"
         counts=$(sed -nE 's/^ui: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/ui.log")
         stage "browser (chromium)" "$([ "$ui_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
     else
         stage "browser (chromium)" SKIPPED 0 0
     fi
-    GATEWAY_URL=127.0.0.1:19080 STORAGE_URL=127.0.0.1:19090 ETCD_URL=127.0.0.1:12379 scripts/smoke.sh | tee "$ARTIFACTS/smoke.log"
-    smoke_status=${PIPESTATUS[0]}
+    GATEWAY_URL=127.0.0.1:${ports[0]} STORAGE_URL=127.0.0.1:${ports[6]} ETCD_URL=127.0.0.1:${ports[7]} scripts/smoke.sh >"$ARTIFACTS/smoke.log" 2>&1
+    smoke_status=$?
+    grep -E '^FAIL' "$ARTIFACTS/smoke.log"; tail -1 "$ARTIFACTS/smoke.log"
     counts=$(sed -nE 's/^smoke: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/smoke.log")
     stage "smoke (local suite)" "$([ "$smoke_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
 else
@@ -59,16 +81,24 @@ fi
 kill -TERM $SUITE_PID 2>/dev/null; wait $SUITE_PID 2>/dev/null
 rm -rf "$SUITE_STATE"
 
+say "== the local suite's life cycle (second copy, Ctrl-C, a service dying)"
+python3 scripts/check_local_suite.py >"$ARTIFACTS/local-suite.log" 2>&1
+life_status=$?
+grep -E '^FAIL' "$ARTIFACTS/local-suite.log"; tail -1 "$ARTIFACTS/local-suite.log"
+counts=$(sed -nE 's/^local-suite: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/local-suite.log")
+stage "local suite life cycle" "$([ "$life_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+
 if [ -x scripts/check-deploy.sh ]; then
     say "== deployment checks (images, manifests)"
-    scripts/check-deploy.sh | tee "$ARTIFACTS/deploy.log"
-    deploy_status=${PIPESTATUS[0]}
+    scripts/check-deploy.sh >"$ARTIFACTS/deploy.log" 2>&1
+    deploy_status=$?
+    grep -E '^FAIL' "$ARTIFACTS/deploy.log"; tail -1 "$ARTIFACTS/deploy.log"
     counts=$(sed -nE 's/^deploy: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/deploy.log")
     stage "deployment checks" "$([ "$deploy_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
 fi
 
 say ""
-say "== summary (artefacts and screenshots in $ARTIFACTS/)"
+say "== summary (logs, artefacts and screenshots in $ARTIFACTS/)"
 printf '  %s\n' "${stages[@]}"
 say "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

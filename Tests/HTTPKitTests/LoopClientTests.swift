@@ -1,5 +1,5 @@
 import Foundation
-import HTTPKit
+@testable import HTTPKit
 import Synchronization
 import Testing
 import TestSupport
@@ -19,7 +19,7 @@ private func proxyRouter() -> Router {
     })
     router.get("/pause", reply: { _ in
         .blocking {
-            usleep(300_000)
+            usleep(1_500_000)
             return .response(.text("paused"))
         }
     })
@@ -75,7 +75,7 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         let start = Deadline.now
         #expect(try get(proxy, "/both?a=\(upstream.baseURL)/echo/x&b=http://127.0.0.1:\(silent.port)/").bodyText == "200 x | error timeout")
         let elapsed = secondsSince(start)
-        #expect(elapsed >= 2 && elapsed < 3)
+        #expect(elapsed >= 2 && elapsed < 4, "took \(elapsed) s")
     }
 
     @Test func deadlinesAreKeptToTheMillisecondsNotTheSweep() throws {
@@ -85,7 +85,23 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         let start = Deadline.now
         #expect(try get(proxy, "/call?url=http://127.0.0.1:\(silent.port)/&timeout=0.25").bodyText == "error timeout")
         let elapsed = secondsSince(start)
-        #expect(elapsed >= 0.25 && elapsed < 0.33)
+        #expect(elapsed >= 0.25 && elapsed < 1.5, "a 0.25 s deadline took \(elapsed) s")
+    }
+
+    /// The loop sleeps until the earliest call deadline, not until its next 100 ms sweep.
+    @Test func theLoopSleepsUntilTheEarliestCallDeadline() throws {
+        let silent = try CannedPeer(reply: nil)
+        defer { silent.stop() }
+        let epoll = try Epoll()
+        let client = LoopClient(epoll: epoll, configuration: ClientConfiguration()) { _ in }
+        #expect(client.waitMilliseconds(limit: 100, now: monotonicNanos()) == 100)
+        let deadline = Deadline.after(seconds: 1)
+        client.start([HTTPClient.Call(.get, try HTTPClient.URL("http://127.0.0.1:\(silent.port)/"), deadline: deadline)]) { _ in }
+        #expect(client.waitMilliseconds(limit: 100, now: deadline.nanos - 30_000_000) == 30)
+        #expect(client.waitMilliseconds(limit: 100, now: deadline.nanos - 500_000_000) == 100)
+        #expect(client.waitMilliseconds(limit: 100, now: deadline.nanos) == 0)
+        client.closeAll()
+        epoll.close()
     }
 
     @Test func refusedUnknownAndMalformedUpstreamsAreErrorsNotHangs() throws {
@@ -105,9 +121,27 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
 
     @Test func namesAreLookedUpOffTheLoop() throws {
         let upstream = try TestServer(router: echoRouter())
-        let proxy = try TestServer(configure: { $0.host = "127.0.0.1" }, router: proxyRouter())
+        // A resolver that takes 3 s to answer for one name; meanwhile the proxy's only loop must go on serving.
+        var configuration = ClientConfiguration()
+        configuration.resolver = Resolver { host, port in
+            if host == "slow.test" { usleep(3_000_000) }
+            return try Resolver.lookup(host: "127.0.0.1", port: port, numericOnly: true)
+        }
+        let proxy = try TestServer(configure: { $0.eventLoops = 1 }, client: HTTPClient(configuration: configuration), router: proxyRouter())
         defer { proxy.stop(); upstream.stop() }
-        #expect(try get(proxy, "/call?url=http://localhost:\(upstream.port)/echo/named").bodyText == "200 named")
+        let named = Mutex<String>("")
+        let url = proxy.baseURL + "/call?url=http://slow.test:\(upstream.port)/echo/named&timeout=6"
+        let thread = Thread {
+            let body = (try? HTTPClient().get(url, timeout: 8).bodyText) ?? "failed"
+            named.withLock { $0 = body }
+        }
+        thread.start()
+        usleep(200_000)
+        let start = Deadline.now
+        #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/meanwhile").bodyText == "200 meanwhile")
+        #expect(secondsSince(start) < 1.5, "the loop waited for the lookup")
+        #expect(named.withLock { $0 }.isEmpty, "the slow lookup was over before the other call was answered, after \(secondsSince(start)) s")
+        #expect(eventually { named.withLock { $0 } == "200 named" })
     }
 
     @Test func aPooledConnectionTheUpstreamClosedIsRetriedOnce() throws {
@@ -131,12 +165,15 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         let proxy = try TestServer(configure: { $0.eventLoops = 1 }, router: proxyRouter())
         defer { proxy.stop(); upstream.stop() }
         let paused = Mutex<String>("")
-        let thread = Thread { paused.withLock { $0 = (try? HTTPClient().get(proxy.baseURL + "/pause", timeout: 5).bodyText) ?? "failed" } }
+        let thread = Thread {
+            let body = (try? HTTPClient().get(proxy.baseURL + "/pause", timeout: 5).bodyText) ?? "failed"
+            paused.withLock { $0 = body }
+        }
         thread.start()
-        usleep(50_000)
+        usleep(100_000)
         let start = Deadline.now
         #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/meanwhile").bodyText == "200 meanwhile")
-        #expect(secondsSince(start) < 0.2)
+        #expect(secondsSince(start) < 1, "the loop waited for the worker's 1.5 s step")
         #expect(eventually { paused.withLock { $0 } == "paused" })
     }
 
@@ -192,7 +229,8 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         defer { upstream.stop() }
         let answer = Mutex<String>("")
         let thread = Thread {
-            answer.withLock { $0 = (try? HTTPClient().get(proxy.baseURL + "/call?url=\(upstream.baseURL)/sleep/300", timeout: 5).bodyText) ?? "failed" }
+            let body = (try? HTTPClient().get(proxy.baseURL + "/call?url=\(upstream.baseURL)/sleep/300", timeout: 5).bodyText) ?? "failed"
+            answer.withLock { $0 = body }
         }
         thread.start()
         usleep(100_000)

@@ -170,8 +170,12 @@ extension HTTPStatus {
 
     @Test func serviceExitsTwoOnBadSetting() {
         let definition = ServiceRunner.Definition(name: "svc", summary: "s", table: []) { _ in Router() }
-        #expect(ServiceRunner.main(definition, arguments: [], environment: ["HTTP_SERVER_IDLE_TIMEOUT": "x"]) == 2)
-        #expect(ServiceRunner.main(definition, arguments: ["--bogus"], environment: [:]) == 2)
+        var errors = ""
+        #expect(ServiceRunner.main(definition, arguments: [], environment: ["HTTP_SERVER_IDLE_TIMEOUT": "x"]) { errors += $0 } == 2)
+        #expect(errors.hasPrefix("svc: configuration error: HTTP_SERVER_IDLE_TIMEOUT must be a duration"))
+        errors = ""
+        #expect(ServiceRunner.main(definition, arguments: ["--bogus"], environment: [:]) { errors += $0 } == 2)
+        #expect(errors.hasPrefix("svc: configuration error: --bogus is not a known option"))
     }
 }
 

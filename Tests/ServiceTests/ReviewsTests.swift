@@ -71,13 +71,13 @@ final class Recorder: Sendable {
 
     @Test func slowRatingsAreCutAtTheTimeout() throws {
         let ratings = try TestServer { _ in
-            usleep(1_500_000)
+            usleep(3_000_000)
             return .json(#"{"id":0,"ratings":{"Reviewer1":5,"Reviewer2":4}}"#)
         }
         defer { ratings.stop() }
         let r = try router(["SERVICE_VERSION": "v3", "RATINGS_TIMEOUT": "300ms", "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratings.port)])
         let start = Deadline.now
         #expect(get(r, "/reviews/0").bodyText.contains("Ratings service is currently unavailable"))
-        #expect(secondsSince(start) < 1.2)
+        #expect(secondsSince(start) < 2, "a 0.3 s timeout against a 3 s answer")
     }
 }

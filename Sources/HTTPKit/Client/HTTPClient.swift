@@ -59,6 +59,8 @@ public struct ClientConfiguration: Sendable {
     public var idleTimeout: Double = 30
     public var maxResponseBodyBytes = 16 << 20
     public var limits = ParserLimits(maxRequestLineBytes: 16384, maxHeaderBytes: 65536, maxHeaderCount: 200)
+    /// Where host names are looked up (and their answers kept for a few seconds).
+    public var resolver = Resolver.shared
 
     public init() {}
 }
@@ -150,7 +152,7 @@ public final class HTTPClient: Sendable {
         let connectDeadline = Deadline.earliest(deadline, .after(seconds: configuration.connectTimeout))
         let address = url.authority
         do {
-            return try Connector.connect(host: url.host, port: url.port, deadline: connectDeadline)
+            return try Connector.connect(host: url.host, port: url.port, deadline: connectDeadline, resolver: configuration.resolver)
         } catch let error as ConnectError {
             throw HTTPClientError(error, authority: address)
         }

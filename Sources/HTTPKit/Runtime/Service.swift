@@ -64,7 +64,10 @@ public enum ServiceRunner {
     }
 
     /// The whole life of the process; returns the exit status (0 after a clean shutdown, 2 for bad settings).
-    public static func main(_ definition: Definition, arguments: [String], environment: [String: String]) -> Int32 {
+    /// Errors that stop it go to `errors` (standard error).
+    public static func main(
+        _ definition: Definition, arguments: [String], environment: [String: String], errors writeError: (String) -> Void = writeError
+    ) -> Int32 {
         var blocked = sigset_t()
         sigemptyset(&blocked)
         sigaddset(&blocked, SIGTERM)
@@ -186,7 +189,7 @@ public enum ServiceRunner {
         return (responder, frozen)
     }
 
-    static func writeError(_ text: String) {
+    public static func writeError(_ text: String) {
         var bytes = Array(text.utf8)
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }

@@ -105,12 +105,12 @@ final class LoopClient: @unchecked Sendable {
             return send(exchange)
         }
         let host = call.url.host, port = call.url.port
-        if let addresses = Resolver.shared.cached(host: host, port: port) {
+        if let addresses = configuration.resolver.cached(host: host, port: port) {
             return connect(addresses[...], key: key, call, batch, index, bytes)
         }
         // Names are looked up off the loop; the loop goes on serving meanwhile.
         DispatchQueue.global().async { [self] in
-            let outcome = Result { try Resolver.shared.resolve(host: host, port: port, deadline: call.deadline) }
+            let outcome = Result { try configuration.resolver.resolve(host: host, port: port, deadline: call.deadline) }
             post { [self] in
                 switch outcome {
                 case .success(let addresses):

@@ -20,10 +20,21 @@ struct SocketAddress: Sendable {
 
 /// Resolves names with `getaddrinfo` off the calling thread, so a resolver that hangs costs the caller no more
 /// than its deadline, and keeps answers for a few seconds.
-final class Resolver: Sendable {
-    static let shared = Resolver()
+public final class Resolver: Sendable {
+    public static let shared = Resolver()
     private let cache = Mutex<[String: (addresses: [SocketAddress], expires: UInt64)]>([:])
     let ttlNanos: UInt64 = 5_000_000_000
+    private let lookupName: @Sendable (String, Int) throws -> [SocketAddress]
+
+    /// Looks names up with `getaddrinfo`.
+    public convenience init() {
+        self.init { host, port in try Resolver.lookup(host: host, port: port, numericOnly: false) }
+    }
+
+    /// Looks names up with `lookup` (numeric hosts are always parsed directly): for tests of a slow or failing resolver.
+    init(lookup: @escaping @Sendable (String, Int) throws -> [SocketAddress]) {
+        lookupName = lookup
+    }
 
     /// The addresses of a numeric host, or of a name looked up less than `ttlNanos` ago; nil when a lookup is due.
     func cached(host: String, port: Int) -> [SocketAddress]? {
@@ -47,7 +58,7 @@ final class Resolver: Sendable {
         let box = Box()
         DispatchQueue.global().async {
             let outcome: Result<[SocketAddress], ConnectError>
-            do { outcome = .success(try Self.lookup(host: host, port: port, numericOnly: false)) } catch let e as ConnectError {
+            do { outcome = .success(try self.lookupName(host, port)) } catch let e as ConnectError {
                 outcome = .failure(e)
             } catch { outcome = .failure(.other("\(error)")) }
             box.result.withLock { $0 = outcome }
@@ -90,8 +101,8 @@ final class Resolver: Sendable {
 
 enum Connector {
     /// Connects to the first address of `host` that accepts, within the connect deadline.
-    static func connect(host: String, port: Int, deadline: Deadline) throws -> Socket {
-        let addresses = try Resolver.shared.resolve(host: host, port: port, deadline: deadline)
+    static func connect(host: String, port: Int, deadline: Deadline, resolver: Resolver) throws -> Socket {
+        let addresses = try resolver.resolve(host: host, port: port, deadline: deadline)
         var lastError = ConnectError.refused("\(host):\(port)")
         for address in addresses {
             do {
