@@ -59,6 +59,14 @@ accounts = {o["metadata"]["name"] for o in kind("ServiceAccount")}
 rules = {o["spec"]["host"]: o for o in kind("DestinationRule")}
 
 
+def seconds(text):
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for suffix in ("ms", "s", "m", "h"):
+        if text.endswith(suffix):
+            return float(text[:-len(suffix)]) * units[suffix]
+    return float(text)
+
+
 def short(host):
     return host.split(".")[0]
 
@@ -152,6 +160,12 @@ for w in workloads:
         check(f"{name}: probes, requests and limits", "livenessProbe" in c and "readinessProbe" in c and "limits" in c.get("resources", {}))
         if "etcd" not in c["image"]:
             check(f"{name}: image {c['image']} is built by the bake file", c["image"] in built, ", ".join(sorted(built)))
+            # A drain delay (endpoints drop the pod while it still serves), then the in-flight deadline, inside the grace period.
+            env = {e["name"]: e.get("value", "") for e in c.get("env", [])}
+            delay, timeout = seconds(env.get("SHUTDOWN_DELAY", "0")), seconds(env.get("SHUTDOWN_TIMEOUT", "20s"))
+            grace = spec.get("terminationGracePeriodSeconds", 30)
+            check(f"{name}: SHUTDOWN_DELAY set and, with SHUTDOWN_TIMEOUT, inside terminationGracePeriodSeconds",
+                  1 <= delay and delay + timeout < grace, f"delay {delay}s + timeout {timeout}s, grace {grace}s")
     labels = w["spec"]["template"]["metadata"]["labels"]
     check(f"{name}: pods labelled app and version", "app" in labels and "version" in labels)
 

@@ -163,6 +163,48 @@ final class Bookinfo: @unchecked Sendable {
         #expect(ratings.log.contains("\"event\":\"drain\""))
     }
 
+    /// What Kubernetes does in a rolling update: SIGTERM, while clients (sidecars whose endpoints have not updated
+    /// yet) go on sending for a moment, on new connections and kept-alive ones.
+    @Test func underLoadSigtermWithTheDrainDelayFailsNoRequest() throws {
+        let details = try ServiceProcess("details", ["SHUTDOWN_DELAY": "3s", "LOG_REQUESTS": "false"])
+        let url = details.baseURL + "/details/0"
+        final class Tally: Sendable {
+            let stop = Atomic<Bool>(false)
+            let succeeded = Atomic<Int>(0)
+            let failed = Atomic<Int>(0)
+        }
+        let tally = Tally()
+        var fresh = ClientConfiguration()
+        fresh.keepAlive = false
+        let clients = [HTTPClient(), HTTPClient(configuration: fresh), HTTPClient(), HTTPClient(configuration: fresh)]
+        let group = DispatchGroup()
+        for client in clients {
+            DispatchQueue.global().async(group: group) {
+                while !tally.stop.load(ordering: .relaxed) {
+                    if (try? client.get(url, timeout: 2))?.status == .ok {
+                        tally.succeeded.add(1, ordering: .relaxed)
+                    } else {
+                        tally.failed.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+        }
+        usleep(500_000)
+        kill(details.process.processIdentifier, SIGTERM)
+        let signalled = Deadline.now
+        let notReady = eventually(timeout: 2) { (try? HTTPClient().get(details.baseURL + "/ready", timeout: 1))?.status == .serviceUnavailable }
+        // Clients keep sending for 2 s of the 3 s delay.
+        while secondsSince(signalled) < 2 { usleep(50_000) }
+        tally.stop.store(true, ordering: .relaxed)
+        group.wait()
+        let (succeeded, failed) = (tally.succeeded.load(ordering: .relaxed), tally.failed.load(ordering: .relaxed))
+        #expect(failed == 0, "\(failed) of \(succeeded + failed) failed")
+        #expect(succeeded > 200)
+        #expect(notReady, "/ready did not turn 503 during the delay")
+        #expect(details.stop(signal: SIGTERM, timeout: 10) == 0)
+        #expect(details.log.contains(#""event":"stop""#))
+    }
+
     @Test func badSettingsExitTwoNamingTheVariable() throws {
         for (binary, name, value) in [("details", "PORT", "abc"), ("ratings", "SERVICE_VERSION", "v2"), ("reviews", "STAR_COLOR", "Red!"),
                                       ("productpage", "FLOOD_FACTOR", "-1"), ("storage-app", "ETCD_API", "v4"), ("productpage", "HTTP_SERVER_IDLE_TIMEOUT", "forever"),
