@@ -220,6 +220,7 @@ final class Bookinfo: @unchecked Sendable {
             ("reviews", "ENABLE_RATINGS", "maybe", "true or false"), ("reviews", "STAR_COLOR", "blue", "black, red"),
             ("details", "ENABLE_EXTERNAL_BOOK_SERVICE", "yes", "true or false"), ("productpage", "LOG_REQUESTS", "1", "true or false"),
             ("storage-app", "HTTP_CLIENT_KEEP_ALIVES", "on", "true or false"),
+            ("ratings", "HTTP_SERVER_HOST", "localhost", "numeric IP address"),
         ] {
             let (status, output) = try ServiceProcess.run(binary, [name: value])
             #expect(status == 2, "\(binary) \(name)=\(value): \(output)")

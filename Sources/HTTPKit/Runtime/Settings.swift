@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
 /// One setting of a service: an environment variable with a default, a description and a type.
 public struct Setting: Sendable {
     public enum Kind: Sendable {
@@ -10,6 +14,8 @@ public struct Setting: Sendable {
         case duration
         case oneOf([String])
         case port
+        /// A numeric IP address to listen on: `::`, `0.0.0.0`, `127.0.0.1`, `::1`.
+        case address
         /// A number such as 0.5, within the range.
         case decimal(ClosedRange<Double>)
         /// Empty, or a value of the inner kind.
@@ -53,6 +59,13 @@ public struct Setting: Sendable {
         case .port:
             guard let n = Int(value), (0...65535).contains(n) else { return "must be a port number from 0 to 65535" }
             return nil
+        case .address:
+            var bytes = [UInt8](repeating: 0, count: 16)
+            let bare = value.hasPrefix("[") && value.hasSuffix("]") ? String(value.dropFirst().dropLast()) : value
+            guard inet_pton(AF_INET, bare, &bytes) == 1 || inet_pton(AF_INET6, bare, &bytes) == 1 else {
+                return "must be a numeric IP address such as ::, 0.0.0.0 or 127.0.0.1"
+            }
+            return nil
         case .decimal(let range):
             guard let x = Double(value), range.contains(x) else { return "must be a number from \(range.lowerBound) to \(range.upperBound)" }
             return nil
@@ -71,6 +84,7 @@ public struct Setting: Sendable {
         case .duration: return "duration"
         case .oneOf(let choices): return choices.joined(separator: "|")
         case .port: return "port"
+        case .address: return "address"
         case .decimal: return "number"
         case .optional(let inner): return typeName(inner) + ", optional"
         }
