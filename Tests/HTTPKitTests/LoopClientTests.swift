@@ -131,19 +131,13 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         }
         let proxy = try TestServer(configure: { $0.eventLoops = 1 }, client: HTTPClient(configuration: configuration), router: proxyRouter())
         defer { proxy.stop(); upstream.stop() }
-        let named = Mutex<String>("")
-        let url = proxy.baseURL + "/call?url=http://slow.test:\(upstream.port)/echo/named&timeout=6"
-        let thread = Thread {
-            let body = (try? HTTPClient().get(url, timeout: 8).bodyText) ?? "failed"
-            named.withLock { $0 = body }
-        }
-        thread.start()
+        let named = BackgroundGet(proxy.baseURL + "/call?url=http://slow.test:\(upstream.port)/echo/named&timeout=6")
         usleep(200_000)
         let start = Deadline.now
         #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/meanwhile").bodyText == "200 meanwhile")
         #expect(secondsSince(start) < 1.5, "the loop waited for the lookup")
-        #expect(named.withLock { $0 }.isEmpty, "the slow lookup was over before the other call was answered, after \(secondsSince(start)) s")
-        #expect(eventually { named.withLock { $0 } == "200 named" })
+        #expect(named.body.isEmpty, "the slow lookup was over before the other call was answered")
+        #expect(eventually { named.body == "200 named" })
     }
 
     @Test func aPooledConnectionTheUpstreamClosedIsRetriedOnce() throws {
@@ -166,17 +160,12 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         let upstream = try TestServer(router: echoRouter())
         let proxy = try TestServer(configure: { $0.eventLoops = 1 }, router: proxyRouter())
         defer { proxy.stop(); upstream.stop() }
-        let paused = Mutex<String>("")
-        let thread = Thread {
-            let body = (try? HTTPClient().get(proxy.baseURL + "/pause", timeout: 5).bodyText) ?? "failed"
-            paused.withLock { $0 = body }
-        }
-        thread.start()
+        let paused = BackgroundGet(proxy.baseURL + "/pause")
         usleep(100_000)
         let start = Deadline.now
         #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/meanwhile").bodyText == "200 meanwhile")
         #expect(secondsSince(start) < 1, "the loop waited for the worker's 1.5 s step")
-        #expect(eventually { paused.withLock { $0 } == "paused" })
+        #expect(eventually { paused.body == "paused" })
     }
 
     @Test func middlewareSeesTheResponseMadeAfterTheCalls() throws {
@@ -229,14 +218,9 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         let upstream = try TestServer(router: echoRouter())
         let proxy = try TestServer(router: proxyRouter())
         defer { upstream.stop() }
-        let answer = Mutex<String>("")
-        let thread = Thread {
-            let body = (try? HTTPClient().get(proxy.baseURL + "/call?url=\(upstream.baseURL)/sleep/300", timeout: 5).bodyText) ?? "failed"
-            answer.withLock { $0 = body }
-        }
-        thread.start()
+        let answer = BackgroundGet(proxy.baseURL + "/call?url=\(upstream.baseURL)/sleep/300")
         usleep(100_000)
         #expect(proxy.server.shutdown(timeout: 3))
-        #expect(eventually { answer.withLock { $0 } == "200 slept" })
+        #expect(eventually { answer.body == "200 slept" })
     }
 }

@@ -172,11 +172,12 @@ func echoRouter() -> Router {
         #expect(text.contains("request body not received in time"))
     }
 
-    /// Sends `text` one byte every 0.3 s until the server answers; returns the answer and the seconds from the
-    /// first byte to it. A deadline that restarted with each byte would never come.
-    func drip(_ text: String, to server: TestServer, giveUpAfter limit: Double = 6) throws -> (String, Double) {
+    /// Sends `prefix` at once, then `text` one byte every 0.3 s until the server answers; returns the answer and the
+    /// seconds from the first dripped byte to it. A deadline that restarted with each byte would never come.
+    func drip(_ text: String, after prefix: String = "", to server: TestServer, giveUpAfter limit: Double = 6) throws -> (String, Double) {
         let connection = try RawConnection(port: server.port)
         defer { connection.close() }
+        if !prefix.isEmpty { try connection.send(prefix) }
         let start = Deadline.now
         var answer: [UInt8] = []
         for byte in text.utf8 where secondsSince(start) < limit {
@@ -202,17 +203,8 @@ func echoRouter() -> Router {
     @Test func dripFedBodyTimesOutAtTheDeadline() throws {
         let server = try TestServer(configure: { $0.bodyTimeout = 1 }, router: echoRouter())
         defer { server.stop() }
-        let connection = try RawConnection(port: server.port)
-        defer { connection.close() }
-        try connection.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 40\r\n\r\n")
-        let start = Deadline.now
-        var answer: [UInt8] = []
-        for _ in 0..<20 where answer.isEmpty {
-            guard (try? connection.send("b")) != nil else { break }
-            answer = connection.readBytes(until: { !$0.isEmpty }, timeout: 0.3)
-        }
-        let seconds = secondsSince(start)
-        let text = String(decoding: answer + connection.readBytes(until: { _ in false }, timeout: 2), as: UTF8.self)
+        let head = "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 40\r\n\r\n"
+        let (text, seconds) = try drip(String(repeating: "b", count: 40), after: head, to: server)
         #expect(text.hasPrefix("HTTP/1.1 408"), "got \(text.prefix(40))")
         #expect(text.contains("request body not received in time"))
         #expect(seconds >= 0.9 && seconds < 3, "answered after \(seconds) s")

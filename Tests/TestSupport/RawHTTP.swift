@@ -130,3 +130,17 @@ public func countFailuresConcurrently(threads: Int, iterations: Int, _ body: @es
     group.wait()
     return failures.withLock { $0 }
 }
+
+/// A GET made on a thread of its own; `body` is empty until its answer (or "failed") is in.
+public final class BackgroundGet: Sendable {
+    private let result = Mutex<String>("")
+
+    public init(_ url: String, timeout: Double = 8) {
+        Thread.detachNewThread { [self] in
+            let body = (try? HTTPClient().get(url, timeout: timeout).bodyText) ?? "failed"
+            result.withLock { $0 = body }
+        }
+    }
+
+    public var body: String { result.withLock { $0 } }
+}
