@@ -52,6 +52,15 @@ final class ServerCore: Sendable {
         peak - open >= 256 && open <= peak / 2
     }
 
+    /// Answers a connection that will not be served with a canned error reply and closes it.
+    func refuse(_ socket: Socket, _ status: HTTPStatus, _ reason: String) {
+        socket.setTimeouts(receive: nil, send: 1)
+        try? socket.send(MessageWriter.errorReply(status, message: reason))
+        socket.shutdownWrite()
+        socket.close()
+        onReject(status, reason)
+    }
+
     /// Queues the bytes of a response to `request` on the connection, honouring keep-alive, draining and HEAD.
     func queue(_ response: Response, for request: Request, on connection: Connection) {
         let keepAlive = request.keepAlive && !isDraining
@@ -145,7 +154,8 @@ final class EventLoop: @unchecked Sendable {
                         evictions.subtract(1, ordering: .relaxed)
                         connection.evicts = false
                         if !evictOldestIdle() {
-                            refuse(connection)
+                            core.open.subtract(1, ordering: .relaxed)
+                            core.refuse(connection.socket, .serviceUnavailable, "too many connections")
                             continue
                         }
                     }
@@ -375,14 +385,6 @@ final class EventLoop: @unchecked Sendable {
         return true
     }
 
-    /// A newcomer at the connection limit that found nothing idle to replace: 503, as the accept thread answers.
-    private func refuse(_ connection: Connection) {
-        try? connection.socket.send(MessageWriter.errorReply(.serviceUnavailable, message: "too many connections"))
-        connection.socket.shutdownWrite()
-        connection.socket.close()
-        core.open.subtract(1, ordering: .relaxed)
-        core.onReject(.serviceUnavailable, "too many connections")
-    }
 
     private func sweep(_ now: UInt64) {
         core.releaseMemoryAfterBurst()

@@ -100,7 +100,7 @@ public final class HTTPServer: Sendable {
         while true {
             guard let (socket, peer) = try? listener.accept(nonBlocking: true) else { return }
             if core.isDraining {
-                reject(socket, .serviceUnavailable, "server is shutting down")
+                core.refuse(socket, .serviceUnavailable, "server is shutting down")
                 continue
             }
             var loop = loops[next % loops.count]
@@ -109,7 +109,7 @@ public final class HTTPServer: Sendable {
             if atLimit {
                 // Room is made by closing the oldest idle connection of the loop with the most of them.
                 guard let roomiest = loops.max(by: { $0.spareConnections < $1.spareConnections }), roomiest.spareConnections > 0 else {
-                    reject(socket, .serviceUnavailable, "too many connections")
+                    core.refuse(socket, .serviceUnavailable, "too many connections")
                     continue
                 }
                 loop = roomiest
@@ -121,13 +121,5 @@ public final class HTTPServer: Sendable {
             connection.evicts = atLimit
             loop.submit(connection)
         }
-    }
-
-    private func reject(_ socket: Socket, _ status: HTTPStatus, _ reason: String) {
-        socket.setTimeouts(receive: nil, send: 1)
-        try? socket.send(MessageWriter.errorReply(status, message: reason))
-        socket.shutdownWrite()
-        socket.close()
-        core.onReject(status, reason)
     }
 }
