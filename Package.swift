@@ -16,9 +16,10 @@ let package = Package(
     dependencies: [],
     targets: [
         .target(name: "HTTPKit"),
-        .executableTarget(name: "ProductPage", dependencies: ["HTTPKit"]),
-        .executableTarget(name: "Details", dependencies: ["HTTPKit"]),
-        .executableTarget(name: "Reviews", dependencies: ["HTTPKit"]),
+        .target(name: "Bookinfo", dependencies: ["HTTPKit"]),
+        .executableTarget(name: "ProductPage", dependencies: ["HTTPKit", "Bookinfo"]),
+        .executableTarget(name: "Details", dependencies: ["HTTPKit", "Bookinfo"]),
+        .executableTarget(name: "Reviews", dependencies: ["HTTPKit", "Bookinfo"]),
         .executableTarget(name: "Ratings", dependencies: ["HTTPKit"]),
         .executableTarget(name: "StorageApp", dependencies: ["HTTPKit"]),
         .executableTarget(name: "LoadGen", dependencies: ["HTTPKit"]),
@@ -26,7 +27,7 @@ let package = Package(
         .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "TestSupport"]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["HTTPKit", "TestSupport", "ProductPage", "Details", "Reviews", "Ratings", "StorageApp", "LoadGen"]
+            dependencies: ["HTTPKit", "Bookinfo", "TestSupport", "ProductPage", "Details", "Reviews", "Ratings", "StorageApp", "LoadGen"]
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["HTTPKit", "TestSupport"]),
     ]

@@ -1,6 +1,8 @@
+import HTTPKit
+
 /// The tracing and routing headers bookinfo copies from every inbound request to every outbound call.
 public enum HeaderPropagation {
-    /// The 20 names of bookinfo's services (spec section 2.4), `end-user` included.
+    /// The 20 names the original bookinfo services copy, `end-user` included.
     public static let names: [String] = [
         "x-request-id", "x-ot-span-context", "x-datadog-trace-id", "x-datadog-parent-id",
         "x-datadog-sampling-priority", "traceparent", "tracestate", "x-cloud-trace-context", "grpc-trace-bin",

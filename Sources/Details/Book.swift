@@ -1,3 +1,4 @@
+import Bookinfo
 import HTTPKit
 
 /// The details JSON, with the original's key order.

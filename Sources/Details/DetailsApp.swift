@@ -26,7 +26,7 @@ enum DetailsApp {
             guard settings.bool("DO_NOT_ENCRYPT") else {
                 throw ConfigError(
                     variable: "DO_NOT_ENCRYPT",
-                    message: "must be true when ENABLE_EXTERNAL_BOOK_SERVICE is true: this image speaks plain HTTP and leaves TLS to the mesh (see k8s egress for googleapis)"
+                    message: "must be true when ENABLE_EXTERNAL_BOOK_SERVICE is true: this image speaks plain HTTP and leaves TLS to the mesh, as in Istio's egress TLS origination lesson"
                 )
             }
             external = try context.upstream("books", baseURL: "http://\(settings.string("BOOK_SERVICE_HOST")):\(settings.string("BOOK_SERVICE_PORT"))", setting: "BOOK_SERVICE_HOST")

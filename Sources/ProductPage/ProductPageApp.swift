@@ -1,3 +1,4 @@
+import Bookinfo
 import HTTPKit
 
 /// The product page: the HTML page, sign-in, and the JSON API over details, reviews and ratings.
@@ -90,7 +91,7 @@ enum ProductPageApp {
             return response
         }
         router.get("/api/v1/products", execution: .inline) { _ in
-            .json(bytes: JSON.array([Product.json]).bytes(.python))
+            .json(bytes: JSON.array([Product.json]).bytes(.spaced))
         }
         router.get("/api/v1/products/:id", reply: { request in
             let id = try request.int32Parameter("id", message: invalidID)
@@ -113,7 +114,7 @@ enum ProductPageApp {
 
     /// The backend's status with its JSON, written the way the original's Python serialiser spaces it.
     static func api(_ result: BackendResult) -> Response {
-        .json(bytes: result.json.bytes(.python), status: HTTPStatus(code: result.status))
+        .json(bytes: result.json.bytes(.spaced), status: HTTPStatus(code: result.status))
     }
 
     /// Back to the page the user came from when it is on this site, else /productpage (never the original's

@@ -1,3 +1,4 @@
+import Bookinfo
 import HTTPKit
 
 /// The reviews service: two reviews of the book, with stars from ratings in v2 and v3.

@@ -1,3 +1,4 @@
+import Bookinfo
 import HTTPKit
 
 /// What this reviews instance is: v1 (no ratings), v2 (black stars) or v3 (red stars).

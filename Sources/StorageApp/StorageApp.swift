@@ -3,8 +3,8 @@ import HTTPKit
 /// The storage app of the "Istio is not just for microservices" demo: keys stored in etcd through HTTP.
 enum StorageApp {
     static let table: [Setting] = [
-        ServerSettings.override("HTTP_SERVER_EVENT_LOOPS", "1", "Event-loop threads; 1 here: etcd, not this hop, bounds the throughput, and a second loop only adds wake-ups (CPU that etcd and the sidecar need)"),
-        ServerSettings.override("HTTP_SERVER_SCHEDULING", "batch", "Linux scheduling policy of the server's threads: normal or batch; batch here: this hop shares its cores with etcd, and a loop that waits for the running task instead of preempting it spends less CPU per read (see the README's storage benchmark)"),
+        ServerSettings.override("HTTP_SERVER_EVENT_LOOPS", "1", "Event-loop threads; 1 here, as etcd, not this hop, bounds the throughput"),
+        ServerSettings.override("HTTP_SERVER_SCHEDULING", "batch", "Linux scheduling policy of the server's threads: normal or batch; batch here, as this hop shares its cores with etcd"),
         Setting("ETCD_ENDPOINTS", "http://etcd-service:2379", "Comma-separated etcd client URLs, tried in turn", .required),
         Setting("ETCD_API", "v3", "etcd API: v3 (JSON gateway, etcd 3.4+) or v2 (keys API, needs --enable-v2)", .oneOf(["v3", "v2"])),
         Setting("ETCD_TIMEOUT", "2s", "Total time for one etcd operation, retries and failover included; then 503", .duration),

@@ -24,19 +24,19 @@ import Testing
     }
 
     /// JSON text is written into storage sized by `writeBound`: the worst case (every byte escaped, the wider
-    /// Python style, nesting, empty containers) fits and parses back to the same value.
+    /// spaced style, nesting, empty containers) fits and parses back to the same value.
     @Test func jsonValuesFitTheirBoundInBothStyles() throws {
         let nasty = String(decoding: (UInt8(0)..<0x20).map { $0 } + [0x22, 0x5C], as: UTF8.self)
         let value = JSON.object([
             (nasty, .array([.string(nasty), .null, .bool(false), .bool(true), .number("-1.5e3"), .array([]), .object([])])),
             ("", .object([("a", .string(nasty)), (nasty, .array([.string(""), .string(nasty)]))])),
         ])
-        for style in [JSON.Style.compact, .python] {
+        for style in [JSON.Style.compact, .spaced] {
             let bytes = value.bytes(style)
             #expect(bytes.count <= value.writeBound)
             #expect(try JSON.parse(bytes) == value)
         }
-        #expect(JSON.array([.int(1), .int(2)]).bytes(.python) == Array("[1, 2]".utf8))
+        #expect(JSON.array([.int(1), .int(2)]).bytes(.spaced) == Array("[1, 2]".utf8))
     }
 
     @Test func decimalsArePaddedAndSigned() {

@@ -53,8 +53,8 @@ public enum JSON: Sendable, Equatable {
     public enum Style: Sendable {
         /// `{"a":1,"b":[1,2]}`, as JavaScript's JSON.stringify and Ruby's to_json write.
         case compact
-        /// `{"a": 1, "b": [1, 2]}`, as Python's json.dumps writes.
-        case python
+        /// A space after each `,` and `:`: `{"a": 1, "b": [1, 2]}` (what the original productpage, Python, sends).
+        case spaced
     }
 
     public func serialized(_ style: Style = .compact) -> String {
@@ -103,7 +103,7 @@ public enum JSON: Sendable, Equatable {
                 if i > 0 { JSON.separator(&out, style) }
                 out.append(jsonString: members[i].0)
                 out.append(UInt8(ascii: ":"))
-                if style == .python { out.append(UInt8(ascii: " ")) }
+                if style == .spaced { out.append(UInt8(ascii: " ")) }
                 members[i].1.emit(into: &out, style: style)
             }
             out.append(UInt8(ascii: "}"))
@@ -112,7 +112,7 @@ public enum JSON: Sendable, Equatable {
 
     @inline(__always) static func separator(_ out: inout some ByteSink, _ style: Style) {
         out.append(UInt8(ascii: ","))
-        if style == .python { out.append(UInt8(ascii: " ")) }
+        if style == .spaced { out.append(UInt8(ascii: " ")) }
     }
 
     /// Appends a JSON string literal with the escapes JSON requires.

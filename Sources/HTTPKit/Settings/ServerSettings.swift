@@ -3,8 +3,8 @@ public enum ServerSettings {
     public static let table: [Setting] = [
         Setting("PORT", "9080", "Port to listen on; a first argument or --port overrides it", .port),
         Setting("HTTP_SERVER_HOST", "::", "Address to listen on; :: is dual-stack (IPv6 and IPv4)", .address),
-        Setting("HTTP_SERVER_EVENT_LOOPS", "", "Event-loop threads; empty: the CPUs this process may use when its routes call upstreams, one fewer (left to the sidecar) when it answers from memory. Blocking handlers run on a separate, growing worker pool", .optional(.integer(1...64))),
-        Setting("HTTP_SERVER_SCHEDULING", "normal", "Linux scheduling policy of the server's threads: normal (left as the process was started), or batch (a woken loop does not preempt the task running on its core, so it wakes less often and finds more work each time; no privilege needed)", .oneOf(SchedulingPolicy.allCases.map(\.rawValue))),
+        Setting("HTTP_SERVER_EVENT_LOOPS", "", "Event-loop threads; empty: one per usable CPU when routes call upstreams, one fewer (left to the sidecar) otherwise", .optional(.integer(1...64))),
+        Setting("HTTP_SERVER_SCHEDULING", "normal", "Linux scheduling policy of the server's threads: normal (as started), or batch (a woken loop does not preempt)", .oneOf(SchedulingPolicy.allCases.map(\.rawValue))),
         Setting("HTTP_SERVER_MAX_CONNECTIONS", "4096", "Open connections at once; at the limit the oldest idle one is closed for a new one, and with none idle the new one gets 503", .integer(1...1_000_000)),
         Setting("HTTP_SERVER_MAX_REQUEST_LINE_BYTES", "8192", "Longest request line; longer is 414", .integer(64...1_048_576)),
         Setting("HTTP_SERVER_MAX_HEADER_BYTES", "16384", "Largest request head; larger is 431", .integer(256...1_048_576)),

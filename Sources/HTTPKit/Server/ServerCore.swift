@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import Synchronization
+
+/// Shared by the loops of one server.
+final class ServerCore: Sendable {
+    let configuration: ServerConfiguration
+    let responder: ReplyResponder
+    /// Makes the calls of replies that are finished on a worker.
+    let client: HTTPClient
+    let offload: @Sendable (inout Request) -> Bool
+    let onReject: @Sendable (HTTPStatus, String) -> Void
+    let pool: WorkerPool
+    let open = Atomic<Int>(0)
+    /// The most connections open since memory was last given back.
+    private let openPeak = Atomic<Int>(0)
+    /// Connections the loops hold to upstreams, busy or pooled.
+    let outbound = Atomic<Int>(0)
+    let draining = Atomic<Bool>(false)
+    let forceClose = Atomic<Bool>(false)
+    let stopping = Atomic<Bool>(false)
+
+    init(configuration: ServerConfiguration, client: HTTPClient, responder: @escaping ReplyResponder,
+         offload: @escaping @Sendable (inout Request) -> Bool, onReject: @escaping @Sendable (HTTPStatus, String) -> Void) {
+        self.configuration = configuration
+        self.client = client
+        self.responder = responder
+        self.offload = offload
+        self.onReject = onReject
+        pool = WorkerPool(maxThreads: configuration.maxConnections)
+    }
+
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// After a burst of connections has mostly closed, returns the heap memory they freed to the system: glibc
+    /// keeps it otherwise, and a service that once held 2,000 connections would go on showing their 20 MB.
+    func releaseMemoryAfterBurst() {
+        let now = open.load(ordering: .relaxed)
+        let peak = openPeak.load(ordering: .relaxed)
+        if now > peak {
+            openPeak.store(now, ordering: .relaxed)
+        } else if Self.burstEnded(open: now, peak: peak),
+            openPeak.compareExchange(expected: peak, desired: now, ordering: .relaxed).exchanged
+        {
+            releaseFreeHeapMemory()
+        }
+    }
+
+    /// At least 256 connections fewer than the peak, and at most half of it.
+    static func burstEnded(open: Int, peak: Int) -> Bool {
+        peak - open >= 256 && open <= peak / 2
+    }
+
+    /// Answers a connection that will not be served with a canned error reply and closes it.
+    func refuse(_ socket: Socket, _ status: HTTPStatus, _ reason: String) {
+        socket.setTimeouts(receive: nil, send: 1)
+        try? socket.send(MessageWriter.errorReply(status, message: reason))
+        socket.shutdownWrite()
+        socket.close()
+        onReject(status, reason)
+    }
+
+    /// Queues the bytes of a response to `request` on the connection, honouring keep-alive, draining and HEAD.
+    func queue(_ response: Response, for request: Request, on connection: Connection) {
+        let keepAlive = request.keepAlive && !isDraining
+        connection.closeAfterFlush = !keepAlive
+        connection.responding = true
+        do {
+            try MessageWriter.withResponse(response, version: request.version, keepAlive: keepAlive, isHead: request.method == .head) {
+                connection.queue($0)
+            }
+        } catch {
+            connection.closeAfterFlush = true
+            onReject(.internalServerError, "the handler produced an invalid header: \(error)")
+            connection.queue(MessageWriter.errorReply(.internalServerError, message: "invalid response header"))
+        }
+    }
+}

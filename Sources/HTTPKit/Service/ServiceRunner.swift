@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import Synchronization
+
+/// Runs a service process: settings, `--help`, start-up line, server, request logs and metrics, signals.
+public enum ServiceRunner {
+    public struct Definition: Sendable {
+        public let name: String
+        public let summary: String
+        public let version: String
+        public let table: [Setting]
+        public let build: @Sendable (ServiceContext) throws -> Router
+
+        public init(name: String, summary: String, version: String = "1.0.0", table: [Setting], build: @escaping @Sendable (ServiceContext) throws -> Router) {
+            self.name = name
+            self.summary = summary
+            self.version = version
+            self.table = table
+            self.build = build
+        }
+    }
+
+    /// The whole life of the process; returns the exit status (0 after a clean shutdown, 2 for bad settings).
+    /// Errors that stop it go to `errors` (standard error).
+    public static func main(
+        _ definition: Definition, arguments: [String], environment: [String: String], errors writeError: (String) -> Void = writeError
+    ) -> Int32 {
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGTERM)
+        sigaddset(&blocked, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &blocked, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        let table = ServerSettings.table(with: definition.table)
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(Settings.helpText(service: definition.name, summary: definition.summary, table: table), terminator: "")
+            return 0
+        }
+        if arguments.contains("--version") {
+            print("\(definition.name) \(definition.version)")
+            return 0
+        }
+        let settings: Settings
+        do {
+            settings = try Settings(table: table, environment: environment, arguments: arguments)
+        } catch {
+            writeError("\(definition.name): \(error)\nRun \(definition.name) --help for the settings.\n")
+            return 2
+        }
+        // Before any thread starts, so that every thread of the process inherits the policy.
+        let scheduling = SchedulingPolicy(rawValue: settings.string("HTTP_SERVER_SCHEDULING")) ?? .normal
+        let schedulingRefused = scheduling == .normal ? nil : scheduling.apply()
+        let context = ServiceContext(name: definition.name, version: settings.string("SERVICE_VERSION").isEmpty ? definition.version : settings.string("SERVICE_VERSION"), settings: settings)
+        let router: Router
+        do {
+            router = try definition.build(context)
+        } catch let error as ConfigError {
+            writeError("\(definition.name): \(error)\n")
+            return 2
+        } catch {
+            writeError("\(definition.name): cannot start: \(error)\n")
+            return 1
+        }
+        let server = makeServer(router: router, context: context)
+        do {
+            try server.start()
+        } catch {
+            writeError("\(definition.name): cannot listen: \(error)\n")
+            return 1
+        }
+        if let schedulingRefused {
+            context.logger.warning("HTTP_SERVER_SCHEDULING=\(scheduling.rawValue) not applied (\(schedulingRefused)); running with the normal policy", [("event", .string("config"))])
+        }
+        context.logger.info("listening on \(server.configuration.host):\(server.port)", [
+            ("event", .string("start")), ("port", .int(server.port)), ("event_loops", .int(server.configuration.eventLoops)), ("config", settings.json),
+        ])
+        var signalNumber: Int32 = 0
+        sigwait(&blocked, &signalNumber)
+        context.beginDraining()
+        context.logger.info("received \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"), draining", [("event", .string("drain"))])
+        let delay = settings.seconds("SHUTDOWN_DELAY")
+        if delay > 0 { usleep(UInt32(min(delay, 3600) * 1_000_000)) }
+        let clean = server.shutdown()
+        context.logger.info(clean ? "stopped" : "stopped with requests cut off at the deadline", [("event", .string("stop"))])
+        context.logger.flush()
+        return 0
+    }
+
+    /// The server with `/ready`, `/metrics` and a default `/health`, request logging and metrics around the router.
+    public static func makeServer(router: Router, context: ServiceContext) -> HTTPServer {
+        let configuration = ServerSettings.serverConfiguration(context.settings, callsUpstreams: router.callsUpstreams)
+        let (responder, final) = makeResponder(router: router, context: context)
+        let rejected = context.metrics.counter("http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)", labels: ["code"])
+        let logger = context.logger
+        let server = HTTPServer(configuration: configuration, client: context.client, replier: responder, offload: { final.execution(for: &$0) == .blocking }) { status, reason in
+            rejected.increment([String(status.code)])
+            logger.warning("rejected: \(reason)", [("status", .int(status.code))])
+        }
+        context.metrics.gauge("http_server_open_connections", "Open client connections") { Double(server.openConnections) }
+        context.metrics.gauge("http_server_requests_in_flight", "Requests being handled") { Double(server.inFlightRequests) }
+        context.metrics.gauge("http_client_open_connections", "Connections held to upstreams by the event loops") { Double(server.outboundConnections) }
+        return server
+    }
+
+    /// The responder with runtime routes, logging and metrics, and the final router (for execution lookups).
+    public static func makeResponder(router: Router, context: ServiceContext) -> (ReplyResponder, Router) {
+        var router = router
+        if router.routePattern(for: "/health") == nil {
+            router.get("/health", execution: .inline) { _ in .json("{\"status\":\"\(context.name) is healthy\"}") }
+        }
+        if router.routePattern(for: "/ready") == nil {
+            router.get("/ready", execution: .inline) { _ in
+                if context.isDraining {
+                    return .json(#"{"status":"not ready","reason":"shutting down"}"#, status: .serviceUnavailable)
+                }
+                return .json("{\"status\":\"ready\"}")
+            }
+        }
+        let metrics = context.metrics
+        if router.routePattern(for: "/metrics") == nil {
+            router.get("/metrics", execution: .inline) { _ in Response(status: .ok, contentType: MetricsRegistry.contentType, body: metrics.render()) }
+        }
+        let logger = context.logger
+        let frozen = router
+        let recorder = RequestMetrics(registry: metrics, routeCount: frozen.routeCount)
+        let responder: ReplyResponder = { request in
+            let start = monotonicNanos()
+            let answer = frozen.answer(request)
+            let route = answer.route ?? "unmatched", routeIndex = answer.routeIndex
+            let method = request.method, path = request.path, remote = request.remoteAddress
+            let requestID = request.headers["x-request-id"] ?? "", traceID = TraceContext.traceID(request.headers)
+            @Sendable func finish(_ response: Response) -> Response {
+                let seconds = Double(nanos(since: start)) / 1e9
+                recorder.record(method: method, route: route, routeIndex: routeIndex, status: response.status.code, seconds: seconds)
+                logger.logRequest(
+                    method: method.rawValue, route: route, path: path, status: response.status.code, durationMicros: Int(seconds * 1e6),
+                    bytes: response.body.count, requestID: requestID, traceID: traceID, remote: remote
+                )
+                return response
+            }
+            // A response now is finished in place; only a reply with more steps needs `finish` kept as a closure.
+            if case .response(let response) = answer.reply { return .response(finish(response)) }
+            return answer.reply.map(finish)
+        }
+        return (responder, frozen)
+    }
+
+    public static func writeError(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
