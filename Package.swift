@@ -27,7 +27,10 @@ let package = Package(
         .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "TestSupport"]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["HTTPKit", "Bookinfo", "TestSupport", "ProductPage", "Details", "Reviews", "Ratings", "StorageApp", "LoadGen"]
+            dependencies: [
+                "HTTPKit", "Bookinfo", "TestSupport", "ProductPage", "Details", "Reviews", "Ratings", "StorageApp",
+                "LoadGen",
+            ]
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["HTTPKit", "TestSupport"]),
     ]

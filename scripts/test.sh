@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit and integration tests (swift test, against a real etcd), browser checks in headless
 # Chromium, the smoke test against the locally started suite, the local suite's life cycle, and the deployment
-# checks. Installs what it needs. The local suite runs on free ports; TEST_PORT_BASE=N uses N…N+8 instead.
+# checks, after checking the formatting. Installs what it needs. The local suite runs on free ports; TEST_PORT_BASE=N uses N…N+8 instead.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -22,6 +22,12 @@ ensure_packages etcd-server etcd-client curl || say "warning: could not install 
 ensure_packages chromium || say "warning: could not install chromium; browser checks will be skipped"
 command -v chromium >/dev/null && ensure_pip playwright
 stage_start=$SECONDS
+
+say "== swift format (configuration in .swift-format; fix with: swift format -i -r Sources Tests Package.swift)"
+swift format lint -r --strict Sources Tests Package.swift >"$ARTIFACTS/format.log" 2>&1
+format_status=$?
+head -20 "$ARTIFACTS/format.log"
+stage "swift format lint" "$([ "$format_status" -eq 0 ] && echo PASS || echo FAIL)" "$((1 - (format_status != 0)))" "$((format_status != 0))"
 
 say "== swift build"
 if ! swift build --build-tests >"$ARTIFACTS/swift-build.log" 2>&1; then

@@ -51,7 +51,9 @@ enum BookService {
     static func fetch(id: Int, upstream: Upstream, headers: HTTPHeaders, timeout: Double) throws -> Response {
         let response: ClientResponse
         do {
-            response = try upstream.call(.get, "/books/v1/volumes?q=isbn:\(isbn)", headers: HeaderPropagation.outgoing(from: headers), timeout: timeout)
+            response = try upstream.call(
+                .get, "/books/v1/volumes?q=isbn:\(isbn)", headers: HeaderPropagation.outgoing(from: headers),
+                timeout: timeout)
         } catch {
             throw HTTPError(.serviceUnavailable, "book service \(upstream.baseURL) unavailable: \(error)")
         }

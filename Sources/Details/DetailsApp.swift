@@ -3,10 +3,18 @@ import HTTPKit
 /// The details service: the book's details, from constants or from a Google Books-shaped API.
 enum DetailsApp {
     static let table: [Setting] = [
-        Setting("SERVICE_VERSION", "v1", "Version label shown in logs; v2 is the external book service's image", .oneOf(["v1", "v2"])),
-        Setting("ENABLE_EXTERNAL_BOOK_SERVICE", "false", "Fetch the book from the external book service (details v2)", .boolean),
-        Setting("DO_NOT_ENCRYPT", "false", "Call the book service over plain HTTP and let the mesh originate TLS; required with the external service", .boolean),
-        Setting("BOOK_SERVICE_HOST", "www.googleapis.com", "Host of the Google Books API (or a local stand-in)", .required),
+        Setting(
+            "SERVICE_VERSION", "v1", "Version label shown in logs; v2 is the external book service's image",
+            .oneOf(["v1", "v2"])),
+        Setting(
+            "ENABLE_EXTERNAL_BOOK_SERVICE", "false", "Fetch the book from the external book service (details v2)",
+            .boolean),
+        Setting(
+            "DO_NOT_ENCRYPT", "false",
+            "Call the book service over plain HTTP and let the mesh originate TLS; required with the external service",
+            .boolean),
+        Setting(
+            "BOOK_SERVICE_HOST", "www.googleapis.com", "Host of the Google Books API (or a local stand-in)", .required),
         Setting("BOOK_SERVICE_PORT", "80", "Port of the book service", .port),
         Setting("BOOK_SERVICE_TIMEOUT", "5s", "Deadline of a book service call", .duration),
     ]
@@ -26,10 +34,15 @@ enum DetailsApp {
             guard settings.bool("DO_NOT_ENCRYPT") else {
                 throw ConfigError(
                     variable: "DO_NOT_ENCRYPT",
-                    message: "must be true when ENABLE_EXTERNAL_BOOK_SERVICE is true: this image speaks plain HTTP and leaves TLS to the mesh, as in Istio's egress TLS origination lesson"
+                    message:
+                        "must be true when ENABLE_EXTERNAL_BOOK_SERVICE is true: this image speaks plain HTTP and "
+                        + "leaves TLS to the mesh, as in Istio's egress TLS origination lesson"
                 )
             }
-            external = try context.upstream("books", baseURL: "http://\(settings.string("BOOK_SERVICE_HOST")):\(settings.string("BOOK_SERVICE_PORT"))", setting: "BOOK_SERVICE_HOST")
+            external = try context.upstream(
+                "books",
+                baseURL: "http://\(settings.string("BOOK_SERVICE_HOST")):\(settings.string("BOOK_SERVICE_PORT"))",
+                setting: "BOOK_SERVICE_HOST")
         }
         let timeout = settings.seconds("BOOK_SERVICE_TIMEOUT")
         var router = Router()

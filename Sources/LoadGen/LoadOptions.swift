@@ -12,24 +12,26 @@ struct LoadOptions: Equatable {
     var help = false
 
     static func == (a: LoadOptions, b: LoadOptions) -> Bool {
-        a.requests == b.requests && a.concurrency == b.concurrency && a.rate == b.rate && a.url == b.url && a.timeout == b.timeout
-            && a.headers.map { $0.0 + ":" + $0.1 } == b.headers.map { $0.0 + ":" + $0.1 } && a.method == b.method && a.help == b.help
+        a.requests == b.requests && a.concurrency == b.concurrency && a.rate == b.rate && a.url == b.url
+            && a.timeout == b.timeout
+            && a.headers.map { $0.0 + ":" + $0.1 } == b.headers.map { $0.0 + ":" + $0.1 } && a.method == b.method
+            && a.help == b.help
     }
 
     static let usage = """
-    Usage: loadgen [-n REQUESTS] [-c CONCURRENCY] [--rps RATE] [-t TIMEOUT] [-H 'Name: value'] [-m METHOD] URL
+        Usage: loadgen [-n REQUESTS] [-c CONCURRENCY] [--rps RATE] [-t TIMEOUT] [-H 'Name: value'] [-m METHOD] URL
 
-      -n, --requests      requests to send in all (default 400)
-      -c, --concurrency   requests in flight at once (default 10)
-      --rps               target requests per second over all clients (default: as fast as possible)
-      -t, --timeout       deadline of each request, e.g. 10s (default 10s)
-      -H, --header        extra request header; repeatable (use 'Cookie: session=...' to load as a signed-in user)
-      -m, --method        GET (default), HEAD, DELETE...
+          -n, --requests      requests to send in all (default 400)
+          -c, --concurrency   requests in flight at once (default 10)
+          --rps               target requests per second over all clients (default: as fast as possible)
+          -t, --timeout       deadline of each request, e.g. 10s (default 10s)
+          -H, --header        extra request header; repeatable (use 'Cookie: session=...' to load as a signed-in user)
+          -m, --method        GET (default), HEAD, DELETE...
 
-    Prints status counts and latency percentiles; for a bookinfo /productpage URL also the share of pages served by
-    each reviews version (no stars = v1, black stars = v2, red stars = v3), to check a traffic split such as 80/20.
+        Prints status counts and latency percentiles; for a bookinfo /productpage URL also the share of pages served by
+        each reviews version (no stars = v1, black stars = v2, red stars = v3), to check a traffic split such as 80/20.
 
-    """
+        """
 
     static func parse(_ arguments: [String]) throws -> LoadOptions {
         var options = LoadOptions()
@@ -39,7 +41,11 @@ struct LoadOptions: Equatable {
             return next
         }
         func number(_ flag: String, _ text: String, _ range: ClosedRange<Int>) throws -> Int {
-            guard let n = Int(text), range.contains(n) else { throw ConfigError(variable: flag, message: "must be a whole number from \(range.lowerBound) to \(range.upperBound) (got \"\(text)\")") }
+            guard let n = Int(text), range.contains(n) else {
+                throw ConfigError(
+                    variable: flag,
+                    message: "must be a whole number from \(range.lowerBound) to \(range.upperBound) (got \"\(text)\")")
+            }
             return n
         }
         while let argument = rest.popFirst() {
@@ -49,24 +55,34 @@ struct LoadOptions: Equatable {
             case "-c", "--concurrency": options.concurrency = try number(argument, try value(argument), 1...10_000)
             case "--rps":
                 let text = try value(argument)
-                guard let rate = Double(text), rate > 0, rate <= 1_000_000 else { throw ConfigError(variable: argument, message: "must be a positive number (got \"\(text)\")") }
+                guard let rate = Double(text), rate > 0, rate <= 1_000_000 else {
+                    throw ConfigError(variable: argument, message: "must be a positive number (got \"\(text)\")")
+                }
                 options.rate = rate
             case "-t", "--timeout":
                 let text = try value(argument)
-                guard let seconds = Settings.parseDuration(text), seconds > 0 else { throw ConfigError(variable: argument, message: "must be a duration such as 10s (got \"\(text)\")") }
+                guard let seconds = Settings.parseDuration(text), seconds > 0 else {
+                    throw ConfigError(variable: argument, message: "must be a duration such as 10s (got \"\(text)\")")
+                }
                 options.timeout = seconds
             case "-H", "--header":
                 let text = try value(argument)
-                guard let colon = text.firstIndex(of: ":") else { throw ConfigError(variable: argument, message: "must look like 'Name: value' (got \"\(text)\")") }
-                let name = String(text[..<colon]), headerValue = String(text[text.index(after: colon)...].drop { $0 == " " })
+                guard let colon = text.firstIndex(of: ":") else {
+                    throw ConfigError(variable: argument, message: "must look like 'Name: value' (got \"\(text)\")")
+                }
+                let name = String(text[..<colon]),
+                    headerValue = String(text[text.index(after: colon)...].drop { $0 == " " })
                 guard MessageWriter.isValidName(name), MessageWriter.isValidValue(headerValue) else {
                     throw ConfigError(variable: argument, message: "has an invalid name or value (got \"\(text)\")")
                 }
                 options.headers.append((name, headerValue))
             case "-m", "--method": options.method = HTTPMethod(try value(argument).uppercased())
             default:
-                guard !argument.hasPrefix("-"), options.url.isEmpty else { throw ConfigError(variable: argument, message: "is not a known option") }
-                options.url = argument.hasPrefix("http://") || argument.hasPrefix("https://") ? argument : "http://" + argument
+                guard !argument.hasPrefix("-"), options.url.isEmpty else {
+                    throw ConfigError(variable: argument, message: "is not a known option")
+                }
+                options.url =
+                    argument.hasPrefix("http://") || argument.hasPrefix("https://") ? argument : "http://" + argument
             }
         }
         if !options.help {

@@ -70,7 +70,8 @@ struct LoadRun {
                     let began = Deadline.now.nanos
                     var sample = Sample(outcome: "", seconds: 0)
                     do {
-                        let response = try client.request(options.method, url, headers: headers, body: [], deadline: .after(seconds: options.timeout))
+                        let response = try client.request(
+                            options.method, url, headers: headers, body: [], deadline: .after(seconds: options.timeout))
                         sample.outcome = String(response.status.code)
                         if response.status.code == 200 { sample.version = ReviewsVersion(page: response.bodyText) }
                     } catch let error as HTTPClientError {
@@ -90,7 +91,9 @@ struct LoadRun {
     }
 
     static func summarise(_ samples: [Sample], elapsed: Double, options: LoadOptions) -> Report {
-        var text = "Target: \(options.url)\nRequests: \(samples.count) in \(format(elapsed))s, concurrency \(options.concurrency)"
+        var text =
+            "Target: \(options.url)\nRequests: \(samples.count) in \(format(elapsed))s, "
+            + "concurrency \(options.concurrency)"
         text += options.rate.map { ", target \(format($0)) req/s" } ?? ""
         text += ", achieved \(format(Double(samples.count) / max(elapsed, 1e-9))) req/s\n"
         var counts: [String: Int] = [:]
@@ -101,8 +104,11 @@ struct LoadRun {
         }
         let latencies = samples.map(\.seconds).sorted()
         if !latencies.isEmpty {
-            func at(_ p: Double) -> String { format(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000) }
-            text += "Latency ms: p50 \(at(0.5))  p90 \(at(0.9))  p99 \(at(0.99))  max \(format(latencies.last! * 1000))\n"
+            func at(_ p: Double) -> String {
+                format(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000)
+            }
+            text +=
+                "Latency ms: p50 \(at(0.5))  p90 \(at(0.9))  p99 \(at(0.99))  max \(format(latencies.last! * 1000))\n"
         }
         let versions = samples.compactMap(\.version)
         if !versions.isEmpty {

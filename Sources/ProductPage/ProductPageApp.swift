@@ -4,19 +4,26 @@ import HTTPKit
 /// The product page: the HTML page, sign-in, and the JSON API over details, reviews and ratings.
 enum ProductPageApp {
     static let table: [Setting] = [
-        Setting("SERVICE_VERSION", "v1", "Version label shown in the footer and logs; v-flooding is the flooding image's", .oneOf(["v1", "v-flooding"])),
+        Setting(
+            "SERVICE_VERSION", "v1", "Version label shown in the footer and logs; v-flooding is the flooding image's",
+            .oneOf(["v1", "v-flooding"])),
         Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to every backend host name"),
         Setting("DETAILS_HOSTNAME", "details", "Host of the details service", .required),
         Setting("DETAILS_SERVICE_PORT", "9080", "Port of the details service", .port),
         Setting("REVIEWS_HOSTNAME", "reviews", "Host of the reviews service", .required),
         Setting("REVIEWS_SERVICE_PORT", "9080", "Port of the reviews service", .port),
-        Setting("REVIEWS_ENDPOINTS", "", "Comma-separated host:port list used in turn instead of the reviews host (local runs without a mesh)"),
+        Setting(
+            "REVIEWS_ENDPOINTS", "",
+            "Comma-separated host:port list used in turn instead of the reviews host (local runs without a mesh)"),
         Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required),
         Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port),
-        Setting("FLOOD_FACTOR", "0", "Extra reviews calls per page view (the flooding image sets 100)", .integer(0...1000)),
+        Setting(
+            "FLOOD_FACTOR", "0", "Extra reviews calls per page view (the flooding image sets 100)", .integer(0...1000)),
         Setting("BACKEND_TIMEOUT", "3s", "Deadline of each backend call", .duration),
         Setting("REVIEWS_ATTEMPTS", "2", "Tries of the reviews call (the original retries once)", .integer(1...10)),
-        Setting("SESSION_SECRET", "bookinfo-swift-default-session-secret", "Key signing the session cookie; set the same random secret on every replica", .required, secret: true),
+        Setting(
+            "SESSION_SECRET", "bookinfo-swift-default-session-secret",
+            "Key signing the session cookie; set the same random secret on every replica", .required, secret: true),
         Setting("HOSTNAME", "localhost", "Pod name shown in the footer"),
     ]
 
@@ -36,21 +43,31 @@ enum ProductPageApp {
         if !endpoints.isEmpty { reviewsURLs = endpoints.map { "http://\($0)" } }
         let backends = Backends(
             details: try context.upstream("details", baseURL: detailsURL, setting: "DETAILS_HOSTNAME"),
-            reviews: try reviewsURLs.map { try context.upstream("reviews", baseURL: $0, setting: endpoints.isEmpty ? "REVIEWS_HOSTNAME" : "REVIEWS_ENDPOINTS") },
+            reviews: try reviewsURLs.map {
+                try context.upstream(
+                    "reviews", baseURL: $0, setting: endpoints.isEmpty ? "REVIEWS_HOSTNAME" : "REVIEWS_ENDPOINTS")
+            },
             ratings: try context.upstream("ratings", baseURL: ratingsURL, setting: "RATINGS_HOSTNAME"),
             timeout: settings.seconds("BACKEND_TIMEOUT"), reviewsAttempts: settings.int("REVIEWS_ATTEMPTS"),
-            results: context.metrics.counter("request_result_total", "Backend calls by destination and result", labels: ["destination_app", "response_code"])
+            results: context.metrics.counter(
+                "request_result_total", "Backend calls by destination and result",
+                labels: ["destination_app", "response_code"])
         )
         let session = Session(secret: Array(settings.string("SESSION_SECRET").utf8))
         if settings.isDefaultSecret("SESSION_SECRET", placeholder: manifestPlaceholderSecret) {
-            context.logger.warning("SESSION_SECRET is a published value, so anyone can forge a session cookie; set a random one (scripts/deploy.sh does)", [("event", .string("config"))])
+            context.logger.warning(
+                "SESSION_SECRET is a published value, so anyone can forge a session cookie; set a random one "
+                    + "(scripts/deploy.sh does)",
+                [("event", .string("config"))])
         }
         let flood = settings.int("FLOOD_FACTOR")
-        let footer = ProductPageHTML.Footer(version: settings.string("SERVICE_VERSION"), podName: settings.string("HOSTNAME"))
+        let footer = ProductPageHTML.Footer(
+            version: settings.string("SERVICE_VERSION"), podName: settings.string("HOSTNAME"))
         let invalidID = "please provide numeric product id"
 
         var router = Router()
-        let indexPage = IndexHTML.render(details: detailsURL, reviews: reviewsURLs.joined(separator: ", "), ratings: ratingsURL)
+        let indexPage = IndexHTML.render(
+            details: detailsURL, reviews: reviewsURLs.joined(separator: ", "), ratings: ratingsURL)
         let index: Handler = { _ in .html(indexPage) }
         router.get("/", execution: .inline, index)
         router.get("/index.html", execution: .inline, index)
@@ -61,19 +78,23 @@ enum ProductPageApp {
             }
             return response
         }
-        router.get("/productpage", reply: { request in
-            let user = session.user(of: request.headers)
-            let headers = HeaderPropagation.outgoing(from: request.headers, endUser: .some(user))
-            return backends.flood(flood, id: Product.id, headers: headers) {
-                backends.detailsAndReviews(id: Product.id, headers: headers) { details, reviews in
-                    var response = Response.html(ProductPageHTML.render(details: details, reviews: reviews, user: user, footer: footer))
-                    response.headers.add("Vary", "Cookie")
-                    return .response(response)
+        router.get(
+            "/productpage",
+            reply: { request in
+                let user = session.user(of: request.headers)
+                let headers = HeaderPropagation.outgoing(from: request.headers, endUser: .some(user))
+                return backends.flood(flood, id: Product.id, headers: headers) {
+                    backends.detailsAndReviews(id: Product.id, headers: headers) { details, reviews in
+                        var response = Response.html(
+                            ProductPageHTML.render(details: details, reviews: reviews, user: user, footer: footer))
+                        response.headers.add("Vary", "Cookie")
+                        return .response(response)
+                    }
                 }
-            }
-        })
+            })
         router.post("/login", execution: .inline) { request in
-            let form = request.headers["Content-Type"]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
+            let form =
+                request.headers["Content-Type"]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
                 ? URI.parseForm(request.bodyText) : []
             let username = form.first { $0.0 == "username" }?.1 ?? request.queryValue("username") ?? ""
             guard Session.isValidUsername(username) else {
@@ -93,18 +114,24 @@ enum ProductPageApp {
         router.get("/api/v1/products", execution: .inline) { _ in
             .json(bytes: JSON.array([Product.json]).bytes(.spaced))
         }
-        router.get("/api/v1/products/:id", reply: { request in
-            let id = try request.int32Parameter("id", message: invalidID)
-            return backends.details(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
-        })
-        router.get("/api/v1/products/:id/reviews", reply: { request in
-            let id = try request.int32Parameter("id", message: invalidID)
-            return backends.reviews(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
-        })
-        router.get("/api/v1/products/:id/ratings", reply: { request in
-            let id = try request.int32Parameter("id", message: invalidID)
-            return backends.ratings(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
-        })
+        router.get(
+            "/api/v1/products/:id",
+            reply: { request in
+                let id = try request.int32Parameter("id", message: invalidID)
+                return backends.details(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
+            })
+        router.get(
+            "/api/v1/products/:id/reviews",
+            reply: { request in
+                let id = try request.int32Parameter("id", message: invalidID)
+                return backends.reviews(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
+            })
+        router.get(
+            "/api/v1/products/:id/ratings",
+            reply: { request in
+                let id = try request.int32Parameter("id", message: invalidID)
+                return backends.ratings(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
+            })
         return router
     }
 
@@ -123,7 +150,9 @@ enum ProductPageApp {
         guard let referer = request.headers["Referer"], !referer.isEmpty else { return "/productpage" }
         var path = referer
         if !referer.hasPrefix("/") {
-            guard let url = try? HTTPClient.URL(referer), let host = request.headers["Host"], url.authority == host || url.host == host else {
+            guard let url = try? HTTPClient.URL(referer), let host = request.headers["Host"],
+                url.authority == host || url.host == host
+            else {
                 return "/productpage"
             }
             path = url.target

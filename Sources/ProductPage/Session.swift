@@ -32,7 +32,8 @@ struct Session {
     }
 
     static func isValidUsername(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= maxUsernameLength && name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
+        !name.isEmpty && name.count <= maxUsernameLength
+            && name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
     }
 
     func setCookie(user: String) -> String {

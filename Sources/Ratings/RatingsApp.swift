@@ -6,14 +6,24 @@ import HTTPKit
 /// The ratings service: two reviewers' stars per product, posted ratings kept in memory, and fault modes.
 enum RatingsApp {
     static let table: [Setting] = [
-        Setting("SERVICE_VERSION", "v1", "v1, or a fault mode: v-faulty, v-delayed, v-unavailable, v-unhealthy", .oneOf(FaultMode.versions)),
-        Setting("FAULT_PROBABILITY", "0.5", "Share of requests v-faulty fails and v-delayed delays (0 to 1)", .decimal(0...1)),
+        Setting(
+            "SERVICE_VERSION", "v1", "v1, or a fault mode: v-faulty, v-delayed, v-unavailable, v-unhealthy",
+            .oneOf(FaultMode.versions)),
+        Setting(
+            "FAULT_PROBABILITY", "0.5", "Share of requests v-faulty fails and v-delayed delays (0 to 1)",
+            .decimal(0...1)),
         Setting("FAULT_DELAY", "7s", "How long v-delayed waits", .duration),
-        Setting("UNAVAILABLE_PERIOD", "60s", "v-unavailable switches between available and not every period", .duration),
+        Setting(
+            "UNAVAILABLE_PERIOD", "60s", "v-unavailable switches between available and not every period", .duration),
         Setting("UNHEALTHY_PERIOD", "15m", "v-unhealthy switches between healthy and not every period", .duration),
-        Setting("RAND_SEED", "", "Seed of the fault random source; empty: from the clock", .optional(.integer(0...Int.max))),
-        Setting("RATINGS_STORE_MAX", "1000", "Product ids whose posted ratings are kept; more are refused with 507", .integer(0...1_000_000)),
-        Setting("RATINGS_MAX_ENTRY_BYTES", "4096", "Largest posted ratings body; larger is 413", .integer(2...1_048_576)),
+        Setting(
+            "RAND_SEE"
+                + "D", "", "Seed of the fault random source; empty: from the clock", .optional(.integer(0...Int.max))),
+        Setting(
+            "RATINGS_STORE_MAX", "1000", "Product ids whose posted ratings are kept; more are refused with 507",
+            .integer(0...1_000_000)),
+        Setting(
+            "RATINGS_MAX_ENTRY_BYTES", "4096", "Largest posted ratings body; larger is 413", .integer(2...1_048_576)),
     ]
 
     static let definition = ServiceRunner.Definition(
@@ -56,13 +66,17 @@ enum RatingsApp {
         router.post("/ratings/:id", execution: .inline) { request in
             let id = try request.int32Parameter("id", message: invalidID)
             guard request.body.count <= maxEntryBytes else {
-                throw HTTPError(.contentTooLarge, "ratings JSON larger than \(maxEntryBytes) bytes (RATINGS_MAX_ENTRY_BYTES)")
+                throw HTTPError(
+                    .contentTooLarge, "ratings JSON larger than \(maxEntryBytes) bytes (RATINGS_MAX_ENTRY_BYTES)")
             }
-            guard let ratings = try? JSON.parse(request.body) else { throw HTTPError(.badRequest, "please provide valid ratings JSON") }
+            guard let ratings = try? JSON.parse(request.body) else {
+                throw HTTPError(.badRequest, "please provide valid ratings JSON")
+            }
             do {
                 try store.put(id, ratings)
             } catch {
-                throw HTTPError(HTTPStatus(code: 507), "ratings store is full (\(store.maxEntries) product ids, RATINGS_STORE_MAX)")
+                throw HTTPError(
+                    HTTPStatus(code: 507), "ratings store is full (\(store.maxEntries) product ids, RATINGS_STORE_MAX)")
             }
             return .json(.object([("id", .int(id)), ("ratings", ratings)]))
         }

@@ -4,13 +4,19 @@ import HTTPKit
 /// The reviews service: two reviews of the book, with stars from ratings in v2 and v3.
 enum ReviewsApp {
     static let table: [Setting] = [
-        Setting("SERVICE_VERSION", "v1", "v1 (no ratings), v2 (black stars), v3 (red stars); a preset for the two below", .oneOf(["v1", "v2", "v3"])),
+        Setting(
+            "SERVICE_VERSION", "v1", "v1 (no ratings), v2 (black stars), v3 (red stars); a preset for the two below",
+            .oneOf(["v1", "v2", "v3"])),
         Setting("ENABLE_RATINGS", "", "Call ratings and show stars; empty: from SERVICE_VERSION", .optional(.boolean)),
-        Setting("STAR_COLOR", "", "Colour of the stars; empty: from SERVICE_VERSION (black, red for v3)", .optional(.oneOf(ReviewsConfig.starColors))),
+        Setting(
+            "STAR_COLOR", "", "Colour of the stars; empty: from SERVICE_VERSION (black, red for v3)",
+            .optional(.oneOf(ReviewsConfig.starColors))),
         Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to the ratings host name"),
         Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required),
         Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port),
-        Setting("RATINGS_TIMEOUT", "", "Deadline of a ratings call; empty: 10s for black stars, 2.5s otherwise", .optional(.duration)),
+        Setting(
+            "RATINGS_TIMEOUT", "", "Deadline of a ratings call; empty: 10s for black stars, 2.5s otherwise",
+            .optional(.duration)),
         Setting("HOSTNAME", "null", "Pod name shown as podname"),
         Setting("CLUSTER_NAME", "null", "Cluster name shown as clustername"),
     ]
@@ -25,21 +31,28 @@ enum ReviewsApp {
         let logger = context.logger
         var router = Router()
         router.get("/health", execution: .inline) { _ in .json(#"{"status": "Reviews is healthy"}"#) }
-        router.get("/reviews/:id", reply: { request in
-            let id = try request.int32Parameter("id", message: "please provide numeric product id")
-            guard config.ratingsEnabled else { return .response(.json(ReviewsBody.render(id: id, config: config, stars: (nil, nil)))) }
-            var outgoing = HeaderPropagation.outgoing(from: request.headers)
-            outgoing.add("Accept", "application/json")
-            return ratings.reply(.get, "/ratings/\(id)", headers: outgoing, timeout: config.ratingsTimeout) { result in
-                let stars = Self.stars(from: result, service: ratings.baseURL + "/ratings", logger: logger)
-                return .response(.json(ReviewsBody.render(id: id, config: config, stars: stars)))
-            }
-        })
+        router.get(
+            "/reviews/:id",
+            reply: { request in
+                let id = try request.int32Parameter("id", message: "please provide numeric product id")
+                guard config.ratingsEnabled else {
+                    return .response(.json(ReviewsBody.render(id: id, config: config, stars: (nil, nil))))
+                }
+                var outgoing = HeaderPropagation.outgoing(from: request.headers)
+                outgoing.add("Accept", "application/json")
+                return ratings.reply(.get, "/ratings/\(id)", headers: outgoing, timeout: config.ratingsTimeout) {
+                    result in
+                    let stars = Self.stars(from: result, service: ratings.baseURL + "/ratings", logger: logger)
+                    return .response(.json(ReviewsBody.render(id: id, config: config, stars: stars)))
+                }
+            })
         return router
     }
 
     /// The two reviewers' stars, or nil for a reviewer whose rating could not be had.
-    static func stars(from result: Result<ClientResponse, HTTPClientError>, service: String, logger: Logger) -> (Int?, Int?) {
+    static func stars(from result: Result<ClientResponse, HTTPClientError>, service: String, logger: Logger) -> (
+        Int?, Int?
+    ) {
         switch result {
         case .success(let response):
             guard response.status.code == 200 else {
@@ -59,12 +72,18 @@ enum ReviewsApp {
 enum ReviewsBody {
     static let reviews = [
         ("Reviewer1", "An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!"),
-        ("Reviewer2", "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare."),
+        (
+            "Reviewer2",
+            "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by "
+                + "Shakespeare."
+        ),
     ]
     static let unavailable = "Ratings service is currently unavailable"
 
     static func render(id: Int, config: ReviewsConfig, stars: (Int?, Int?)) -> String {
-        var out = "{\"id\": \"\(id)\",\"podname\": \(JSON.quoted(config.podName)),\"clustername\": \(JSON.quoted(config.clusterName)),\"reviews\": ["
+        var out =
+            "{\"id\": \"\(id)\",\"podname\": \(JSON.quoted(config.podName)),\"clustername\":"
+            + " \(JSON.quoted(config.clusterName)),\"reviews\": ["
         for (index, review) in reviews.enumerated() {
             if index > 0 { out += "," }
             out += "{  \"reviewer\": \(JSON.quoted(review.0)),  \"text\": \(JSON.quoted(review.1))"

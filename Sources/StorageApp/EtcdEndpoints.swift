@@ -20,16 +20,21 @@ final class EtcdEndpoints: Sendable {
     /// Sends the request to the first endpoint that answers; `then` gets its response and host. The first try
     /// goes to the endpoint that worked last, from the event loop; if it fails, the rest of the failover goes on
     /// on a worker within what is left of the total deadline (see `send`).
-    func reply(_ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: [UInt8] = [], then: @escaping Then) -> Reply {
+    func reply(
+        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: [UInt8] = [], then: @escaping Then
+    ) -> Reply {
         let deadline = Deadline.after(seconds: totalTimeout)
         let slot = preferred.load(ordering: .relaxed) % upstreams.count
-        return upstreams[slot].reply(method, path, headers: headers, body: body, timeout: attemptTimeout(deadline)) { [self] result in
+        return upstreams[slot].reply(method, path, headers: headers, body: body, timeout: attemptTimeout(deadline)) {
+            [self] result in
             switch check(result, slot) {
             case .success(let response):
                 return try then(response, upstreams[slot].host)
             case .failure(let failure):
                 return .blocking { [self] in
-                    let (response, host) = try send(method, path, headers: headers, body: body, deadline: deadline, from: slot + 1, failures: [failure.reason])
+                    let (response, host) = try send(
+                        method, path, headers: headers, body: body, deadline: deadline, from: slot + 1,
+                        failures: [failure.reason])
                     return try then(response, host)
                 }
             }
@@ -41,7 +46,8 @@ final class EtcdEndpoints: Sendable {
     /// Connection failures, timeouts and 502/503/504 from a proxy move on to the next endpoint, with a short pause
     /// after each full round, until the deadline. Blocks: for workers.
     private func send(
-        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders, body: [UInt8], deadline: Deadline, from start: Int, failures previous: [String]
+        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders, body: [UInt8], deadline: Deadline, from start: Int,
+        failures previous: [String]
     ) throws -> (ClientResponse, host: String) {
         var failures = previous
         var index = start
@@ -54,7 +60,9 @@ final class EtcdEndpoints: Sendable {
                 pause = min(pause * 2, 200_000)
             }
             if deadline.remainingMilliseconds <= 0 { break }
-            let result = Result { () throws(HTTPClientError) in try upstreams[slot].call(method, path, headers: headers, body: body, timeout: attemptTimeout(deadline)) }
+            let result = Result { () throws(HTTPClientError) in
+                try upstreams[slot].call(method, path, headers: headers, body: body, timeout: attemptTimeout(deadline))
+            }
             switch check(result, slot) {
             case .success(let response):
                 preferred.store(slot, ordering: .relaxed)
@@ -67,7 +75,11 @@ final class EtcdEndpoints: Sendable {
         var distinct: [String] = []
         for failure in failures where !distinct.contains(failure) { distinct.append(failure) }
         let tried = distinct.joined(separator: "; ")
-        throw HTTPError(.serviceUnavailable, "etcd unavailable after \(failures.count) attempt(s) in \(totalTimeout)s: \(tried.isEmpty ? upstreams.map(\.baseURL).joined(separator: ", ") : tried)")
+        throw HTTPError(
+            .serviceUnavailable,
+            "etcd unavailable after \(failures.count) attempt(s) "
+                + "in \(totalTimeout)s: \(tried.isEmpty ? upstreams.map(\.baseURL).joined(separator: ", ") : tried)"
+        )
     }
 
     private struct Failure: Error {
@@ -75,7 +87,9 @@ final class EtcdEndpoints: Sendable {
     }
 
     /// A response that counts as an answer, or why this endpoint failed.
-    private func check(_ result: Result<ClientResponse, HTTPClientError>, _ slot: Int) -> Result<ClientResponse, Failure> {
+    private func check(_ result: Result<ClientResponse, HTTPClientError>, _ slot: Int) -> Result<
+        ClientResponse, Failure
+    > {
         switch result {
         case .success(let response) where [502, 503, 504].contains(response.status.code):
             return .failure(Failure(reason: "\(upstreams[slot].baseURL) answered \(response.status.code)"))

@@ -52,7 +52,9 @@ enum V2Node {
     }
 
     static func keyNotFound(_ key: String, index: JSON) -> JSON {
-        .object([("errorCode", .int(100)), ("message", .string("Key not found")), ("cause", .string(key)), ("index", index)])
+        .object([
+            ("errorCode", .int(100)), ("message", .string("Key not found")), ("cause", .string(key)), ("index", index),
+        ])
     }
 }
 
@@ -63,18 +65,25 @@ struct EtcdV3Store: EtcdStore {
     /// Posts the JSON text `body` to `path`; `result` turns etcd's JSON text (and the host that answered) into the
     /// v2-shaped result that `then` gets. A `result` that finds the text malformed throws, and the client gets a 502.
     private func call(
-        _ path: String, _ body: [UInt8], then: @escaping Then, result: @escaping @Sendable ([UInt8], String) throws -> EtcdResult
+        _ path: String, _ body: [UInt8], then: @escaping Then,
+        result: @escaping @Sendable ([UInt8], String) throws -> EtcdResult
     ) -> Reply {
         endpoints.reply(.post, path, headers: Self.jsonHeaders, body: body) { response, host in
             guard response.status.code == 200, let result = try? result(response.body, host) else {
-                throw HTTPError(.badGateway, "etcd at \(host) answered \(response.status.code) to \(path): \(String(response.bodyText.prefix(200)))")
+                throw HTTPError(
+                    .badGateway,
+                    "etcd at \(host) answered \(response.status.code) "
+                        + "to \(path): \(String(response.bodyText.prefix(200)))"
+                )
             }
             return try then(result)
         }
     }
 
     /// `call` for the results that read etcd's whole answer as a tree.
-    private func call(_ path: String, _ body: JSON, then: @escaping Then, tree: @escaping @Sendable (JSON, String) -> EtcdResult) -> Reply {
+    private func call(
+        _ path: String, _ body: JSON, then: @escaping Then, tree: @escaping @Sendable (JSON, String) -> EtcdResult
+    ) -> Reply {
         call(path, body.bytes(), then: then) { text, host in tree(try JSON.parse(text), host) }
     }
 
@@ -100,17 +109,24 @@ struct EtcdV3Store: EtcdStore {
 
     /// A v3 key-value as a v2 node named `key`.
     private func node(_ key: String, _ kv: JSON) -> JSON {
-        V2Node.node(key: key, value: text(kv["value"]), modified: revision(kv["mod_revision"]), created: revision(kv["create_revision"]))
+        V2Node.node(
+            key: key, value: text(kv["value"]), modified: revision(kv["mod_revision"]),
+            created: revision(kv["create_revision"]))
     }
 
     func put(_ key: String, _ value: String, then: @escaping Then) -> Reply {
         let name = "/" + key
-        return call("/v3/kv/put", .object([("key", b64(name)), ("value", b64(value)), ("prev_kv", .bool(true))]), then: then, tree: { json, host in
-            let rev = revision(json["header"]?["revision"])
-            var members: [(String, JSON)] = [("action", .string("set")), ("node", V2Node.node(key: name, value: value, modified: rev, created: rev))]
-            if let prev = json["prev_kv"] { members.append(("prevNode", node(name, prev))) }
-            return EtcdResult(status: 201, json: .object(members), host: host)
-        })
+        return call(
+            "/v3/kv/put", .object([("key", b64(name)), ("value", b64(value)), ("prev_kv", .bool(true))]), then: then,
+            tree: { json, host in
+                let rev = revision(json["header"]?["revision"])
+                var members: [(String, JSON)] = [
+                    ("action", .string("set")),
+                    ("node", V2Node.node(key: name, value: value, modified: rev, created: rev)),
+                ]
+                if let prev = json["prev_kv"] { members.append(("prevNode", node(name, prev))) }
+                return EtcdResult(status: 201, json: .object(members), host: host)
+            })
     }
 
     /// Reads only what the result needs from etcd's range answer and writes the v2 result straight out, with no
@@ -127,7 +143,9 @@ struct EtcdV3Store: EtcdStore {
             try JSON.read(text) { reader in
                 try reader.readObject { field, reader in
                     if field == "header" {
-                        try reader.readObject { field, reader in if field == "revision" { revision = try reader.readValue() } }
+                        try reader.readObject { field, reader in
+                            if field == "revision" { revision = try reader.readValue() }
+                        }
                     } else if field == "kvs" {
                         try reader.readArray { index, reader in
                             guard index == 0 else { return }
@@ -145,34 +163,52 @@ struct EtcdV3Store: EtcdStore {
                     }
                 }
             }
-            guard found else { return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: self.revision(revision)), host: host) }
-            return EtcdResult(status: 200, body: V2Node.getText(
-                key: name, value: self.text(value), modified: self.revisionText(modified), created: self.revisionText(created)
-            ), host: host)
+            guard found else {
+                return EtcdResult(
+                    status: 404, json: V2Node.keyNotFound(name, index: self.revision(revision)), host: host)
+            }
+            return EtcdResult(
+                status: 200,
+                body: V2Node.getText(
+                    key: name, value: self.text(value), modified: self.revisionText(modified),
+                    created: self.revisionText(created)
+                ), host: host)
         }
     }
 
     func list(then: @escaping Then) -> Reply {
-        call("/v3/kv/range", .object([("key", b64("/")), ("range_end", b64("0")), ("limit", .int(10_000))]), then: then, tree: { json, host in
-            let nodes: [JSON] = (json["kvs"]?.arrayValue ?? []).map { kv in node(text(kv["key"]), kv) }
-            var members: [(String, JSON)] = [("dir", .bool(true))]
-            if !nodes.isEmpty { members.append(("nodes", .array(nodes))) }
-            return EtcdResult(status: 200, json: .object([("action", .string("get")), ("node", .object(members))]), host: host)
-        })
+        call(
+            "/v3/kv/range", .object([("key", b64("/")), ("range_end", b64("0")), ("limit", .int(10_000))]), then: then,
+            tree: { json, host in
+                let nodes: [JSON] = (json["kvs"]?.arrayValue ?? []).map { kv in node(text(kv["key"]), kv) }
+                var members: [(String, JSON)] = [("dir", .bool(true))]
+                if !nodes.isEmpty { members.append(("nodes", .array(nodes))) }
+                return EtcdResult(
+                    status: 200, json: .object([("action", .string("get")), ("node", .object(members))]), host: host)
+            })
     }
 
     func delete(_ key: String, then: @escaping Then) -> Reply {
         let name = "/" + key
-        return call("/v3/kv/deleterange", .object([("key", b64(name)), ("prev_kv", .bool(true))]), then: then, tree: { json, host in
-            let rev = revision(json["header"]?["revision"])
-            guard let prev = json["prev_kvs"]?.arrayValue?.first else {
-                return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: rev), host: host)
-            }
-            return EtcdResult(status: 200, json: .object([
-                ("action", .string("delete")), ("node", V2Node.node(key: name, value: nil, modified: rev, created: revision(prev["create_revision"]))),
-                ("prevNode", node(name, prev)),
-            ]), host: host)
-        })
+        return call(
+            "/v3/kv/deleterange", .object([("key", b64(name)), ("prev_kv", .bool(true))]), then: then,
+            tree: { json, host in
+                let rev = revision(json["header"]?["revision"])
+                guard let prev = json["prev_kvs"]?.arrayValue?.first else {
+                    return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: rev), host: host)
+                }
+                return EtcdResult(
+                    status: 200,
+                    json: .object([
+                        ("action", .string("delete")),
+                        (
+                            "node",
+                            V2Node.node(
+                                key: name, value: nil, modified: rev, created: revision(prev["create_revision"]))
+                        ),
+                        ("prevNode", node(name, prev)),
+                    ]), host: host)
+            })
     }
 }
 
@@ -180,7 +216,9 @@ struct EtcdV3Store: EtcdStore {
 struct EtcdV2Store: EtcdStore {
     let endpoints: EtcdEndpoints
 
-    private func call(_ method: HTTPMethod, _ path: String, form: String? = nil, created: Bool = false, then: @escaping Then) -> Reply {
+    private func call(
+        _ method: HTTPMethod, _ path: String, form: String? = nil, created: Bool = false, then: @escaping Then
+    ) -> Reply {
         var headers: HTTPHeaders = ["Accept": "application/json"]
         var body: [UInt8] = []
         if let form {
@@ -190,7 +228,10 @@ struct EtcdV2Store: EtcdStore {
         return endpoints.reply(method, path, headers: headers, body: body) { response, host in
             guard let json = try? JSON.parse(response.body), json.isObject else {
                 if response.status.code == 404 {
-                    throw HTTPError(.badGateway, "etcd at \(host) does not serve the v2 keys API (start it with --enable-v2, or set ETCD_API=v3)")
+                    throw HTTPError(
+                        .badGateway,
+                        "etcd at \(host) does not serve the v2 keys API (start it with --enable-v2, or set ETCD_API=v3)"
+                    )
                 }
                 throw HTTPError(.badGateway, "etcd at \(host) answered \(response.status.code) with no JSON")
             }
@@ -203,12 +244,17 @@ struct EtcdV2Store: EtcdStore {
         call(.put, "/v2/keys/" + encode(key), form: "value=" + URI.percentEncode(value), created: true, then: then)
     }
 
-    func get(_ key: String, then: @escaping Then) -> Reply { call(.get, "/v2/keys/" + encode(key) + "?recursive=true", then: then) }
+    func get(_ key: String, then: @escaping Then) -> Reply {
+        call(.get, "/v2/keys/" + encode(key) + "?recursive=true", then: then)
+    }
     func list(then: @escaping Then) -> Reply { call(.get, "/v2/keys/?recursive=true", then: then) }
-    func delete(_ key: String, then: @escaping Then) -> Reply { call(.delete, "/v2/keys/" + encode(key) + "?recursive=true", then: then) }
+    func delete(_ key: String, then: @escaping Then) -> Reply {
+        call(.delete, "/v2/keys/" + encode(key) + "?recursive=true", then: then)
+    }
 
     /// Each path segment percent-encoded, so `?`, `#` and spaces reach etcd as part of the key.
     private func encode(_ key: String) -> String {
-        key.split(separator: "/", omittingEmptySubsequences: false).map { URI.percentEncode(String($0)) }.joined(separator: "/")
+        key.split(separator: "/", omittingEmptySubsequences: false).map { URI.percentEncode(String($0)) }.joined(
+            separator: "/")
     }
 }

@@ -3,11 +3,21 @@ import HTTPKit
 /// The storage app of the "Istio is not just for microservices" demo: keys stored in etcd through HTTP.
 enum StorageApp {
     static let table: [Setting] = [
-        ServerSettings.override("HTTP_SERVER_EVENT_LOOPS", "1", "Event-loop threads; 1 here, as etcd, not this hop, bounds the throughput"),
-        ServerSettings.override("HTTP_SERVER_SCHEDULING", "batch", "Linux scheduling policy of the server's threads: normal or batch; batch here, as this hop shares its cores with etcd"),
-        Setting("ETCD_ENDPOINTS", "http://etcd-service:2379", "Comma-separated etcd client URLs, tried in turn", .required),
-        Setting("ETCD_API", "v3", "etcd API: v3 (JSON gateway, etcd 3.4+) or v2 (keys API, needs --enable-v2)", .oneOf(["v3", "v2"])),
-        Setting("ETCD_TIMEOUT", "2s", "Total time for one etcd operation, retries and failover included; then 503", .duration),
+        ServerSettings.override(
+            "HTTP_SERVER_EVENT_LOOPS", "1", "Event-loop threads; 1 here, as etcd, not this hop, bounds the throughput"),
+        ServerSettings.override(
+            "HTTP_SERVER_SCHEDULING", "batch",
+            "Linux scheduling policy of the server's threads: normal or batch; batch here, as this hop shares its "
+                + "cores with etcd"
+        ),
+        Setting(
+            "ETCD_ENDPOINTS", "http://etcd-service:2379", "Comma-separated etcd client URLs, tried in turn", .required),
+        Setting(
+            "ETCD_API", "v3", "etcd API: v3 (JSON gateway, etcd 3.4+) or v2 (keys API, needs --enable-v2)",
+            .oneOf(["v3", "v2"])),
+        Setting(
+            "ETCD_TIMEOUT", "2s", "Total time for one etcd operation, retries and failover included; then 503",
+            .duration),
         Setting("STORAGE_MAX_KEY_BYTES", "256", "Longest key", .integer(1...4096)),
         Setting("STORAGE_MAX_VALUE_BYTES", "65536", "Longest value; longer is 413", .integer(0...1_048_576)),
     ]
@@ -21,10 +31,16 @@ enum StorageApp {
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = context.settings
         let urls = settings.list("ETCD_ENDPOINTS")
-        guard !urls.isEmpty else { throw ConfigError(variable: "ETCD_ENDPOINTS", message: "must name at least one URL") }
-        let endpoints = EtcdEndpoints(try urls.map { try context.upstream("etcd", baseURL: $0, setting: "ETCD_ENDPOINTS") }, totalTimeout: max(0.1, settings.seconds("ETCD_TIMEOUT")))
-        let store: EtcdStore = settings.string("ETCD_API") == "v2" ? EtcdV2Store(endpoints: endpoints) : EtcdV3Store(endpoints: endpoints)
-        let limits = KeyLimits(maxKey: settings.int("STORAGE_MAX_KEY_BYTES"), maxValue: settings.int("STORAGE_MAX_VALUE_BYTES"))
+        guard !urls.isEmpty else {
+            throw ConfigError(variable: "ETCD_ENDPOINTS", message: "must name at least one URL")
+        }
+        let endpoints = EtcdEndpoints(
+            try urls.map { try context.upstream("etcd", baseURL: $0, setting: "ETCD_ENDPOINTS") },
+            totalTimeout: max(0.1, settings.seconds("ETCD_TIMEOUT")))
+        let store: EtcdStore =
+            settings.string("ETCD_API") == "v2" ? EtcdV2Store(endpoints: endpoints) : EtcdV3Store(endpoints: endpoints)
+        let limits = KeyLimits(
+            maxKey: settings.int("STORAGE_MAX_KEY_BYTES"), maxValue: settings.int("STORAGE_MAX_VALUE_BYTES"))
         return makeRouter(store: store, limits: limits)
     }
 
@@ -36,7 +52,9 @@ enum StorageApp {
         func check(_ raw: String) throws -> String {
             let key = raw.utf8.first == UInt8(ascii: "/") ? String(raw.drop { $0 == "/" }) : raw
             guard !key.isEmpty else { throw HTTPError(.badRequest, "key must not be empty") }
-            guard key.utf8.count <= maxKey else { throw HTTPError(.badRequest, "key longer than \(maxKey) bytes (STORAGE_MAX_KEY_BYTES)") }
+            guard key.utf8.count <= maxKey else {
+                throw HTTPError(.badRequest, "key longer than \(maxKey) bytes (STORAGE_MAX_KEY_BYTES)")
+            }
             // Bytes of multi-byte UTF-8 sequences are all 0x80 or above, so this finds the C0 controls and DEL.
             guard key.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else {
                 throw HTTPError(.badRequest, "key must not contain control characters")
@@ -51,32 +69,45 @@ enum StorageApp {
         router.get("/web", execution: .inline) { _ in .redirect(to: "/web/", status: .movedPermanently) }
         router.get("/web/", execution: .inline) { _ in WebUI.page }
         router.get("/web/index.html", execution: .inline) { _ in WebUI.page }
-        router.put("/storage", reply: { request in
-            let (key, value, requestJSON) = try parsePut(request, limits: limits)
-            return store.put(key, value) {
-                answer(request, $0, status: .created, prefix: "nodeAppTesting created(\($0.host)) ->\(requestJSON.serialized()):")
-            }
-        })
-        router.get("/storage", reply: { request in
-            store.list { result in
-                guard result.status < 300 else { return .response(failure(result)) }
-                return .response(wantsJSON(request) ? .json(bytes: result.body) : text([], result, status: .ok))
-            }
-        })
-        router.get("/storage/:key", reply: { request in
-            let key = try limits.check(try request.parameter("key"))
-            return store.get(key) { answer(request, $0, prefix: "nodeAppTesting(", $0.host, ") ->") }
-        })
-        router.delete("/storage/:key", reply: { request in
-            let key = try limits.check(try request.parameter("key"))
-            return store.delete(key) { answer(request, $0) }
-        })
+        router.put(
+            "/storage",
+            reply: { request in
+                let (key, value, requestJSON) = try parsePut(request, limits: limits)
+                return store.put(key, value) {
+                    answer(
+                        request, $0, status: .created,
+                        prefix: "nodeAppTesting created(\($0.host)) ->\(requestJSON.serialized()):")
+                }
+            })
+        router.get(
+            "/storage",
+            reply: { request in
+                store.list { result in
+                    guard result.status < 300 else { return .response(failure(result)) }
+                    return .response(wantsJSON(request) ? .json(bytes: result.body) : text([], result, status: .ok))
+                }
+            })
+        router.get(
+            "/storage/:key",
+            reply: { request in
+                let key = try limits.check(try request.parameter("key"))
+                return store.get(key) { answer(request, $0, prefix: "nodeAppTesting(", $0.host, ") ->") }
+            })
+        router.delete(
+            "/storage/:key",
+            reply: { request in
+                let key = try limits.check(try request.parameter("key"))
+                return store.delete(key) { answer(request, $0) }
+            })
         return router
     }
 
-    /// Reads `{"key": ..., "value": ...}`; a number or boolean value is stored as its text, a missing or null one as "".
+    /// Reads `{"key": ..., "value": ...}`; a number or boolean value is stored as its text, a missing or null one
+    /// as "".
     static func parsePut(_ request: Request, limits: KeyLimits) throws -> (String, String, JSON) {
-        if let type = request.headers["Content-Type"]?.lowercased(), !type.hasPrefix("application/json"), !type.hasPrefix("text/plain") {
+        if let type = request.headers["Content-Type"]?.lowercased(), !type.hasPrefix("application/json"),
+            !type.hasPrefix("text/plain")
+        {
             throw HTTPError(.unsupportedMediaType, "send the key and value as application/json")
         }
         let json: JSON
@@ -108,8 +139,11 @@ enum StorageApp {
 
     /// A key's result as the client asked: etcd's JSON with its status, or the demo's text (`prefix`, then the JSON)
     /// with 200; `status`, when given, is the status of either.
-    static func answer(_ request: Request, _ result: EtcdResult, status: HTTPStatus? = nil, prefix: String...) -> Reply {
-        if wantsJSON(request) { return .response(.json(bytes: result.body, status: status ?? HTTPStatus(code: result.status))) }
+    static func answer(_ request: Request, _ result: EtcdResult, status: HTTPStatus? = nil, prefix: String...) -> Reply
+    {
+        if wantsJSON(request) {
+            return .response(.json(bytes: result.body, status: status ?? HTTPStatus(code: result.status)))
+        }
         guard result.status < 300 else { return .response(failure(result)) }
         return .response(text(prefix, result, status: status ?? .ok))
     }
@@ -128,4 +162,3 @@ enum StorageApp {
         return .text(bytes: body, status: status)
     }
 }
-

@@ -48,8 +48,13 @@ import Testing
     @Test func jsonStringsWithEscapesAndUnicodeParse() throws {
         let text = #"["plain", "a\"b\\c\nd", "caf\u00e9 é €", "\ud83d\ude00 and more than eight bytes", ""]"#
         let json = try JSON.parse(text)
-        #expect(json.arrayValue?.compactMap(\.stringValue) == ["plain", "a\"b\\c\nd", "café é €", "😀 and more than eight bytes", ""])
+        #expect(
+            json.arrayValue?.compactMap(\.stringValue) == [
+                "plain", "a\"b\\c\nd", "café é €", "😀 and more than eight bytes", "",
+            ])
         #expect(throws: JSON.ParseError.self) { try JSON.parse([0x22, 0x61, 0x01, 0x22]) }
-        #expect(throws: JSON.ParseError.self) { try JSON.parse([0x22, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0xC3, 0x22]) }
+        #expect(throws: JSON.ParseError.self) {
+            try JSON.parse([0x22, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0xC3, 0x22])
+        }
     }
 }

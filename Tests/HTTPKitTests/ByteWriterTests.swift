@@ -28,7 +28,10 @@ import Testing
     @Test func jsonValuesFitTheirBoundInBothStyles() throws {
         let nasty = String(decoding: (UInt8(0)..<0x20).map { $0 } + [0x22, 0x5C], as: UTF8.self)
         let value = JSON.object([
-            (nasty, .array([.string(nasty), .null, .bool(false), .bool(true), .number("-1.5e3"), .array([]), .object([])])),
+            (
+                nasty,
+                .array([.string(nasty), .null, .bool(false), .bool(true), .number("-1.5e3"), .array([]), .object([])])
+            ),
             ("", .object([("a", .string(nasty)), (nasty, .array([.string(""), .string(nasty)]))])),
         ])
         for style in [JSON.Style.compact, .spaced] {
@@ -54,7 +57,8 @@ import Testing
         #expect(String(decoding: written, as: UTF8.self) == "0 007 -42 9223372036854775807 -9223372036854775808")
         for value in [1, 9, 10, 11, 99, 100, 101, 999, 1000, 12345, 100_000, 987_654_321] {
             for width in [1, 3, 8] {
-                let text = String(decoding: [UInt8].written(upTo: 40) { $0.append(decimal: value, width: width) }, as: UTF8.self)
+                let text = String(
+                    decoding: [UInt8].written(upTo: 40) { $0.append(decimal: value, width: width) }, as: UTF8.self)
                 let plain = String(value)
                 #expect(text == String(repeating: "0", count: max(0, width - plain.count)) + plain)
             }
@@ -65,7 +69,9 @@ import Testing
         var response = Response.text("abcdefghij")
         response.chunkSize = 4
         let chunked = try MessageWriter.response(response, keepAlive: true)
-        #expect(String(decoding: chunked, as: UTF8.self).hasSuffix("Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n4\r\nefgh\r\n2\r\nij\r\n0\r\n\r\n"))
+        #expect(
+            String(decoding: chunked, as: UTF8.self).hasSuffix(
+                "Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n4\r\nefgh\r\n2\r\nij\r\n0\r\n\r\n"))
         let head = try MessageWriter.response(.text("abcdefghij"), version: .http1_0, keepAlive: true, isHead: true)
         #expect(String(decoding: head, as: UTF8.self).hasSuffix("Content-Length: 10\r\nConnection: keep-alive\r\n\r\n"))
     }
@@ -73,7 +79,9 @@ import Testing
     /// Framing and connection fields a handler or caller sets are dropped: the writer sets its own.
     @Test func writersSetFramingFieldsThemselves() throws {
         var response = Response.text("four")
-        for (name, value) in [("content-length", "999"), ("Transfer-Encoding", "gzip"), ("CONNECTION", "upgrade"), ("X-Kept", "1")] {
+        for (name, value) in [
+            ("content-length", "999"), ("Transfer-Encoding", "gzip"), ("CONNECTION", "upgrade"), ("X-Kept", "1"),
+        ] {
             response.headers.add(name, value)
         }
         let head = String(decoding: try MessageWriter.response(response, keepAlive: true), as: UTF8.self).lowercased()
@@ -82,7 +90,8 @@ import Testing
         #expect(!head.contains("transfer-encoding") && !head.contains("connection") && !head.contains("999"))
         #expect(head.contains("x-kept: 1\r\n"))
         let request = try MessageWriter.request(
-            method: .get, target: "/", host: "h:1", headers: ["HOST": "other", "Content-Length": "5", "X-Kept": "1"], body: [], keepAlive: true
+            method: .get, target: "/", host: "h:1", headers: ["HOST": "other", "Content-Length": "5", "X-Kept": "1"],
+            body: [], keepAlive: true
         )
         #expect(String(decoding: request, as: UTF8.self) == "GET / HTTP/1.1\r\nHost: h:1\r\nX-Kept: 1\r\n\r\n")
     }

@@ -94,7 +94,8 @@ import TestSupport
     }
 
     @Test func chunkedResponse() throws {
-        let peer = try CannedPeer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n")
+        let peer = try CannedPeer(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n")
         defer { peer.stop() }
         #expect(try HTTPClient().get("http://127.0.0.1:\(peer.port)/", timeout: 2).bodyText == "Wikipedia")
     }
@@ -105,7 +106,10 @@ import TestSupport
         #expect(try HTTPClient().get("http://127.0.0.1:\(peer.port)/", timeout: 2).bodyText == "until the end")
     }
 
-    @Test(arguments: ["HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", "HTTP/1.1 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nx"])
+    @Test(arguments: [
+        "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", "HTTP/1.1 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nx",
+    ])
     func truncatedOrMalformedResponsesAreProtocolErrors(_ reply: String) throws {
         let peer = try CannedPeer(reply)
         defer { peer.stop() }
@@ -138,7 +142,8 @@ import TestSupport
     @Test func unknownNameIsReported() {
         // getaddrinfo asked for numeric hosts only answers EAI_NONAME at once, with no DNS server to wait for.
         var configuration = ClientConfiguration()
-        configuration.resolver = Resolver { host, port in try Resolver.lookup(host: host, port: port, numericOnly: true) }
+        configuration.resolver = Resolver { host, port in try Resolver.lookup(host: host, port: port, numericOnly: true)
+        }
         let start = Deadline.now
         #expect {
             _ = try HTTPClient(configuration: configuration).get("http://no-such-host.invalid:9080/", timeout: 3)

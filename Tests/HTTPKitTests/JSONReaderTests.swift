@@ -15,10 +15,13 @@ import Testing
             try reader.readObject { name, reader in
                 seen.append(name.string)
                 if name == "header" {
-                    try reader.readObject { name, reader in if name == "revision" { revision = try reader.readString() } }
+                    try reader.readObject { name, reader in if name == "revision" { revision = try reader.readString() }
+                    }
                 } else if name == "kvs" {
                     try reader.readArray { index, reader in
-                        try reader.readObject { name, reader in if name == "value" { values.append("\(index):" + (try reader.readString())) } }
+                        try reader.readObject { name, reader in
+                            if name == "value" { values.append("\(index):" + (try reader.readString())) }
+                        }
                     }
                 }
             }
@@ -32,7 +35,9 @@ import Testing
         let text = Array(#"{"a":1,"b":{"c":[true,null,"x\u00e9"],"d":-2.5e3},"e":"z"}"#.utf8)
         let tree = try JSON.parse(text)
         var b: JSON?
-        try JSON.read(text) { reader in try reader.readObject { name, reader in if name == "b" { b = try reader.readValue() } } }
+        try JSON.read(text) { reader in
+            try reader.readObject { name, reader in if name == "b" { b = try reader.readValue() } }
+        }
         #expect(b == tree["b"])
     }
 
@@ -49,8 +54,10 @@ import Testing
 
     /// Skipping checks exactly what parsing checks, and fails at the same byte.
     @Test(arguments: [
-        "{", "{\"a\"}", "[1,]", "01", "\"\\x\"", "nul", "{} x", "\"\u{1}\"", "\"\\ud800\"", "{\"a\":1,}", "[1 2]", "-", "1.",
-        "1e", "\"abc", "{\"a\" 1}", "{1:2}", "[tru]", " {\"a\":[{}, [], \"\\n\", 0, -1.5E+2, true, false, null]} ", "\"é\"", "[]", "{}",
+        "{", "{\"a\"}", "[1,]", "01", "\"\\x\"", "nul", "{} x", "\"\u{1}\"", "\"\\ud800\"", "{\"a\":1,}", "[1 2]", "-",
+        "1.",
+        "1e", "\"abc", "{\"a\" 1}", "{1:2}", "[tru]", " {\"a\":[{}, [], \"\\n\", 0, -1.5E+2, true, false, null]} ",
+        "\"é\"", "[]", "{}",
     ])
     func skippingAcceptsAndRejectsAsParsingDoes(_ text: String) {
         let bytes = Array(text.utf8)
@@ -58,13 +65,16 @@ import Testing
         let skipped = Result { try JSON.read(bytes) { _ in } }
         switch (parsed, skipped) {
         case (.success, .success): break
-        case (.failure(let a as JSON.ParseError), .failure(let b as JSON.ParseError)): #expect(a.offset == b.offset, "\(a) vs \(b)")
+        case (.failure(let a as JSON.ParseError), .failure(let b as JSON.ParseError)):
+            #expect(a.offset == b.offset, "\(a) vs \(b)")
         default: Issue.record("parse: \(parsed), read: \(skipped)")
         }
     }
 
     @Test func invalidUTF8IsRejectedWhenSkipped() {
-        for invalid: [UInt8] in [[0x22, 0xFF, 0x22], [0x5B, 0x22, 0xC3, 0x22, 0x5D], [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]] {
+        for invalid: [UInt8] in [
+            [0x22, 0xFF, 0x22], [0x5B, 0x22, 0xC3, 0x22, 0x5D], [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D],
+        ] {
             #expect(throws: JSON.ParseError.self) { try JSON.read(invalid) { _ in } }
         }
     }
@@ -73,14 +83,20 @@ import Testing
         let deep = Array((String(repeating: "[", count: 100) + String(repeating: "]", count: 100)).utf8)
         #expect(throws: JSON.ParseError.self) { try JSON.read(deep, maxDepth: 64) { _ in } }
         #expect(throws: JSON.ParseError.self) {
-            try JSON.read(deep, maxDepth: 64) { reader in try reader.readArray { _, reader in _ = try reader.readValue() } }
+            try JSON.read(deep, maxDepth: 64) { reader in
+                try reader.readArray { _, reader in _ = try reader.readValue() }
+            }
         }
         #expect(throws: Never.self) { try JSON.read(deep, maxDepth: 101) { _ in } }
     }
 
     @Test func readingTheWrongKindIsAnError() {
-        #expect(throws: JSON.ParseError.self) { try JSON.read(Array("[1]".utf8)) { reader in try reader.readObject { _, _ in } } }
-        #expect(throws: JSON.ParseError.self) { try JSON.read(Array("1".utf8)) { reader in _ = try reader.readString() } }
+        #expect(throws: JSON.ParseError.self) {
+            try JSON.read(Array("[1]".utf8)) { reader in try reader.readObject { _, _ in } }
+        }
+        #expect(throws: JSON.ParseError.self) {
+            try JSON.read(Array("1".utf8)) { reader in _ = try reader.readString() }
+        }
         #expect(throws: JSON.ParseError.self) {
             try JSON.read(Array(#"{"a":"x"}"#.utf8)) { reader in
                 try reader.readObject { _, reader in

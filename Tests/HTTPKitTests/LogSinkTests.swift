@@ -22,7 +22,8 @@ func readPipe(_ fd: Int32, lines: Int = .max, seconds: Double) -> [UInt8] {
 
 @Suite struct LogSinkTests {
     func readLines(_ fd: Int32, expected: Int, seconds: Double) -> [String] {
-        String(decoding: readPipe(fd, lines: expected, seconds: seconds), as: UTF8.self).split(separator: "\n").map(String.init)
+        String(decoding: readPipe(fd, lines: expected, seconds: seconds), as: UTF8.self).split(separator: "\n").map(
+            String.init)
     }
 
     /// Lines are written without anyone flushing, also after the sink has been idle (its flusher sleeps then).

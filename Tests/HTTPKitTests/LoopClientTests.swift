@@ -8,25 +8,39 @@ import TestSupport
 /// describes the result, `/both?a=U&b=V` calls both at once, `/pause` finishes on a worker.
 private func proxyRouter() -> Router {
     var router = Router()
-    router.get("/call", reply: { request in
-        let url = try HTTPClient.URL(request.queryValue("url") ?? "")
-        let timeout = Double(request.queryValue("timeout") ?? "2") ?? 2
-        return .call(HTTPClient.Call(.get, url, deadline: .after(seconds: timeout))) { .response(.text(describe($0))) }
-    })
-    router.get("/both", reply: { request in
-        let calls = try ["a", "b"].map { HTTPClient.Call(.get, try HTTPClient.URL(request.queryValue($0) ?? ""), deadline: .after(seconds: 2)) }
-        return .calls(calls) { results in .response(.text(results.map(describe).joined(separator: " | "))) }
-    })
-    router.get("/pause", reply: { _ in
-        .blocking {
-            usleep(1_500_000)
-            return .response(.text("paused"))
-        }
-    })
-    router.get("/fail", reply: { request in
-        let url = try HTTPClient.URL(request.queryValue("url") ?? "")
-        return .call(HTTPClient.Call(.get, url, deadline: .after(seconds: 2))) { _ in throw HTTPError(.conflict, "thrown after the call") }
-    })
+    router.get(
+        "/call",
+        reply: { request in
+            let url = try HTTPClient.URL(request.queryValue("url") ?? "")
+            let timeout = Double(request.queryValue("timeout") ?? "2") ?? 2
+            return .call(HTTPClient.Call(.get, url, deadline: .after(seconds: timeout))) {
+                .response(.text(describe($0)))
+            }
+        })
+    router.get(
+        "/both",
+        reply: { request in
+            let calls = try ["a", "b"].map {
+                HTTPClient.Call(.get, try HTTPClient.URL(request.queryValue($0) ?? ""), deadline: .after(seconds: 2))
+            }
+            return .calls(calls) { results in .response(.text(results.map(describe).joined(separator: " | "))) }
+        })
+    router.get(
+        "/pause",
+        reply: { _ in
+            .blocking {
+                usleep(1_500_000)
+                return .response(.text("paused"))
+            }
+        })
+    router.get(
+        "/fail",
+        reply: { request in
+            let url = try HTTPClient.URL(request.queryValue("url") ?? "")
+            return .call(HTTPClient.Call(.get, url, deadline: .after(seconds: 2))) { _ in
+                throw HTTPError(.conflict, "thrown after the call")
+            }
+        })
     return router
 }
 
@@ -59,10 +73,13 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         let upstream = try TestServer(router: echoRouter())
         var configuration = ClientConfiguration()
         configuration.maxIdlePerHost = limit
-        let proxy = try TestServer(configure: { $0.eventLoops = 1 }, client: HTTPClient(configuration: configuration), router: proxyRouter())
+        let proxy = try TestServer(
+            configure: { $0.eventLoops = 1 }, client: HTTPClient(configuration: configuration), router: proxyRouter())
         defer { proxy.stop(); upstream.stop() }
         // Both calls are in flight at once, so each has its own connection.
-        #expect(try get(proxy, "/both?a=\(upstream.baseURL)/echo/a&b=\(upstream.baseURL)/blocking/b").bodyText == "200 a | 200 b")
+        #expect(
+            try get(proxy, "/both?a=\(upstream.baseURL)/echo/a&b=\(upstream.baseURL)/blocking/b").bodyText
+                == "200 a | 200 b")
         #expect(proxy.server.outboundConnections == kept)
     }
 
@@ -71,9 +88,13 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         let silent = try CannedPeer(reply: nil)
         let proxy = try TestServer(router: proxyRouter())
         defer { proxy.stop(); upstream.stop(); silent.stop() }
-        #expect(try get(proxy, "/both?a=\(upstream.baseURL)/echo/a&b=\(upstream.baseURL)/blocking/b").bodyText == "200 a | 200 b")
+        #expect(
+            try get(proxy, "/both?a=\(upstream.baseURL)/echo/a&b=\(upstream.baseURL)/blocking/b").bodyText
+                == "200 a | 200 b")
         let start = Deadline.now
-        #expect(try get(proxy, "/both?a=\(upstream.baseURL)/echo/x&b=http://127.0.0.1:\(silent.port)/").bodyText == "200 x | error timeout")
+        #expect(
+            try get(proxy, "/both?a=\(upstream.baseURL)/echo/x&b=http://127.0.0.1:\(silent.port)/").bodyText
+                == "200 x | error timeout")
         let elapsed = secondsSince(start)
         #expect(elapsed >= 2 && elapsed < 4, "took \(elapsed) s")
     }
@@ -96,7 +117,8 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         let client = LoopClient(epoll: epoll, configuration: ClientConfiguration()) { _ in }
         #expect(client.waitMilliseconds(limit: 100, now: monotonicNanos()) == 100)
         let deadline = Deadline.after(seconds: 1)
-        client.start([HTTPClient.Call(.get, try HTTPClient.URL("http://127.0.0.1:\(silent.port)/"), deadline: deadline)]) { _ in }
+        client.start([HTTPClient.Call(.get, try HTTPClient.URL("http://127.0.0.1:\(silent.port)/"), deadline: deadline)]
+        ) { _ in }
         #expect(client.waitMilliseconds(limit: 100, now: deadline.nanos - 30_000_000) == 30)
         #expect(client.waitMilliseconds(limit: 100, now: deadline.nanos - 500_000_000) == 100)
         #expect(client.waitMilliseconds(limit: 100, now: deadline.nanos) == 0)
@@ -111,14 +133,16 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
         let closeDelimited = try CannedPeer("HTTP/1.1 200 OK\r\n\r\nuntil the end")
         // getaddrinfo for numeric hosts only: an unknown name is a name error at once, with no DNS server to wait for.
         var configuration = ClientConfiguration()
-        configuration.resolver = Resolver { host, port in try Resolver.lookup(host: host, port: port, numericOnly: true) }
+        configuration.resolver = Resolver { host, port in try Resolver.lookup(host: host, port: port, numericOnly: true)
+        }
         let proxy = try TestServer(client: HTTPClient(configuration: configuration), router: proxyRouter())
         defer { proxy.stop(); truncated.stop(); garbage.stop(); closeDelimited.stop() }
         #expect(try get(proxy, "/call?url=http://127.0.0.1:\(closedPort)/").bodyText == "error refused")
         #expect(try get(proxy, "/call?url=http://127.0.0.1:\(truncated.port)/").bodyText == "error protocol_error")
         #expect(try get(proxy, "/call?url=http://127.0.0.1:\(garbage.port)/").bodyText == "error protocol_error")
         #expect(try get(proxy, "/call?url=http://127.0.0.1:\(closeDelimited.port)/").bodyText == "200 until the end")
-        #expect(try get(proxy, "/call?url=http://no-such-host.invalid:9080/&timeout=3").bodyText == "error name_not_found")
+        #expect(
+            try get(proxy, "/call?url=http://no-such-host.invalid:9080/&timeout=3").bodyText == "error name_not_found")
     }
 
     @Test func namesAreLookedUpOffTheLoop() throws {
@@ -129,7 +153,8 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
             if host == "slow.test" { usleep(3_000_000) }
             return try Resolver.lookup(host: "127.0.0.1", port: port, numericOnly: true)
         }
-        let proxy = try TestServer(configure: { $0.eventLoops = 1 }, client: HTTPClient(configuration: configuration), router: proxyRouter())
+        let proxy = try TestServer(
+            configure: { $0.eventLoops = 1 }, client: HTTPClient(configuration: configuration), router: proxyRouter())
         defer { proxy.stop(); upstream.stop() }
         let named = BackgroundGet(proxy.baseURL + "/call?url=http://slow.test:\(upstream.port)/echo/named&timeout=6")
         usleep(200_000)

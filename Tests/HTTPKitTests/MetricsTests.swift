@@ -18,13 +18,15 @@ import TestSupport
         #expect(text.contains("# HELP hits_total Hits\n# TYPE hits_total counter\n"))
         #expect(text.contains("hits_total{path=\"/a\"} 2\nhits_total{path=\"/b\"} 2\n"))
         #expect(text.contains(#"hits_total{path="say \"hi\"\n"} 1"#))
-        #expect(text.contains("""
-            latency_seconds_bucket{le="0.1"} 1
-            latency_seconds_bucket{le="1"} 2
-            latency_seconds_bucket{le="+Inf"} 3
-            latency_seconds_sum 3.55
-            latency_seconds_count 3
-            """))
+        #expect(
+            text.contains(
+                """
+                latency_seconds_bucket{le="0.1"} 1
+                latency_seconds_bucket{le="1"} 2
+                latency_seconds_bucket{le="+Inf"} 3
+                latency_seconds_sum 3.55
+                latency_seconds_count 3
+                """))
     }
 
     /// The server's own series, kept per route and method: a 405 counts under the pattern its path matched,
@@ -35,7 +37,10 @@ import TestSupport
         let context = try ServiceContext(testing: "metrics", table: [])
         let (responder, _) = ServiceRunner.makeResponder(router: router, context: context)
         func send(_ method: HTTPMethod, _ target: String) -> Int {
-            guard case .response(let response) = responder(Request(method: method, target: target, headers: ["Host": "t"])) else {
+            guard
+                case .response(let response) = responder(
+                    Request(method: method, target: target, headers: ["Host": "t"]))
+            else {
                 Issue.record("expected a response")
                 return 0
             }
@@ -52,7 +57,8 @@ import TestSupport
         #expect(text.contains(#"http_server_requests_total{method="GET",route="unmatched",code="404"} 1"#))
         #expect(text.contains(#"http_server_requests_total{method="other",route="/items/:id",code="405"} 1"#))
         #expect(text.contains(#"http_server_request_duration_seconds_count{method="GET",route="/items/:id"} 2"#))
-        #expect(text.contains(#"http_server_request_duration_seconds_bucket{method="GET",route="unmatched",le="+Inf"} 1"#))
+        #expect(
+            text.contains(#"http_server_request_duration_seconds_bucket{method="GET",route="unmatched",le="+Inf"} 1"#))
     }
 
     /// Outbound calls counted by upstream and result, the series kept per upstream.

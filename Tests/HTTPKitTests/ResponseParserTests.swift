@@ -36,12 +36,17 @@ import Testing
     /// Header strings are made when asked for: the same fields, order and trimming whichever way the bytes came,
     /// and framing and keep-alive read from mixed-case names.
     @Test func headersAreKeptInOrderAndTrimmed() throws {
-        let text = "HTTP/1.1 200 OK\r\nX-One: a \r\ncontent-LENGTH: 2\r\nX-Two:\tb, c\r\nX-One: d\r\nCONNECTION: close\r\n\r\nhi"
+        let text =
+            "HTTP/1.1 200 OK\r\nX-One: a \r\ncontent-LENGTH: 2\r\nX-Two:\tb, c\r\nX-One: d\r\nCONNECTION: "
+            + "close\r\n\r\nhi"
         let results = parseAll(text)
         #expect(bodies(results) == ["hi"])
         for result in results {
             let response = try result.get()
-            #expect(response.headers.fields.map { "\($0.name)=\($0.value)" } == ["X-One=a", "content-LENGTH=2", "X-Two=b, c", "X-One=d", "CONNECTION=close"])
+            #expect(
+                response.headers.fields.map { "\($0.name)=\($0.value)" } == [
+                    "X-One=a", "content-LENGTH=2", "X-Two=b, c", "X-One=d", "CONNECTION=close",
+                ])
             #expect(response.headers.values("x-one") == ["a", "d"])
             #expect(!response.keepAlive)
         }
@@ -58,7 +63,9 @@ import Testing
     }
 
     @Test func chunked() {
-        #expect(bodies(parseAll("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")) == ["abcde"])
+        #expect(
+            bodies(parseAll("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"))
+                == ["abcde"])
     }
 
     @Test func closeDelimited() throws {
@@ -73,7 +80,10 @@ import Testing
     }
 
     @Test func interimResponsesAreSkipped() {
-        #expect(bodies(parseAll("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")) == ["ok"])
+        #expect(
+            bodies(parseAll("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")) == [
+                "ok"
+            ])
     }
 
     @Test func noBodyFor204AndHead() {

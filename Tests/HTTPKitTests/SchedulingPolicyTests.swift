@@ -7,7 +7,10 @@ import TestSupport
 /// Runs `body` on a thread of its own (the policy is per thread) and waits for its result.
 private func onFreshThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T? {
     let result = Mutex<T?>(nil)
-    #expect(startThread { let value = body(); result.withLock { $0 = value } })
+    #expect(
+        startThread {
+            let value = body(); result.withLock { $0 = value }
+        })
     _ = eventually { result.withLock { $0 != nil } }
     return result.withLock { $0 }
 }

@@ -8,7 +8,9 @@ func echoRouter() -> Router {
     var router = Router()
     router.get("/echo/:word", execution: .inline) { request in .text(try request.parameter("word")) }
     router.get("/blocking/:word") { request in .text(try request.parameter("word")) }
-    router.get("/large", execution: .inline) { _ in Response(status: .ok, headers: [:], body: [UInt8](repeating: 0x61, count: 16 << 20)) }
+    router.get("/large", execution: .inline) { _ in
+        Response(status: .ok, headers: [:], body: [UInt8](repeating: 0x61, count: 16 << 20))
+    }
     router.get("/chunked/:word", execution: .inline) { request in
         var response = Response.text(String(repeating: try request.parameter("word"), count: 3))
         response.chunkSize = 4
@@ -57,7 +59,10 @@ func echoRouter() -> Router {
         let server = try TestServer(router: echoRouter())
         defer { server.stop() }
         let connection = try RawConnection(port: server.port)
-        try connection.send("GET /sleep/50 HTTP/1.1\r\nHost: t\r\n\r\nGET /echo/2 HTTP/1.1\r\nHost: t\r\n\r\nPOST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /echo/4 HTTP/1.1\r\nHost: t\r\n\r\n")
+        try connection.send(
+            "GET /sleep/50 HTTP/1.1\r\nHost: t\r\n\r\nGET /echo/2 HTTP/1.1\r\nHost: t\r\n\r\nPOST /body "
+                + "HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /echo/4 HTTP/1.1\r\nHost: t\r\n\r\n"
+        )
         let bodies = connection.readResponses(4).map(\.bodyText)
         #expect(bodies == ["slept", "2", "got 3: abc", "4"])
     }
@@ -86,7 +91,11 @@ func echoRouter() -> Router {
         defer { server.stop() }
         let connection = try RawConnection(port: server.port)
         try connection.send("GET /chunked/abc HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        #expect(connection.readToEnd() == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nabca\r\n4\r\nbcab\r\n1\r\nc\r\n0\r\n\r\n")
+        #expect(
+            connection.readToEnd()
+                == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nTransfer-Encoding: "
+                + "chunked\r\nConnection: close\r\n\r\n4\r\nabca\r\n4\r\nbcab\r\n1\r\nc\r\n0\r\n\r\n"
+        )
         #expect(try HTTPClient().get(server.baseURL + "/chunked/xy", timeout: 2).bodyText == "xyxyxy")
         let old = try RawConnection(port: server.port)
         try old.send("GET /chunked/abc HTTP/1.0\r\n\r\n")
@@ -99,7 +108,11 @@ func echoRouter() -> Router {
         let connection = try RawConnection(port: server.port)
         try connection.send("HEAD /echo/hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         let text = connection.readToEnd()
-        #expect(text == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+        #expect(
+            text
+                == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\nConnection: "
+                + "close\r\n\r\n"
+        )
     }
 
     @Test func oversizedHeadersGetTheExactCannedReply() throws {
@@ -108,7 +121,11 @@ func echoRouter() -> Router {
         let connection = try RawConnection(port: server.port)
         try connection.send("GET /echo/a HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "x", count: 2000))\r\n\r\n")
         let body = #"{"error":"request header fields too large"}"#
-        #expect(connection.readToEnd() == "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        #expect(
+            connection.readToEnd()
+                == "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: "
+                + "application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        )
     }
 
     @Test func oversizedBodyIsRefusedUnread() throws {
@@ -117,7 +134,11 @@ func echoRouter() -> Router {
         let connection = try RawConnection(port: server.port)
         try connection.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
         let body = #"{"error":"request body too large"}"#
-        #expect(connection.readToEnd() == "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        #expect(
+            connection.readToEnd()
+                == "HTTP/1.1 413 Content Too Large\r\nContent-Type: "
+                + "application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        )
     }
 
     @Test(arguments: [
@@ -165,16 +186,22 @@ func echoRouter() -> Router {
     }
 
     @Test func slowBodyIsTimedOut() throws {
-        let server = try TestServer(configure: { $0.headerTimeout = 5; $0.bodyTimeout = 0.3 }, router: echoRouter())
+        let server = try TestServer(
+            configure: {
+                $0.headerTimeout = 5; $0.bodyTimeout = 0.3
+            }, router: echoRouter())
         defer { server.stop() }
-        let text = try replyToStalledRequest(server, after: "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab")
+        let text = try replyToStalledRequest(
+            server, after: "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab")
         #expect(text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
         #expect(text.contains("request body not received in time"))
     }
 
     /// Sends `prefix` at once, then `text` one byte every 0.3 s until the server answers; returns the answer and the
     /// seconds from the first dripped byte to it. A deadline that restarted with each byte would never come.
-    func drip(_ text: String, after prefix: String = "", to server: TestServer, giveUpAfter limit: Double = 6) throws -> (String, Double) {
+    func drip(_ text: String, after prefix: String = "", to server: TestServer, giveUpAfter limit: Double = 6) throws
+        -> (String, Double)
+    {
         let connection = try RawConnection(port: server.port)
         defer { connection.close() }
         if !prefix.isEmpty { try connection.send(prefix) }
@@ -266,7 +293,9 @@ func echoRouter() -> Router {
             _ = try client.get(server.baseURL + "/echo/\(i)", timeout: 2)
         }
         #expect(eventually { server.server.openConnections == 0 })
-        #expect(eventually { openSocketCount(port: server.port) == before }, "sockets before \(before), after \(openSocketCount(port: server.port))")
+        #expect(
+            eventually { openSocketCount(port: server.port) == before },
+            "sockets before \(before), after \(openSocketCount(port: server.port))")
     }
 
     @Test func connectionLimitAnswers503WhenNoConnectionIsIdle() throws {
@@ -288,7 +317,10 @@ func echoRouter() -> Router {
 
     @Test func atTheLimitSilentConnectionsMakeRoomOldestFirst() throws {
         let limit = 16
-        let server = try TestServer(configure: { $0.maxConnections = limit; $0.eventLoops = 2 }, router: echoRouter())
+        let server = try TestServer(
+            configure: {
+                $0.maxConnections = limit; $0.eventLoops = 2
+            }, router: echoRouter())
         defer { server.stop() }
         var silent: [RawConnection] = []
         for _ in 0..<limit {
@@ -315,7 +347,10 @@ func echoRouter() -> Router {
     }
 
     @Test func atTheLimitAnIdleKeepAliveConnectionMakesRoom() throws {
-        let server = try TestServer(configure: { $0.maxConnections = 2; $0.eventLoops = 1 }, router: echoRouter())
+        let server = try TestServer(
+            configure: {
+                $0.maxConnections = 2; $0.eventLoops = 1
+            }, router: echoRouter())
         defer { server.stop() }
         let idle = try RawConnection(port: server.port)
         try idle.send("GET /echo/a HTTP/1.1\r\nHost: t\r\n\r\n")

@@ -2,16 +2,27 @@ import HTTPKit
 import Testing
 
 @Suite struct SettingsTests {
-    let table = ServerSettings.table + [Setting("FLAG", "false", "a flag", .boolean), Setting("WAIT", "3s", "a wait", .duration)]
+    let table =
+        ServerSettings.table + [
+            Setting("FLAG", "false", "a flag", .boolean), Setting("WAIT", "3s", "a wait", .duration),
+        ]
 
     @Test func aServiceEntryReplacesTheSharedOneInPlace() throws {
-        let own = [Setting("EXTRA", "x", "its own", .required), Setting("HTTP_SERVER_EVENT_LOOPS", "1", "one here", .optional(.integer(1...64)))]
+        let own = [
+            Setting("EXTRA", "x", "its own", .required),
+            Setting("HTTP_SERVER_EVENT_LOOPS", "1", "one here", .optional(.integer(1...64))),
+        ]
         let merged = ServerSettings.table(with: own)
         #expect(merged.map(\.name) == ServerSettings.table.map(\.name) + ["EXTRA"])
         #expect(merged.first { $0.name == "HTTP_SERVER_EVENT_LOOPS" }?.defaultValue == "1")
         #expect(try Settings(table: merged, environment: [:]).int("HTTP_SERVER_EVENT_LOOPS") == 1)
-        #expect(try Settings(table: merged, environment: ["HTTP_SERVER_EVENT_LOOPS": "4"]).int("HTTP_SERVER_EVENT_LOOPS") == 4)
-        #expect(Settings.helpText(service: "s", summary: "t", table: merged).components(separatedBy: "HTTP_SERVER_EVENT_LOOPS").count == 2)
+        #expect(
+            try Settings(table: merged, environment: ["HTTP_SERVER_EVENT_LOOPS": "4"]).int("HTTP_SERVER_EVENT_LOOPS")
+                == 4)
+        #expect(
+            Settings.helpText(service: "s", summary: "t", table: merged).components(
+                separatedBy: "HTTP_SERVER_EVENT_LOOPS"
+            ).count == 2)
     }
 
     @Test func booleansAreTrueOrFalseInAnyCase() throws {
@@ -19,24 +30,33 @@ import Testing
             #expect(try Settings(table: table, environment: ["FLAG": text]).bool("FLAG") == value)
         }
         for text in ["yes", "1", "0", "on", "", "maybe"] {
-            #expect(throws: ConfigError.self, "FLAG=\(text)") { try Settings(table: table, environment: ["FLAG": text]) }
+            #expect(throws: ConfigError.self, "FLAG=\(text)") {
+                try Settings(table: table, environment: ["FLAG": text])
+            }
         }
     }
 
     @Test func aSecretIsShownOnlyAsSetOrNot() throws {
-        let secret = [Setting("KEY", "published-default", "a key", .required, secret: true), Setting("TOKEN", "", "a token", secret: true)]
+        let secret = [
+            Setting("KEY", "published-default", "a key", .required, secret: true),
+            Setting("TOKEN", "", "a token", secret: true),
+        ]
         let given = try Settings(table: secret, environment: ["KEY": "hunter2-real", "TOKEN": ""])
         #expect(given.json.serialized() == #"{"KEY":"set","TOKEN":"unset"}"#)
         #expect(!given.isDefaultSecret("KEY"))
         let defaulted = try Settings(table: secret, environment: [:])
         #expect(defaulted.json.serialized() == #"{"KEY":"built-in default","TOKEN":"unset"}"#)
         #expect(defaulted.isDefaultSecret("KEY"))
-        #expect(try Settings(table: secret, environment: ["KEY": "placeholder"]).isDefaultSecret("KEY", placeholder: "placeholder"))
+        #expect(
+            try Settings(table: secret, environment: ["KEY": "placeholder"]).isDefaultSecret(
+                "KEY", placeholder: "placeholder"))
         let help = Settings.helpText(service: "s", summary: "t", table: secret)
         #expect(!help.contains("published-default"))
         #expect(help.contains("KEY (secret string, default built in, not shown)"))
         let refused = #expect(throws: ConfigError.self) {
-            try Settings(table: [Setting("PIN", "1234", "a pin", .integer(0...9999), secret: true)], environment: ["PIN": "secret-pin-text"])
+            try Settings(
+                table: [Setting("PIN", "1234", "a pin", .integer(0...9999), secret: true)],
+                environment: ["PIN": "secret-pin-text"])
         }
         #expect(refused.map { !$0.description.contains("secret-pin-text") && $0.description.contains("PIN") } == true)
     }
@@ -72,7 +92,10 @@ import Testing
     @Test func serviceExitsTwoOnBadSetting() {
         let definition = ServiceRunner.Definition(name: "svc", summary: "s", table: []) { _ in Router() }
         var errors = ""
-        #expect(ServiceRunner.main(definition, arguments: [], environment: ["HTTP_SERVER_IDLE_TIMEOUT": "x"]) { errors += $0 } == 2)
+        #expect(
+            ServiceRunner.main(definition, arguments: [], environment: ["HTTP_SERVER_IDLE_TIMEOUT": "x"]) {
+                errors += $0
+            } == 2)
         #expect(errors.hasPrefix("svc: configuration error: HTTP_SERVER_IDLE_TIMEOUT must be a duration"))
         errors = ""
         #expect(ServiceRunner.main(definition, arguments: ["--bogus"], environment: [:]) { errors += $0 } == 2)

@@ -25,10 +25,13 @@ final class Bookinfo: @unchecked Sendable {
         detailsProxy = try RecordingProxy { "http://127.0.0.1:\(detailsPort)" }
         var reviews: [String: ServiceProcess] = [:]
         for version in ["v1", "v2", "v3"] {
-            reviews[version] = try ServiceProcess("reviews", [
-                "SERVICE_VERSION": version, "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratingsProxy.port),
-                "HOSTNAME": "reviews-\(version)-pod",
-            ])
+            reviews[version] = try ServiceProcess(
+                "reviews",
+                [
+                    "SERVICE_VERSION": version, "RATINGS_HOSTNAME": "127.0.0.1",
+                    "RATINGS_SERVICE_PORT": String(ratingsProxy.port),
+                    "HOSTNAME": "reviews-\(version)-pod",
+                ])
         }
         self.reviews = reviews
         let v2Port = reviews["v2"]!.port
@@ -36,11 +39,13 @@ final class Bookinfo: @unchecked Sendable {
         var pages: [String: ServiceProcess] = [:]
         for version in ["v1", "v2", "v3"] {
             let reviewsPort = version == "v2" ? reviewsProxy.port : reviews[version]!.port
-            pages[version] = try ServiceProcess("productpage", [
-                "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(detailsProxy.port),
-                "REVIEWS_HOSTNAME": "127.0.0.1", "REVIEWS_SERVICE_PORT": String(reviewsPort),
-                "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratingsProxy.port),
-            ])
+            pages[version] = try ServiceProcess(
+                "productpage",
+                [
+                    "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(detailsProxy.port),
+                    "REVIEWS_HOSTNAME": "127.0.0.1", "REVIEWS_SERVICE_PORT": String(reviewsPort),
+                    "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratingsProxy.port),
+                ])
         }
         self.pages = pages
     }
@@ -74,7 +79,9 @@ final class Bookinfo: @unchecked Sendable {
         defer { bookinfo.stop() }
         let page = bookinfo.pages["v2"]!.baseURL
         var jar = CookieJar()
-        let login = try client.request(.post, page + "/login", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: Array("username=jason&passwd=password".utf8), timeout: 5)
+        let login = try client.request(
+            .post, page + "/login", headers: ["Content-Type": "application/x-www-form-urlencoded"],
+            body: Array("username=jason&passwd=password".utf8), timeout: 5)
         #expect(login.status == .found)
         #expect(login.headers["Location"] == "/productpage")
         jar.store(from: login)
@@ -86,20 +93,26 @@ final class Bookinfo: @unchecked Sendable {
         let logout = try client.get(page + "/logout", headers: ["Cookie": jar.header], timeout: 5)
         #expect(logout.headers["Location"] == "/productpage")
         jar.store(from: logout)
-        #expect(!(try client.get(page + "/productpage", headers: ["Cookie": jar.header], timeout: 5).bodyText.contains("Sign out")))
+        #expect(
+            !(try client.get(page + "/productpage", headers: ["Cookie": jar.header], timeout: 5).bodyText.contains(
+                "Sign out")))
     }
 
     @Test func tracingHeadersArriveUnchangedEverywhere() throws {
         let bookinfo = try Bookinfo()
         defer { bookinfo.stop() }
         let sent: HTTPHeaders = [
-            "x-request-id": "3f1c1a0e-e2c4-4a8b-9f52-0a6ad0e1c001", "x-b3-traceid": "80f198ee56343ba8", "x-b3-spanid": "e457b5a2e4d86bd1",
+            "x-request-id": "3f1c1a0e-e2c4-4a8b-9f52-0a6ad0e1c001", "x-b3-traceid": "80f198ee56343ba8",
+            "x-b3-spanid": "e457b5a2e4d86bd1",
             "x-b3-parentspanid": "05e3ac9a4f6e3b90", "x-b3-sampled": "1", "x-b3-flags": "0",
-            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "user-agent": "integration-test/1.0",
+            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            "user-agent": "integration-test/1.0",
         ]
         let page = try client.get(bookinfo.pages["v2"]!.baseURL + "/productpage", headers: sent, timeout: 5)
         #expect(occurrences("glyphicon glyphicon-star", in: page.bodyText) == 9)
-        for (service, proxy) in [("details", bookinfo.detailsProxy), ("reviews", bookinfo.reviewsProxy), ("ratings", bookinfo.ratingsProxy)] {
+        for (service, proxy) in [
+            ("details", bookinfo.detailsProxy), ("reviews", bookinfo.reviewsProxy), ("ratings", bookinfo.ratingsProxy),
+        ] {
             let seen = try #require(proxy.requests.last, "\(service) saw nothing")
             for (name, value) in sent { #expect(seen[name] == value, "\(name) at \(service)") }
         }
@@ -129,12 +142,16 @@ final class Bookinfo: @unchecked Sendable {
     /// two 3 s tries.
     @Test func delayedRatingsBehindReviewsV2() throws {
         let ratings = try ServiceProcess("ratings", ["SERVICE_VERSION": "v-delayed", "FAULT_PROBABILITY": "1"])
-        let reviews = try ServiceProcess("reviews", ["SERVICE_VERSION": "v2", "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratings.port)])
+        let reviews = try ServiceProcess(
+            "reviews",
+            ["SERVICE_VERSION": "v2", "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratings.port)])
         let details = try ServiceProcess("details")
-        let page = try ServiceProcess("productpage", [
-            "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(details.port),
-            "REVIEWS_HOSTNAME": "127.0.0.1", "REVIEWS_SERVICE_PORT": String(reviews.port),
-        ])
+        let page = try ServiceProcess(
+            "productpage",
+            [
+                "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(details.port),
+                "REVIEWS_HOSTNAME": "127.0.0.1", "REVIEWS_SERVICE_PORT": String(reviews.port),
+            ])
         defer { [page, reviews, details, ratings].forEach { $0.stop(signal: SIGKILL) } }
         let start = Deadline.now
         let html = try client.get(page.baseURL + "/productpage", timeout: 15)
@@ -146,7 +163,8 @@ final class Bookinfo: @unchecked Sendable {
     }
 
     @Test func sigtermFinishesTheRequestInFlightAndExitsZero() throws {
-        let ratings = try ServiceProcess("ratings", ["SERVICE_VERSION": "v-delayed", "FAULT_PROBABILITY": "1", "FAULT_DELAY": "1s"])
+        let ratings = try ServiceProcess(
+            "ratings", ["SERVICE_VERSION": "v-delayed", "FAULT_PROBABILITY": "1", "FAULT_DELAY": "1s"])
         let url = ratings.baseURL + "/ratings/0"
         let result = Mutex<ClientResponse?>(nil)
         let done = DispatchSemaphore(value: 0)
@@ -192,7 +210,9 @@ final class Bookinfo: @unchecked Sendable {
         usleep(500_000)
         kill(details.process.processIdentifier, SIGTERM)
         let signalled = Deadline.now
-        let notReady = eventually(timeout: 2) { (try? HTTPClient().get(details.baseURL + "/ready", timeout: 1))?.status == .serviceUnavailable }
+        let notReady = eventually(timeout: 2) {
+            (try? HTTPClient().get(details.baseURL + "/ready", timeout: 1))?.status == .serviceUnavailable
+        }
         // Clients keep sending for 2 s of the 3 s delay.
         while secondsSince(signalled) < 2 { usleep(50_000) }
         tally.stop.store(true, ordering: .relaxed)
@@ -206,29 +226,38 @@ final class Bookinfo: @unchecked Sendable {
     }
 
     @Test func badSettingsExitTwoNamingTheVariable() throws {
-        for (binary, name, value) in [("details", "PORT", "abc"), ("ratings", "SERVICE_VERSION", "v2"), ("reviews", "STAR_COLOR", "Red!"),
-                                      ("productpage", "FLOOD_FACTOR", "-1"), ("storage-app", "ETCD_API", "v4"), ("productpage", "HTTP_SERVER_IDLE_TIMEOUT", "forever"),
-                                      ("details", "HTTP_SERVER_SCHEDULING", "fast")] {
+        for (binary, name, value) in [
+            ("details", "PORT", "abc"), ("ratings", "SERVICE_VERSION", "v2"), ("reviews", "STAR_COLOR", "Red!"),
+            ("productpage", "FLOOD_FACTOR", "-1"), ("storage-app", "ETCD_API", "v4"),
+            ("productpage", "HTTP_SERVER_IDLE_TIMEOUT", "forever"),
+            ("details", "HTTP_SERVER_SCHEDULING", "fast"),
+        ] {
             let (status, output) = try ServiceProcess.run(binary, [name: value])
             #expect(status == 2, "\(binary) \(name)=\(value): \(output)")
             #expect(output.contains(name), "\(binary): \(output)")
         }
         // A setting with a fixed set of values takes exactly those, and says which they are.
         for (binary, name, value, allowed) in [
-            ("reviews", "SERVICE_VERSION", "v9", "v1, v2, v3"), ("ratings", "SERVICE_VERSION", "v9", "v1, v-faulty, v-delayed, v-unavailable, v-unhealthy"),
+            ("reviews", "SERVICE_VERSION", "v9", "v1, v2, v3"),
+            ("ratings", "SERVICE_VERSION", "v9", "v1, v-faulty, v-delayed, v-unavailable, v-unhealthy"),
             ("details", "SERVICE_VERSION", "v3", "v1, v2"), ("productpage", "SERVICE_VERSION", "v2", "v1, v-flooding"),
             ("reviews", "ENABLE_RATINGS", "maybe", "true or false"), ("reviews", "STAR_COLOR", "blue", "black, red"),
-            ("details", "ENABLE_EXTERNAL_BOOK_SERVICE", "yes", "true or false"), ("productpage", "LOG_REQUESTS", "1", "true or false"),
+            ("details", "ENABLE_EXTERNAL_BOOK_SERVICE", "yes", "true or false"),
+            ("productpage", "LOG_REQUESTS", "1", "true or false"),
             ("storage-app", "HTTP_CLIENT_KEEP_ALIVES", "on", "true or false"),
             ("ratings", "HTTP_SERVER_HOST", "localhost", "numeric IP address"),
         ] {
             let (status, output) = try ServiceProcess.run(binary, [name: value])
             #expect(status == 2, "\(binary) \(name)=\(value): \(output)")
-            #expect(output.contains("\(name) must be") && output.contains(allowed) && output.contains("(got \"\(value)\")"), "\(binary): \(output)")
+            #expect(
+                output.contains("\(name) must be") && output.contains(allowed) && output.contains("(got \"\(value)\")"),
+                "\(binary): \(output)")
         }
         let (status, help) = try ServiceProcess.run("productpage", arguments: ["--help"])
         #expect(status == 0)
-        for name in ["DETAILS_HOSTNAME", "REVIEWS_SERVICE_PORT", "FLOOD_FACTOR", "HTTP_SERVER_MAX_BODY_BYTES", "SESSION_SECRET"] { #expect(help.contains(name)) }
+        for name in [
+            "DETAILS_HOSTNAME", "REVIEWS_SERVICE_PORT", "FLOOD_FACTOR", "HTTP_SERVER_MAX_BODY_BYTES", "SESSION_SECRET",
+        ] { #expect(help.contains(name)) }
     }
 
     @Test func theSessionSecretIsNeverShownAndAPublishedOneIsWarnedAbout() throws {
@@ -237,12 +266,16 @@ final class Bookinfo: @unchecked Sendable {
         #expect(real.log.contains(#""SESSION_SECRET":"set""#), "\(real.log)")
         #expect(!real.log.contains("4f9c2e"))
         #expect(!real.log.contains("published value"))
-        for (environment, shown) in [([:], "built-in default"), (["SESSION_SECRET": "change-me-bookinfo-session-secret"], "set")] {
+        for (environment, shown) in [
+            ([:], "built-in default"), (["SESSION_SECRET": "change-me-bookinfo-session-secret"], "set"),
+        ] {
             let published = try ServiceProcess("productpage", environment)
             #expect(published.stop() == 0)
             #expect(published.log.contains(#""SESSION_SECRET":"\#(shown)""#), "\(published.log)")
             #expect(published.log.contains("SESSION_SECRET is a published value"), "\(published.log)")
-            #expect(!published.log.contains("bookinfo-swift-default-session-secret") && !published.log.contains("change-me-bookinfo"))
+            #expect(
+                !published.log.contains("bookinfo-swift-default-session-secret")
+                    && !published.log.contains("change-me-bookinfo"))
         }
         let (_, help) = try ServiceProcess.run("productpage", arguments: ["--help"])
         #expect(help.contains("SESSION_SECRET (secret string"))
@@ -263,7 +296,8 @@ final class Bookinfo: @unchecked Sendable {
         let leaf = try ServiceProcess("details")
         #expect(leaf.stop() == 0)
         #expect(leaf.log.contains(#""event_loops":\#(max(1, cpus - 1))"#), "\(leaf.log)")
-        let caller = try ServiceProcess("reviews", ["SERVICE_VERSION": "v2", "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": "9"])
+        let caller = try ServiceProcess(
+            "reviews", ["SERVICE_VERSION": "v2", "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": "9"])
         #expect(caller.stop() == 0)
         #expect(caller.log.contains(#""event_loops":\#(cpus)"#), "\(caller.log)")
         let three = try ServiceProcess("details", ["HTTP_SERVER_EVENT_LOOPS": "3"])
@@ -273,7 +307,8 @@ final class Bookinfo: @unchecked Sendable {
         let storage = try ServiceProcess("storage-app", ["ETCD_ENDPOINTS": "http://127.0.0.1:9"])
         #expect(storage.stop() == 0)
         #expect(storage.log.contains(#""event_loops":1"#), "\(storage.log)")
-        let storageTwo = try ServiceProcess("storage-app", ["ETCD_ENDPOINTS": "http://127.0.0.1:9", "HTTP_SERVER_EVENT_LOOPS": "2"])
+        let storageTwo = try ServiceProcess(
+            "storage-app", ["ETCD_ENDPOINTS": "http://127.0.0.1:9", "HTTP_SERVER_EVENT_LOOPS": "2"])
         #expect(storageTwo.stop() == 0)
         #expect(storageTwo.log.contains(#""event_loops":2"#), "\(storageTwo.log)")
     }
@@ -283,7 +318,8 @@ final class Bookinfo: @unchecked Sendable {
         let tasks = "/proc/\(service.process.processIdentifier)/task"
         return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).compactMap { tid in
             guard let stat = try? String(contentsOfFile: "\(tasks)/\(tid)/stat", encoding: .utf8),
-                  let end = stat.range(of: ") ", options: .backwards) else { return nil }
+                let end = stat.range(of: ") ", options: .backwards)
+            else { return nil }
             let fields = stat[end.upperBound...].split(separator: " ")
             return fields.count > 38 ? String(fields[38]) : nil
         }
@@ -317,14 +353,19 @@ final class Bookinfo: @unchecked Sendable {
         let bookinfo = try Bookinfo()
         defer { bookinfo.stop() }
         let endpoints = ["v1", "v2", "v3"].map { "127.0.0.1:\(bookinfo.reviews[$0]!.port)" }.joined(separator: ",")
-        let page = try ServiceProcess("productpage", [
-            "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(bookinfo.details.port), "REVIEWS_ENDPOINTS": endpoints,
-        ])
+        let page = try ServiceProcess(
+            "productpage",
+            [
+                "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(bookinfo.details.port),
+                "REVIEWS_ENDPOINTS": endpoints,
+            ])
         defer { page.stop() }
         var seen: [String: Int] = [:]
         for _ in 0..<9 {
             let html = try client.get(page.baseURL + "/productpage", timeout: 5).bodyText
-            for version in ["v1", "v2", "v3"] where html.contains("reviews-\(version)-pod") { seen[version, default: 0] += 1 }
+            for version in ["v1", "v2", "v3"] where html.contains("reviews-\(version)-pod") {
+                seen[version, default: 0] += 1
+            }
         }
         #expect(seen == ["v1": 3, "v2": 3, "v3": 3])
     }

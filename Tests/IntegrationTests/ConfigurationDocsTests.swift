@@ -13,6 +13,8 @@ import TestSupport
         let docs = try String(contentsOf: root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
         let (status, help) = try ServiceProcess.run(binary, arguments: ["--help"])
         #expect(status == 0)
-        #expect(docs.contains("## \(binary)\n\n```\n" + help + "```"), "docs/configuration.md is stale: run scripts/gen-config-docs.sh")
+        #expect(
+            docs.contains("## \(binary)\n\n```\n" + help + "```"),
+            "docs/configuration.md is stale: run scripts/gen-config-docs.sh")
     }
 }

@@ -12,8 +12,9 @@ struct StorageEtcdTests {
     let client = HTTPClient()
 
     func put(_ app: ServiceProcess, _ key: String, _ value: String) throws -> ClientResponse {
-        try client.request(.put, app.baseURL + "/storage", headers: ["Content-Type": "application/json"],
-                           body: Array(#"{"key": \#(JSON.quoted(key)), "value":\#(JSON.quoted(value))}"#.utf8), timeout: 5)
+        try client.request(
+            .put, app.baseURL + "/storage", headers: ["Content-Type": "application/json"],
+            body: Array(#"{"key": \#(JSON.quoted(key)), "value":\#(JSON.quoted(value))}"#.utf8), timeout: 5)
     }
 
     @Test(arguments: ["v3", "v2"])
@@ -25,20 +26,30 @@ struct StorageEtcdTests {
         #expect(ping.bodyText == "Simple test for liveliness of the application!")
         let created = try put(app, "istioTestNode", "Testing Istio using NodePort")
         #expect(created.status == .created)
-        let prefix = #"nodeAppTesting created(127.0.0.1) ->{"key":"istioTestNode","value":"Testing Istio using NodePort"}:{"action":"set","node":{"key":"/istioTestNode","value":"Testing Istio using NodePort","modifiedIndex":"#
+        let prefix =
+            #"nodeAppTesting created(127.0.0.1) ->{"key":"istioTestNode","value":"Testing Istio using "#
+            + #"NodePort"}:{"action":"set","node":{"key":"/istioTestNode","value":"Testing Istio using "#
+            + #"NodePort","modifiedIndex":"#
         #expect(created.bodyText.hasPrefix(prefix), "\(created.bodyText)")
         let read = try client.get(app.baseURL + "/storage/istioTestNode", timeout: 5)
         #expect(read.status == .ok)
         #expect(read.headers["Content-Type"] == "text/plain; charset=utf-8")
-        #expect(read.bodyText.hasPrefix(#"nodeAppTesting(127.0.0.1) ->{"action":"get","node":{"key":"/istioTestNode","value":"Testing Istio using NodePort","modifiedIndex":"#))
+        #expect(
+            read.bodyText.hasPrefix(
+                #"nodeAppTesting(127.0.0.1) ->{"action":"get","node":{"key":"/istioTestNode","value":"Testing Istio "#
+                    + #"using NodePort","modifiedIndex":"#
+            ))
         let again = try put(app, "istioTestNode", "second")
         #expect(again.status == .created)
         #expect(again.bodyText.contains(#""prevNode":{"key":"/istioTestNode","value":"Testing Istio using NodePort""#))
-        let asJSON = try client.get(app.baseURL + "/storage/istioTestNode", headers: ["Accept": "application/json"], timeout: 5)
+        let asJSON = try client.get(
+            app.baseURL + "/storage/istioTestNode", headers: ["Accept": "application/json"], timeout: 5)
         #expect(asJSON.headers["Content-Type"] == "application/json")
         #expect(try JSON.parse(asJSON.body)["node"]?["value"]?.stringValue == "second")
-        let putJSON = try client.request(.put, app.baseURL + "/storage", headers: ["Content-Type": "application/json", "Accept": "application/json"],
-                                         body: Array(#"{"key":"istioTestNode","value":"third"}"#.utf8), timeout: 5)
+        let putJSON = try client.request(
+            .put, app.baseURL + "/storage",
+            headers: ["Content-Type": "application/json", "Accept": "application/json"],
+            body: Array(#"{"key":"istioTestNode","value":"third"}"#.utf8), timeout: 5)
         #expect(putJSON.status == .created)
         let set = try JSON.parse(putJSON.body)
         #expect(set["action"]?.stringValue == "set")
@@ -52,7 +63,8 @@ struct StorageEtcdTests {
         defer { app.stop() }
         _ = try put(app, "a b?c#d", "odd key")
         _ = try put(app, "plain", "v")
-        let list = try JSON.parse(try client.get(app.baseURL + "/storage", headers: ["Accept": "application/json"], timeout: 5).body)
+        let list = try JSON.parse(
+            try client.get(app.baseURL + "/storage", headers: ["Accept": "application/json"], timeout: 5).body)
         let keys = Set((list["node"]?["nodes"]?.arrayValue ?? []).compactMap { $0["key"]?.stringValue })
         #expect(keys == ["/a b?c#d", "/plain"])
         let odd = try client.get(app.baseURL + "/storage/" + URI.percentEncode("a b?c#d"), timeout: 5)
@@ -61,10 +73,14 @@ struct StorageEtcdTests {
         #expect(deleted.status == .ok)
         let missing = try client.get(app.baseURL + "/storage/plain", timeout: 5)
         #expect(missing.status == .notFound)
-        #expect(missing.bodyText.hasPrefix(#"nodeAppTesting failed(127.0.0.1) ->{"errorCode":100,"message":"Key not found","cause":"/plain""#))
+        #expect(
+            missing.bodyText.hasPrefix(
+                #"nodeAppTesting failed(127.0.0.1) ->{"errorCode":100,"message":"Key not found","cause":"/plain""#))
         #expect(try client.request(.delete, app.baseURL + "/storage/plain", timeout: 5).status == .notFound)
         #expect(try client.get(app.baseURL + "/storage/a/b", timeout: 5).status == .notFound)
-        let bad = try client.request(.put, app.baseURL + "/storage", headers: ["Content-Type": "application/json"], body: Array("{oops".utf8), timeout: 5)
+        let bad = try client.request(
+            .put, app.baseURL + "/storage", headers: ["Content-Type": "application/json"], body: Array("{oops".utf8),
+            timeout: 5)
         #expect(bad.status == .badRequest)
         #expect(bad.bodyText.hasPrefix(#"{"error":"malformed JSON"#))
         #expect(!bad.bodyText.contains("\n"))
@@ -117,7 +133,9 @@ struct StorageEtcdTests {
                 for n in 0..<25 {
                     for (key, value) in [("w\(writer)-\(n)", "v\(n)"), ("shared", "w\(writer)-\(n)")] {
                         let body = Array(#"{"key":"\#(key)","value":"\#(value)"}"#.utf8)
-                        if let response = try? client.request(.put, app.baseURL + "/storage", headers: ["Content-Type": "application/json"], body: body, timeout: 5),
+                        if let response = try? client.request(
+                            .put, app.baseURL + "/storage", headers: ["Content-Type": "application/json"], body: body,
+                            timeout: 5),
                             response.status == .created
                         {
                             acknowledged.withLock { $0[key, default: []].append(value) }
@@ -130,10 +148,13 @@ struct StorageEtcdTests {
         let acks = acknowledged.withLock { $0 }
         #expect(acks.count == 8 * 25 + 1)
         for (key, values) in acks where key != "shared" {
-            let read = try JSON.parse(try client.get(app.baseURL + "/storage/\(key)", headers: ["Accept": "application/json"], timeout: 5).body)
+            let read = try JSON.parse(
+                try client.get(app.baseURL + "/storage/\(key)", headers: ["Accept": "application/json"], timeout: 5)
+                    .body)
             #expect(read["node"]?["value"]?.stringValue == values.last)
         }
-        let shared = try JSON.parse(try client.get(app.baseURL + "/storage/shared", headers: ["Accept": "application/json"], timeout: 5).body)
+        let shared = try JSON.parse(
+            try client.get(app.baseURL + "/storage/shared", headers: ["Accept": "application/json"], timeout: 5).body)
         #expect(acks["shared"]?.count == 200)
         #expect(acks["shared"]?.contains(shared["node"]?["value"]?.stringValue ?? "") == true)
     }

@@ -8,7 +8,9 @@ import TestSupport
 
 /// What each producer emits is read correctly by its consumer: the real routers wired in process.
 @Suite(.serialized) struct ContractTests {
-    func serve(_ name: String, _ table: [Setting], _ env: [String: String], _ build: (ServiceContext) throws -> Router) throws -> TestServer {
+    func serve(_ name: String, _ table: [Setting], _ env: [String: String], _ build: (ServiceContext) throws -> Router)
+        throws -> TestServer
+    {
         try TestServer(router: try build(try ServiceContext(testing: name, table: table, environment: env)))
     }
 
@@ -16,15 +18,20 @@ import TestSupport
     func theChainRendersEachVersion(_ version: String, _ stars: Int, _ color: String) throws {
         let ratings = try serve("ratings", RatingsApp.table, [:], RatingsApp.makeRouter)
         let details = try serve("details", DetailsApp.table, [:], DetailsApp.makeRouter)
-        let reviews = try serve("reviews", ReviewsApp.table, [
-            "SERVICE_VERSION": version, "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratings.port), "HOSTNAME": "reviews-\(version)",
-        ], ReviewsApp.makeRouter)
+        let reviews = try serve(
+            "reviews", ReviewsApp.table,
+            [
+                "SERVICE_VERSION": version, "RATINGS_HOSTNAME": "127.0.0.1",
+                "RATINGS_SERVICE_PORT": String(ratings.port), "HOSTNAME": "reviews-\(version)",
+            ], ReviewsApp.makeRouter)
         defer { [ratings, details, reviews].forEach { $0.stop() } }
-        let context = try ServiceContext(testing: "productpage", table: ProductPageApp.table, environment: [
-            "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(details.port),
-            "REVIEWS_HOSTNAME": "127.0.0.1", "REVIEWS_SERVICE_PORT": String(reviews.port),
-            "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratings.port),
-        ])
+        let context = try ServiceContext(
+            testing: "productpage", table: ProductPageApp.table,
+            environment: [
+                "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(details.port),
+                "REVIEWS_HOSTNAME": "127.0.0.1", "REVIEWS_SERVICE_PORT": String(reviews.port),
+                "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratings.port),
+            ])
         let page = get(try ProductPageApp.makeRouter(context), "/productpage").bodyText
         #expect(occurrences("glyphicon glyphicon-star", in: page) == stars)
         #expect(page.contains("<td>1234567890</td><td>PublisherA</td><td>200</td><td>paperback</td><td>English</td>"))
@@ -36,10 +43,15 @@ import TestSupport
     @Test func postedRatingsReachThePage() throws {
         let ratings = try serve("ratings", RatingsApp.table, [:], RatingsApp.makeRouter)
         defer { ratings.stop() }
-        _ = try HTTPClient().request(.post, ratings.baseURL + "/ratings/0", body: Array(#"{"Reviewer1":2,"Reviewer2":1}"#.utf8), timeout: 2)
-        let reviews = try ReviewsApp.makeRouter(try ServiceContext(testing: "reviews", table: ReviewsApp.table, environment: [
-            "SERVICE_VERSION": "v2", "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratings.port),
-        ]))
+        _ = try HTTPClient().request(
+            .post, ratings.baseURL + "/ratings/0", body: Array(#"{"Reviewer1":2,"Reviewer2":1}"#.utf8), timeout: 2)
+        let reviews = try ReviewsApp.makeRouter(
+            try ServiceContext(
+                testing: "reviews", table: ReviewsApp.table,
+                environment: [
+                    "SERVICE_VERSION": "v2", "RATINGS_HOSTNAME": "127.0.0.1",
+                    "RATINGS_SERVICE_PORT": String(ratings.port),
+                ]))
         let body = get(reviews, "/reviews/0").bodyText
         #expect(body.contains(#""rating": {"stars": 2, "color": "black"}"#))
         #expect(body.contains(#""rating": {"stars": 1, "color": "black"}"#))

@@ -17,11 +17,19 @@ func get(_ router: Router, _ target: String, headers: HTTPHeaders = [:]) -> Resp
         let response = get(router, "/details/7")
         #expect(response.status == .ok)
         #expect(response.headers["Content-Type"] == "application/json")
-        #expect(response.bodyText == #"{"id":7,"author":"William Shakespeare","year":1595,"type":"paperback","pages":200,"publisher":"PublisherA","language":"English","ISBN-10":"1234567890","ISBN-13":"123-1234567890"}"#)
+        #expect(
+            response.bodyText
+                == #"{"id":7,"author":"William Shakespeare","year":1595,"type":"paperback","pages":200,"#
+                + #""publisher":"PublisherA","language":"English","ISBN-10":"1234567890","#
+                + #""ISBN-13":"123-1234567890"}"#
+        )
         #expect(Book.standard(id: 7).json.serialized() == response.bodyText)
     }
 
-    @Test(arguments: ["/details/0x1A", "/details/abc", "/details/010", "/details/1.5", "/details/+7", "/details/1_000", "/details", "/details/", "/details/2147483648", "/details/99999999999999999999"])
+    @Test(arguments: [
+        "/details/0x1A", "/details/abc", "/details/010", "/details/1.5", "/details/+7", "/details/1_000", "/details",
+        "/details/", "/details/2147483648", "/details/99999999999999999999",
+    ])
     func idsMustBeDecimal(_ target: String) {
         let response = get(router, target)
         #expect(response.status == .badRequest)
@@ -37,7 +45,8 @@ func get(_ router: Router, _ target: String, headers: HTTPHeaders = [:]) -> Resp
 
     @Test func externalServiceNeedsPlainHTTPFromTheMesh() {
         #expect(throws: ConfigError.self) {
-            let context = try ServiceContext(testing: "details", table: DetailsApp.table, environment: ["ENABLE_EXTERNAL_BOOK_SERVICE": "true"])
+            let context = try ServiceContext(
+                testing: "details", table: DetailsApp.table, environment: ["ENABLE_EXTERNAL_BOOK_SERVICE": "true"])
             _ = try DetailsApp.makeRouter(context)
         }
     }
@@ -46,15 +55,27 @@ func get(_ router: Router, _ target: String, headers: HTTPHeaders = [:]) -> Resp
         let books = try TestServer { request in
             #expect(request.target == "/books/v1/volumes?q=isbn:0486424618")
             #expect(request.headers["x-request-id"] == "req-1")
-            return .json(#"{"items":[{"volumeInfo":{"authors":["William Shakespeare"],"publishedDate":"1996","printType":"BOOK","pageCount":80,"publisher":"Dover","language":"en","industryIdentifiers":[{"type":"ISBN_13","identifier":"9780486424613"},{"type":"ISBN_10","identifier":"0486424618"}]}}]}"#)
+            return .json(
+                #"{"items":[{"volumeInfo":{"authors":["William Shakespeare"],"publishedDate":"1996","#
+                    + #""printType":"BOOK","pageCount":80,"publisher":"Dover","language":"en","#
+                    + #""industryIdentifiers":[{"type":"ISBN_13","identifier":"9780486424613"},{"type":"ISBN_10","#
+                    + #""identifier":"0486424618"}]}}]}"#
+            )
         }
         defer { books.stop() }
-        let context = try ServiceContext(testing: "details", table: DetailsApp.table, environment: [
-            "ENABLE_EXTERNAL_BOOK_SERVICE": "true", "DO_NOT_ENCRYPT": "true", "BOOK_SERVICE_HOST": "127.0.0.1", "BOOK_SERVICE_PORT": String(books.port),
-        ])
+        let context = try ServiceContext(
+            testing: "details", table: DetailsApp.table,
+            environment: [
+                "ENABLE_EXTERNAL_BOOK_SERVICE": "true", "DO_NOT_ENCRYPT": "true", "BOOK_SERVICE_HOST": "127.0.0.1",
+                "BOOK_SERVICE_PORT": String(books.port),
+            ])
         let router = try DetailsApp.makeRouter(context)
         let response = get(router, "/details/0", headers: ["x-request-id": "req-1"])
-        #expect(response.bodyText == #"{"id":0,"author":"William Shakespeare","year":"1996","type":"paperback","pages":80,"publisher":"Dover","language":"English","ISBN-10":"0486424618","ISBN-13":"9780486424613"}"#)
+        #expect(
+            response.bodyText
+                == #"{"id":0,"author":"William Shakespeare","year":"1996","type":"paperback","pages":80,"#
+                + #""publisher":"Dover","language":"English","ISBN-10":"0486424618","ISBN-13":"9780486424613"}"#
+        )
         books.stop()
         let down = get(router, "/details/0")
         #expect(down.status == .serviceUnavailable)

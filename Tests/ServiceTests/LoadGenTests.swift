@@ -4,7 +4,9 @@ import Testing
 
 @Suite struct LoadGenTests {
     @Test func optionsInTheStyleOfLoadtest() throws {
-        let options = try LoadOptions.parse(["-n", "400", "-c", "10", "--rps", "20", "-H", "Cookie: session=x", "localhost:9080/productpage"])
+        let options = try LoadOptions.parse([
+            "-n", "400", "-c", "10", "--rps", "20", "-H", "Cookie: session=x", "localhost:9080/productpage",
+        ])
         #expect(options.requests == 400)
         #expect(options.concurrency == 10)
         #expect(options.rate == 20)
@@ -12,7 +14,10 @@ import Testing
         #expect(options.headers.first?.1 == "session=x")
     }
 
-    @Test(arguments: [["-n", "0", "http://x/"], ["-c", "x", "http://x/"], ["--rps", "-1", "http://x/"], [], ["-H", "bad", "http://x/"], ["http://x:99999/"], ["--bogus"]])
+    @Test(arguments: [
+        ["-n", "0", "http://x/"], ["-c", "x", "http://x/"], ["--rps", "-1", "http://x/"], [],
+        ["-H", "bad", "http://x/"], ["http://x:99999/"], ["--bogus"],
+    ])
     func badOptionsAreConfigErrors(_ arguments: [String]) {
         #expect(throws: ConfigError.self) { try LoadOptions.parse(arguments) }
     }

@@ -10,7 +10,10 @@ import TestSupport
 /// route that takes one.
 @Suite struct ProductIDTests {
     static let accepted = ["0", "7", "-5", "2147483647", "-2147483648"]
-    static let refused = ["010", "00", "-0", "+1", "1e2", "0x10", "2147483648", "-2147483649", "99999999999999999999", "1.5", "abc", "1_000", "%2B1", "1%20"]
+    static let refused = [
+        "010", "00", "-0", "+1", "1e2", "0x10", "2147483648", "-2147483649", "99999999999999999999", "1.5", "abc",
+        "1_000", "%2B1", "1%20",
+    ]
 
     /// Each service's routes with an id, and the id's text as the route echoes it.
     static func routes() throws -> [(Router, String, (String) -> String)] {
@@ -45,7 +48,8 @@ import TestSupport
     }
 
     @Test func theProductPageAPIAppliesTheSameRule() throws {
-        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) }, ratings: { _ in .json("{}") })
+        let fakes = try FakeBackends(
+            details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) }, ratings: { _ in .json("{}") })
         defer { fakes.stop() }
         let (router, _) = try fakes.router()
         for suffix in ["", "/reviews", "/ratings"] {

@@ -13,11 +13,19 @@ final class FakeBackends: @unchecked Sendable {
     let reviewsSeen = Recorder()
     let ratingsSeen = Recorder()
 
-    init(details: @escaping Responder, reviews: @escaping Responder, ratings: @escaping Responder = { _ in .json("{}") }) throws {
+    init(
+        details: @escaping Responder, reviews: @escaping Responder, ratings: @escaping Responder = { _ in .json("{}") }
+    ) throws {
         let (d, r, t) = (detailsSeen, reviewsSeen, ratingsSeen)
-        self.details = try TestServer { d.record($0); return details($0) }
-        self.reviews = try TestServer { r.record($0); return reviews($0) }
-        self.ratings = try TestServer { t.record($0); return ratings($0) }
+        self.details = try TestServer {
+            d.record($0); return details($0)
+        }
+        self.reviews = try TestServer {
+            r.record($0); return reviews($0)
+        }
+        self.ratings = try TestServer {
+            t.record($0); return ratings($0)
+        }
     }
 
     var environment: [String: String] {
@@ -30,7 +38,8 @@ final class FakeBackends: @unchecked Sendable {
     }
 
     func router(_ extra: [String: String] = [:]) throws -> (Router, ServiceContext) {
-        let context = try ServiceContext(testing: "productpage", table: ProductPageApp.table, environment: environment.merging(extra) { $1 })
+        let context = try ServiceContext(
+            testing: "productpage", table: ProductPageApp.table, environment: environment.merging(extra) { $1 })
         return (try ProductPageApp.makeRouter(context), context)
     }
 
@@ -41,11 +50,16 @@ final class FakeBackends: @unchecked Sendable {
     }
 }
 
-let detailsJSON = #"{"id":0,"author":"William Shakespeare","year":1595,"type":"paperback","pages":200,"publisher":"PublisherA","language":"English","ISBN-10":"1234567890","ISBN-13":"123-1234567890"}"#
+let detailsJSON =
+    #"{"id":0,"author":"William Shakespeare","year":1595,"type":"paperback","pages":200,"publisher":"PublisherA","#
+    + #""language":"English","ISBN-10":"1234567890","ISBN-13":"123-1234567890"}"#
 
 func reviewsJSON(pod: String = "reviews-v2", stars: (Int, Int)? = (5, 4), color: String = "black") -> String {
     let rating: (Int) -> String = { n in stars == nil ? "" : #", "rating": {"stars": \#(n), "color": "\#(color)"}"# }
-    return #"{"id": "0","podname": "\#(pod)","clustername": "null","reviews": [{  "reviewer": "Reviewer1",  "text": "good"\#(rating(stars?.0 ?? 0))},{  "reviewer": "Reviewer2",  "text": "fine"\#(rating(stars?.1 ?? 0))}]}"#
+    return
+        #"{"id": "0","podname": "\#(pod)","clustername": "null","reviews": [{  "reviewer": "Reviewer1",  "text": "#
+        + #""good"\#(rating(stars?.0 ?? 0))},{  "reviewer": "Reviewer2",  "text": "#
+        + #""fine"\#(rating(stars?.1 ?? 0))}]}"#
 }
 
 func occurrences(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
@@ -72,7 +86,9 @@ func occurrences(_ needle: String, in text: String) -> Int { text.components(sep
     }
 
     @Test func failuresShowTheDocumentedTextsAndStill200() throws {
-        let fakes = try FakeBackends(details: { _ in .json("{}", status: HTTPStatus(code: 555)) }, reviews: { _ in .json("{}", status: .serviceUnavailable) })
+        let fakes = try FakeBackends(
+            details: { _ in .json("{}", status: HTTPStatus(code: 555)) },
+            reviews: { _ in .json("{}", status: .serviceUnavailable) })
         defer { fakes.stop() }
         let (router, context) = try fakes.router()
         let page = get(router, "/productpage")
@@ -89,7 +105,9 @@ func occurrences(_ needle: String, in text: String) -> Int { text.components(sep
     }
 
     @Test func ratingsErrorTextFromReviews() throws {
-        let body = #"{"id": "0","podname": "p","clustername": "c1","reviews": [{  "reviewer": "Reviewer1",  "text": "t", "rating": {"error": "Ratings service is currently unavailable"}}]}"#
+        let body =
+            #"{"id": "0","podname": "p","clustername": "c1","reviews": [{  "reviewer": "Reviewer1",  "text": "t", "#
+            + #""rating": {"error": "Ratings service is currently unavailable"}}]}"#
         let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(body) })
         defer { fakes.stop() }
         let html = get(try fakes.router().0, "/productpage").bodyText
@@ -99,8 +117,12 @@ func occurrences(_ needle: String, in text: String) -> Int { text.components(sep
     }
 
     @Test func backendStringsAreEscaped() throws {
-        let evil = #"{"id": "0","podname": "<script>alert(1)</script>","clustername": "null","reviews": [{  "reviewer": "<b>x</b>",  "text": "\"><img src=x onerror=alert(1)>", "rating": {"stars": 2, "color": "red\" onmouseover=\"x"}}]}"#
-        let fakes = try FakeBackends(details: { _ in .json(#"{"publisher":"<i>P</i>"}"#) }, reviews: { _ in .json(evil) })
+        let evil =
+            #"{"id": "0","podname": "<script>alert(1)</script>","clustername": "null","reviews": [{  "reviewer": "#
+            + #""<b>x</b>",  "text": "\"><img src=x onerror=alert(1)>", "rating": {"stars": 2, "color": "red\" "#
+            + #"onmouseover=\"x"}}]}"#
+        let fakes = try FakeBackends(
+            details: { _ in .json(#"{"publisher":"<i>P</i>"}"#) }, reviews: { _ in .json(evil) })
         defer { fakes.stop() }
         let html = get(try fakes.router().0, "/productpage").bodyText
         #expect(!html.contains("<script>alert(1)"))
@@ -114,7 +136,11 @@ func occurrences(_ needle: String, in text: String) -> Int { text.components(sep
         let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) })
         defer { fakes.stop() }
         let (router, _) = try fakes.router()
-        let login = router.respond(to: Request(method: .post, target: "/login", headers: ["Content-Type": "application/x-www-form-urlencoded", "Host": "shop"], body: Array("username=jason&passwd=password".utf8)))
+        let login = router.respond(
+            to: Request(
+                method: .post, target: "/login",
+                headers: ["Content-Type": "application/x-www-form-urlencoded", "Host": "shop"],
+                body: Array("username=jason&passwd=password".utf8)))
         #expect(login.status == .found)
         #expect(login.headers["Location"] == "/productpage")
         let setCookie = try #require(login.headers["Set-Cookie"])
@@ -133,28 +159,37 @@ func occurrences(_ needle: String, in text: String) -> Int { text.components(sep
         let tampered = cookie.replacingOccurrences(of: "session=eyJ", with: "session=eyK")
         #expect(!get(router, "/productpage", headers: ["Cookie": tampered]).bodyText.contains("Sign out"))
 
-        let logout = get(router, "/logout", headers: ["Cookie": cookie, "Referer": "http://shop/productpage?u=test", "Host": "shop"])
+        let logout = get(
+            router, "/logout", headers: ["Cookie": cookie, "Referer": "http://shop/productpage?u=test", "Host": "shop"])
         #expect(logout.headers["Location"] == "/productpage?u=test")
         #expect(logout.headers["Set-Cookie"]?.contains("Max-Age=0") == true)
     }
 
     @Test(arguments: [
         ("/productpage?u=test", "/productpage?u=test"), ("/", "/"), ("/static/a%20b.css", "/static/a%20b.css"),
-        ("http://shop/productpage", "/productpage"), ("http://shop:80/x?y=1", "/x?y=1"), ("http://evil.example/", "/productpage"),
+        ("http://shop/productpage", "/productpage"), ("http://shop:80/x?y=1", "/x?y=1"),
+        ("http://evil.example/", "/productpage"),
         ("//evil.example", "/productpage"), ("/\\evil.example", "/productpage"), ("\\/evil.example", "/productpage"),
-        ("/%5Cevil.example", "/productpage"), ("/%5cevil.example", "/productpage"), ("/%2F/evil.example", "/productpage"),
-        ("/%2f%2fevil.example", "/productpage"), ("/\t/evil.example", "/productpage"), ("/%09/evil.example", "/productpage"),
-        ("/%0A/evil.example", "/productpage"), ("/a\\b", "/productpage"), ("/%", "/productpage"), ("evil.example", "/productpage"),
-        ("http://shop//evil.example", "/productpage"), ("http://shop/\\evil.example", "/productpage"), ("", "/productpage"),
+        ("/%5Cevil.example", "/productpage"), ("/%5cevil.example", "/productpage"),
+        ("/%2F/evil.example", "/productpage"),
+        ("/%2f%2fevil.example", "/productpage"), ("/\t/evil.example", "/productpage"),
+        ("/%09/evil.example", "/productpage"),
+        ("/%0A/evil.example", "/productpage"), ("/a\\b", "/productpage"), ("/%", "/productpage"),
+        ("evil.example", "/productpage"),
+        ("http://shop//evil.example", "/productpage"), ("http://shop/\\evil.example", "/productpage"),
+        ("", "/productpage"),
     ])
     func onlySameSitePathsAreFollowedAfterLoginAndLogout(_ referer: String, _ location: String) throws {
         let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json(reviewsJSON()) })
         defer { fakes.stop() }
         let (router, _) = try fakes.router()
-        let login = router.respond(to: Request(method: .post, target: "/login?username=a", headers: ["Referer": referer, "Host": "shop"]))
+        let login = router.respond(
+            to: Request(method: .post, target: "/login?username=a", headers: ["Referer": referer, "Host": "shop"]))
         #expect(login.status == .found)
         #expect(login.headers["Location"] == location, "Referer \(referer)")
-        #expect(get(router, "/logout", headers: ["Referer": referer, "Host": "shop"]).headers["Location"] == location, "Referer \(referer)")
+        #expect(
+            get(router, "/logout", headers: ["Referer": referer, "Host": "shop"]).headers["Location"] == location,
+            "Referer \(referer)")
     }
 
     @Test func aNewlineInTheRefererIsNotFollowed() {
@@ -168,35 +203,53 @@ func occurrences(_ needle: String, in text: String) -> Int { text.components(sep
         let (router, _) = try fakes.router()
         let viaQuery = router.respond(to: Request(method: .post, target: "/login?username=jason"))
         #expect(viaQuery.status == .found)
-        let empty = router.respond(to: Request(method: .post, target: "/login", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: Array("passwd=x".utf8)))
+        let empty = router.respond(
+            to: Request(
+                method: .post, target: "/login", headers: ["Content-Type": "application/x-www-form-urlencoded"],
+                body: Array("passwd=x".utf8)))
         #expect(empty.status == .badRequest)
-        let offsite = router.respond(to: Request(method: .post, target: "/login?username=a", headers: ["Referer": "http://evil.example/", "Host": "shop"]))
+        let offsite = router.respond(
+            to: Request(
+                method: .post, target: "/login?username=a",
+                headers: ["Referer": "http://evil.example/", "Host": "shop"]))
         #expect(offsite.headers["Location"] == "/productpage")
         #expect(get(router, "/login").status == .methodNotAllowed)
         #expect(get(router, "/login").headers["Allow"] == "POST, OPTIONS")
     }
 
     @Test func apiPassesStatusesThroughInPythonSpacing() throws {
-        let fakes = try FakeBackends(details: { _ in .json(detailsJSON) }, reviews: { _ in .json("{}", status: HTTPStatus(code: 555)) }, ratings: { _ in .json(#"{"id":0,"ratings":{"Reviewer1":5,"Reviewer2":4}}"#) })
+        let fakes = try FakeBackends(
+            details: { _ in .json(detailsJSON) }, reviews: { _ in .json("{}", status: HTTPStatus(code: 555)) },
+            ratings: { _ in .json(#"{"id":0,"ratings":{"Reviewer1":5,"Reviewer2":4}}"#) })
         defer { fakes.stop() }
         let (router, _) = try fakes.router()
-        #expect(get(router, "/api/v1/products/0").bodyText.hasPrefix(#"{"id": 0, "author": "William Shakespeare", "year": 1595,"#))
+        #expect(
+            get(router, "/api/v1/products/0").bodyText.hasPrefix(
+                #"{"id": 0, "author": "William Shakespeare", "year": 1595,"#))
         let reviews = get(router, "/api/v1/products/0/reviews", headers: ["x-request-id": "r-1", "sw8": "1-abc"])
         #expect(reviews.status.code == 555)
         #expect(reviews.bodyText == #"{"error": "Sorry, product reviews are currently unavailable for this book."}"#)
         #expect(fakes.reviewsSeen.last?.headers["x-request-id"] == "r-1")
         #expect(fakes.reviewsSeen.last?.headers["sw8"] == "1-abc")
-        #expect(get(router, "/api/v1/products/0/ratings").bodyText == #"{"id": 0, "ratings": {"Reviewer1": 5, "Reviewer2": 4}}"#)
+        #expect(
+            get(router, "/api/v1/products/0/ratings").bodyText
+                == #"{"id": 0, "ratings": {"Reviewer1": 5, "Reviewer2": 4}}"#)
         #expect(fakes.ratingsSeen.count == 1)
-        #expect(get(router, "/api/v1/products").bodyText.hasPrefix(#"[{"id": 0, "title": "The Comedy of Errors", "descriptionHtml": "#))
+        #expect(
+            get(router, "/api/v1/products").bodyText.hasPrefix(
+                #"[{"id": 0, "title": "The Comedy of Errors", "descriptionHtml": "#))
         #expect(get(router, "/api/v1/products/0/").status == .notFound)
         #expect(get(router, "/api/v1/products/x1").status == .badRequest)
     }
 
     @Test func detailsAndReviewsAreFetchedConcurrently() throws {
         let fakes = try FakeBackends(
-            details: { _ in usleep(1_000_000); return .json(detailsJSON) },
-            reviews: { _ in usleep(1_000_000); return .json(reviewsJSON()) }
+            details: { _ in
+                usleep(1_000_000); return .json(detailsJSON)
+            },
+            reviews: { _ in
+                usleep(1_000_000); return .json(reviewsJSON())
+            }
         )
         defer { fakes.stop() }
         let (router, _) = try fakes.router(["BACKEND_TIMEOUT": "4s"])

@@ -6,11 +6,14 @@ import TestSupport
 
 @Suite struct RatingsTests {
     func router(_ environment: [String: String] = [:]) throws -> Router {
-        try RatingsApp.makeRouter(try ServiceContext(testing: "ratings", table: RatingsApp.table, environment: environment))
+        try RatingsApp.makeRouter(
+            try ServiceContext(testing: "ratings", table: RatingsApp.table, environment: environment))
     }
 
     func post(_ router: Router, _ target: String, _ body: String) -> Response {
-        router.respond(to: Request(method: .post, target: target, headers: ["Content-Type": "application/json"], body: Array(body.utf8)))
+        router.respond(
+            to: Request(
+                method: .post, target: target, headers: ["Content-Type": "application/json"], body: Array(body.utf8)))
     }
 
     @Test func defaultRatings() throws {

@@ -10,7 +10,8 @@ import TestSupport
         var headers = HTTPHeaders()
         if let type { headers.add("Content-Type", type) }
         do {
-            let (key, value, _) = try StorageApp.parsePut(Request(method: .put, target: "/storage", headers: headers, body: Array(body.utf8)), limits: limits)
+            let (key, value, _) = try StorageApp.parsePut(
+                Request(method: .put, target: "/storage", headers: headers, body: Array(body.utf8)), limits: limits)
             return .success((key, value))
         } catch let error as HTTPError {
             return .failure(error)
@@ -50,9 +51,13 @@ import TestSupport
     }
 
     @Test func anEtcdWithoutV2IsNamed() throws {
-        let fake = try TestServer { _ in Response(status: .notFound, contentType: "text/plain", body: "404 page not found\n") }
+        let fake = try TestServer { _ in
+            Response(status: .notFound, contentType: "text/plain", body: "404 page not found\n")
+        }
         defer { fake.stop() }
-        let context = try ServiceContext(testing: "storage-app", table: StorageApp.table, environment: ["ETCD_API": "v2", "ETCD_ENDPOINTS": fake.baseURL])
+        let context = try ServiceContext(
+            testing: "storage-app", table: StorageApp.table,
+            environment: ["ETCD_API": "v2", "ETCD_ENDPOINTS": fake.baseURL])
         let router = try StorageApp.makeRouter(context)
         let response = get(router, "/storage/a")
         #expect(response.status == .badGateway)
@@ -62,7 +67,9 @@ import TestSupport
     @Test func badEndpointsAreConfigErrors() {
         for value in ["etcd:2379", "https://etcd:2379", "http://etcd:2379/path", " , "] {
             #expect(throws: ConfigError.self) {
-                _ = try StorageApp.makeRouter(try ServiceContext(testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": value]))
+                _ = try StorageApp.makeRouter(
+                    try ServiceContext(
+                        testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": value]))
             }
         }
     }
@@ -70,39 +77,66 @@ import TestSupport
     @Test func failoverToTheNextEndpoint() throws {
         let good = try TestServer { request in
             #expect(request.path == "/v3/kv/range")
-            return .json(#"{"header":{"revision":"7"},"kvs":[{"key":"L2E=","value":"eA==","create_revision":"5","mod_revision":"6"}],"count":"1"}"#)
+            return .json(
+                #"{"header":{"revision":"7"},"kvs":[{"key":"L2E=","value":"eA==","create_revision":"5","#
+                    + #""mod_revision":"6"}],"count":"1"}"#
+            )
         }
         defer { good.stop() }
         let deadPort = freePort()
-        let context = try ServiceContext(testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": "http://127.0.0.1:\(deadPort),\(good.baseURL)"])
+        let context = try ServiceContext(
+            testing: "storage-app", table: StorageApp.table,
+            environment: ["ETCD_ENDPOINTS": "http://127.0.0.1:\(deadPort),\(good.baseURL)"])
         let response = get(try StorageApp.makeRouter(context), "/storage/a")
-        #expect(response.bodyText == #"nodeAppTesting(127.0.0.1) ->{"action":"get","node":{"key":"/a","value":"x","modifiedIndex":6,"createdIndex":5}}"#)
+        #expect(
+            response.bodyText
+                == #"nodeAppTesting(127.0.0.1) ->{"action":"get","node":{"key":"/a","value":"x","modifiedIndex":6,"#
+                + #""createdIndex":5}}"#
+        )
     }
 
     /// etcd's range answer as the read path takes it apart: a missing key is etcd v2's 404 with the revision as its
     /// index; anything malformed is a 502 naming etcd, never a guess.
     @Test(arguments: [
-        (#"{"header":{"cluster_id":"1","revision":"9"},"count":"0"}"#, 404, #"{"errorCode":100,"message":"Key not found","cause":"/a","index":9}"#),
-        (#"{"header":{"revision":"9"},"kvs":[{"key":"L2E=","create_revision":"5","mod_revision":"6","version":"1"}],"count":"1"}"#, 200,
-         #"{"action":"get","node":{"key":"/a","value":"","modifiedIndex":6,"createdIndex":5}}"#),
-        (#"{"kvs":[{"value":"eA==","create_revision":"5","mod_revision":"6"},{"value":"eQ=="}],"more":true}"#, 200,
-         #"{"action":"get","node":{"key":"/a","value":"x","modifiedIndex":6,"createdIndex":5}}"#),
-        (#"{"header":{"revision":"9"},"kvs":{}}"#, 502, nil), (#"{"kvs":[{"value":1}]}"#, 502, nil), (#"{"header":{"revision":"9""#, 502, nil),
+        (
+            #"{"header":{"cluster_id":"1","revision":"9"},"count":"0"}"#, 404,
+            #"{"errorCode":100,"message":"Key not found","cause":"/a","index":9}"#
+        ),
+        (
+            #"{"header":{"revision":"9"},"kvs":[{"key":"L2E=","create_revision":"5","mod_revision":"6","#
+                + #""version":"1"}],"count":"1"}"#,
+            200,
+            #"{"action":"get","node":{"key":"/a","value":"","modifiedIndex":6,"createdIndex":5}}"#
+        ),
+        (
+            #"{"kvs":[{"value":"eA==","create_revision":"5","mod_revision":"6"},{"value":"eQ=="}],"more":true}"#, 200,
+            #"{"action":"get","node":{"key":"/a","value":"x","modifiedIndex":6,"createdIndex":5}}"#
+        ),
+        (#"{"header":{"revision":"9"},"kvs":{}}"#, 502, nil), (#"{"kvs":[{"value":1}]}"#, 502, nil),
+        (#"{"header":{"revision":"9""#, 502, nil),
         (#"{"kvs":[]} x"#, 502, nil), (#"{"kvs":[{"value":"eA==",}]}"#, 502, nil),
     ])
     func etcdRangeAnswers(_ body: String, _ status: Int, _ expected: String?) throws {
         let fake = try TestServer { _ in .json(body) }
         defer { fake.stop() }
-        let context = try ServiceContext(testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": fake.baseURL])
+        let context = try ServiceContext(
+            testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": fake.baseURL])
         let response = get(try StorageApp.makeRouter(context), "/storage/a", headers: ["Accept": "application/json"])
         #expect(response.status.code == status)
-        if let expected { #expect(response.bodyText == expected) } else { #expect(response.bodyText.contains("etcd at 127.0.0.1 answered 200")) }
+        if let expected {
+            #expect(response.bodyText == expected)
+        } else {
+            #expect(response.bodyText.contains("etcd at 127.0.0.1 answered 200"))
+        }
     }
 
     /// The read path writes its result as text; it must be the text the tree of the other operations serialises to.
     @Test(arguments: [("/a", "x"), ("/k\"ey", "line\nbreak \u{1} \\ é 😀"), ("/ü", ""), ("/<b>", "</script>")])
     func getTextMatchesTheTree(_ key: String, _ value: String) {
-        let tree = JSON.object([("action", .string("get")), ("node", V2Node.node(key: key, value: value, modified: .number("12"), created: .number("3")))])
+        let tree = JSON.object([
+            ("action", .string("get")),
+            ("node", V2Node.node(key: key, value: value, modified: .number("12"), created: .number("3"))),
+        ])
         #expect(V2Node.getText(key: key, value: value, modified: "12", created: "3") == tree.bytes())
     }
 }

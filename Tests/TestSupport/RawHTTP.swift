@@ -69,7 +69,9 @@ public final class RawConnection {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let deadline = Deadline.after(seconds: timeout)
         while true {
-            guard let n = try? buffer.withUnsafeMutableBytes({ try socket.receive(into: $0, until: deadline) }) else { return false }
+            guard let n = try? buffer.withUnsafeMutableBytes({ try socket.receive(into: $0, until: deadline) }) else {
+                return false
+            }
             if n == 0 { return true }
         }
     }
@@ -87,7 +89,9 @@ public func openSocketCount(port: Int) -> Int {
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
             guard fields.count > 9 else { continue }
-            let ports = [fields[1], fields[2]].compactMap { $0.split(separator: ":").last.flatMap { Int($0, radix: 16) } }
+            let ports = [fields[1], fields[2]].compactMap {
+                $0.split(separator: ":").last.flatMap { Int($0, radix: 16) }
+            }
             if ports.contains(port) { inodes.insert(String(fields[9])) }
         }
     }
@@ -117,7 +121,9 @@ public func eventually(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
 
 /// Runs `body(thread, iteration)` on `threads` threads, `iterations` times each; returns how many calls
 /// returned false.
-public func countFailuresConcurrently(threads: Int, iterations: Int, _ body: @escaping @Sendable (Int, Int) -> Bool) -> Int {
+public func countFailuresConcurrently(threads: Int, iterations: Int, _ body: @escaping @Sendable (Int, Int) -> Bool)
+    -> Int
+{
     let failures = Mutex(0)
     let group = DispatchGroup()
     for thread in 0..<threads {

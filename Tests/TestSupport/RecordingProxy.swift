@@ -19,7 +19,8 @@ public final class RecordingProxy: @unchecked Sendable {
             var headers = request.headers
             for hop in ["Host", "Connection", "Content-Length", "Transfer-Encoding"] { headers.remove(hop) }
             do {
-                let response = try client.request(request.method, target() + request.target, headers: headers, body: request.body, timeout: 15)
+                let response = try client.request(
+                    request.method, target() + request.target, headers: headers, body: request.body, timeout: 15)
                 var out = Response(status: response.status, headers: [:], body: response.body)
                 if let type = response.headers["Content-Type"] { out.headers.add("Content-Type", type) }
                 return out
@@ -43,7 +44,11 @@ public struct CookieJar {
             guard let pair = header.split(separator: ";").first else { continue }
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else { continue }
-            if header.contains("Max-Age=0") { cookies.removeValue(forKey: String(parts[0])) } else { cookies[String(parts[0])] = String(parts[1]) }
+            if header.contains("Max-Age=0") {
+                cookies.removeValue(forKey: String(parts[0]))
+            } else {
+                cookies[String(parts[0])] = String(parts[1])
+            }
         }
     }
     public var header: String { cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }

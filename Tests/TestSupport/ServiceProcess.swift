@@ -3,7 +3,9 @@ import HTTPKit
 
 /// Where the built executables are: `BOOKINFO_BIN_DIR`, else beside the test bundle.
 public func binaryDirectory() -> URL {
-    if let dir = ProcessInfo.processInfo.environment["BOOKINFO_BIN_DIR"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
+    if let dir = ProcessInfo.processInfo.environment["BOOKINFO_BIN_DIR"], !dir.isEmpty {
+        return URL(fileURLWithPath: dir)
+    }
     var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     while url.path != "/" {
         url.deleteLastPathComponent()
@@ -25,13 +27,18 @@ public final class ServiceProcess: @unchecked Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Starts `executable` with PORT=0 (unless given) and waits until it listens and /ready answers.
-    public init(_ executable: String, _ environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true) throws {
+    public init(
+        _ executable: String, _ environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true
+    ) throws {
         name = executable
         logURL = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process.executableURL = binaryDirectory().appendingPathComponent(executable)
         process.arguments = arguments
-        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PORT": "0", "HTTP_SERVER_HOST": "127.0.0.1"]
+        var env = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PORT": "0",
+            "HTTP_SERVER_HOST": "127.0.0.1",
+        ]
         env.merge(environment) { $1 }
         process.environment = env
         let handle = try FileHandle(forWritingTo: logURL)
@@ -74,7 +81,9 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     /// Runs an executable to completion and returns its exit status and output.
-    public static func run(_ executable: String, _ environment: [String: String] = [:], arguments: [String] = []) throws -> (Int32, String) {
+    public static func run(_ executable: String, _ environment: [String: String] = [:], arguments: [String] = []) throws
+        -> (Int32, String)
+    {
         let process = Process()
         process.executableURL = binaryDirectory().appendingPathComponent(executable)
         process.arguments = arguments
@@ -120,12 +129,15 @@ public final class EtcdProcess: @unchecked Sendable {
     }
 
     public func start() throws {
-        guard let executable = Self.executable else { throw ProcessFailure(description: "etcd is not installed (apt-get install etcd-server)") }
+        guard let executable = Self.executable else {
+            throw ProcessFailure(description: "etcd is not installed (apt-get install etcd-server)")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         let client = "http://127.0.0.1:\(clientPort)", peer = "http://127.0.0.1:\(peerPort)"
         process.arguments = [
-            "--name", "test", "--data-dir", dataDirectory.path, "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--name", "test", "--data-dir", dataDirectory.path, "--listen-client-urls", client,
+            "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "test=\(peer)",
             "--enable-v2=true", "--logger=zap", "--log-outputs=stderr",
         ]
@@ -136,7 +148,9 @@ public final class EtcdProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(15)
         let http = HTTPClient()
         while Date() < deadline {
-            if let response = try? http.get(client + "/health", timeout: 1), response.bodyText.contains("true") { return }
+            if let response = try? http.get(client + "/health", timeout: 1), response.bodyText.contains("true") {
+                return
+            }
             usleep(50_000)
         }
         throw ProcessFailure(description: "etcd did not become healthy on \(client)")

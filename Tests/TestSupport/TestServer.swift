@@ -8,7 +8,8 @@ public final class TestServer: @unchecked Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     public init(
-        configure: (inout ServerConfiguration) -> Void = { _ in }, offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
+        configure: (inout ServerConfiguration) -> Void = { _ in },
+        offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
         responder: @escaping Responder
     ) throws {
         server = HTTPServer(configuration: Self.loopback(configure), responder: responder, offload: offload)
@@ -17,8 +18,12 @@ public final class TestServer: @unchecked Sendable {
 
     /// Inline routes run on the event loop, the others on the worker pool, as in a service; upstream calls of
     /// replies are made by the loop.
-    public init(configure: (inout ServerConfiguration) -> Void = { _ in }, client: HTTPClient = .shared, router: Router) throws {
-        server = HTTPServer(configuration: Self.loopback(configure), client: client, replier: { router.reply(to: $0).reply }, offload: { router.execution(for: &$0) == .blocking })
+    public init(configure: (inout ServerConfiguration) -> Void = { _ in }, client: HTTPClient = .shared, router: Router)
+        throws
+    {
+        server = HTTPServer(
+            configuration: Self.loopback(configure), client: client, replier: { router.reply(to: $0).reply },
+            offload: { router.execution(for: &$0) == .blocking })
         try server.start()
     }
 
@@ -49,7 +54,10 @@ public final class CannedPeer: @unchecked Sendable {
                     var buffer = [UInt8](repeating: 0, count: 65536)
                     var received: [UInt8] = []
                     while !received.containsSubsequence(Array("\r\n\r\n".utf8)) {
-                        let n = (try? buffer.withUnsafeMutableBytes { try socket.receive(into: $0, until: .after(seconds: 5)) }) ?? 0
+                        let n =
+                            (try? buffer.withUnsafeMutableBytes {
+                                try socket.receive(into: $0, until: .after(seconds: 5))
+                            }) ?? 0
                         if n <= 0 { return }
                         received.append(contentsOf: buffer[0..<n])
                     }
@@ -77,7 +85,9 @@ public final class CannedPeer: @unchecked Sendable {
 extension Array where Element == UInt8 {
     public func containsSubsequence(_ needle: [UInt8]) -> Bool {
         guard needle.count <= count else { return false }
-        for start in 0...(count - needle.count) where self[start..<start + needle.count].elementsEqual(needle) { return true }
+        for start in 0...(count - needle.count) where self[start..<start + needle.count].elementsEqual(needle) {
+            return true
+        }
         return false
     }
 }

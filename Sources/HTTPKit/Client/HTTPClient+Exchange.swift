@@ -11,7 +11,9 @@ extension HTTPClient {
         public var body: [UInt8]
         public var deadline: Deadline
 
-        public init(_ method: HTTPMethod, _ url: URL, headers: HTTPHeaders = [:], body: [UInt8] = [], deadline: Deadline) {
+        public init(
+            _ method: HTTPMethod, _ url: URL, headers: HTTPHeaders = [:], body: [UInt8] = [], deadline: Deadline
+        ) {
             self.method = method
             self.url = url
             self.headers = headers
@@ -22,7 +24,9 @@ extension HTTPClient {
         /// The request's bytes; a header that cannot be sent is `invalidHeader`.
         func bytes(keepAlive: Bool) throws(HTTPClientError) -> [UInt8] {
             do {
-                return try MessageWriter.request(method: method, target: url.target, host: url.authority, headers: headers, body: body, keepAlive: keepAlive)
+                return try MessageWriter.request(
+                    method: method, target: url.target, host: url.authority, headers: headers, body: body,
+                    keepAlive: keepAlive)
             } catch let error as MessageWriter.InvalidHeader {
                 throw .invalidHeader(error.name)
             } catch {
@@ -80,7 +84,9 @@ extension HTTPClient {
                     }
                     continue
                 }
-                let count = buffer.withUnsafeMutableBytes { recv(inFlight[position].socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                let count = buffer.withUnsafeMutableBytes {
+                    recv(inFlight[position].socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+                }
                 if count < 0, errno == EAGAIN || errno == EINTR { continue }
                 switch advance(&inFlight[position], call, buffer: buffer, count: count) {
                 case .waiting:
@@ -93,7 +99,8 @@ extension HTTPClient {
                     do {
                         inFlight[position] = try start(call, index: inFlight[position].index, pooled: false)
                     } catch {
-                        results[inFlight[position].index] = .failure(error as? HTTPClientError ?? .protocolError("\(error)"))
+                        results[inFlight[position].index] = .failure(
+                            error as? HTTPClientError ?? .protocolError("\(error)"))
                         done.insert(position)
                     }
                 }
@@ -109,7 +116,9 @@ extension HTTPClient {
         var parser = configuration.responseParser()
         parser.requestWasHead = call.method == .head
         if pooled, configuration.keepAlive, let socket = takeIdle(key) {
-            if (try? socket.send(bytes)) != nil { return InFlight(index: index, socket: socket, key: key, reused: true, parser: parser) }
+            if (try? socket.send(bytes)) != nil {
+                return InFlight(index: index, socket: socket, key: key, reused: true, parser: parser)
+            }
             socket.close()
         }
         let socket = try connect(call.url, deadline: call.deadline)
@@ -133,7 +142,9 @@ extension HTTPClient {
     private func advance(_ entry: inout InFlight, _ call: Call, buffer: [UInt8], count: Int) -> Progress {
         if count <= 0 {
             entry.socket.close()
-            if call.retriesAfterStaleConnection(reused: entry.reused, receivedAny: entry.receivedAny) { return .staleConnection }
+            if call.retriesAfterStaleConnection(reused: entry.reused, receivedAny: entry.receivedAny) {
+                return .staleConnection
+            }
             return .finished(entry.parser.resultAtEnd(receivedAny: entry.receivedAny, key: entry.key))
         }
         entry.receivedAny = true
@@ -173,7 +184,8 @@ extension ResponseParser {
     mutating func resultAtEnd(receivedAny: Bool, key: String) -> Result<ClientResponse, HTTPClientError> {
         switch finishAtEOF() {
         case .response(let response): return .success(response)
-        case .error(let error): return .failure(receivedAny ? .protocolError(error.description) : .connectionClosed(key))
+        case .error(let error):
+            return .failure(receivedAny ? .protocolError(error.description) : .connectionClosed(key))
         case .needMore: return .failure(.connectionClosed(key))
         }
     }

@@ -94,7 +94,8 @@ public final class HTTPClient: Sendable {
         /// Parses `http://host[:port][/path][?query]`. IPv6 hosts go in brackets.
         public init(_ text: String) throws {
             guard text.hasPrefix("http://") else {
-                throw HTTPClientError.invalidURL(text.hasPrefix("https://") ? "\(text) (TLS is left to the mesh: use http://)" : text)
+                throw HTTPClientError.invalidURL(
+                    text.hasPrefix("https://") ? "\(text) (TLS is left to the mesh: use http://)" : text)
             }
             let rest = text.dropFirst(7)
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
@@ -108,7 +109,9 @@ public final class HTTPClient: Sendable {
                 host = authority[...close]
                 let after = authority[authority.index(after: close)...]
                 if after.hasPrefix(":") {
-                    guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { throw HTTPClientError.invalidURL(text) }
+                    guard let p = Int(after.dropFirst()), (1...65535).contains(p) else {
+                        throw HTTPClientError.invalidURL(text)
+                    }
                     port = p
                 }
             } else if let colon = authority.lastIndex(of: ":") {
@@ -119,7 +122,8 @@ public final class HTTPClient: Sendable {
                 port = p
             }
             let hostChars = host.hasPrefix("[") ? host.dropFirst().dropLast().utf8 : host.utf8
-            let allowed: (UInt8) -> Bool = host.hasPrefix("[")
+            let allowed: (UInt8) -> Bool =
+                host.hasPrefix("[")
                 ? { hexValue($0) != nil || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }
                 : { URI.isUnreserved($0) }
             guard !hostChars.isEmpty, hostChars.allSatisfy(allowed) else { throw HTTPClientError.invalidURL(text) }
@@ -152,7 +156,8 @@ public final class HTTPClient: Sendable {
         let connectDeadline = Deadline.earliest(deadline, .after(seconds: configuration.connectTimeout))
         let address = url.authority
         do {
-            return try Connector.connect(host: url.host, port: url.port, deadline: connectDeadline, resolver: configuration.resolver)
+            return try Connector.connect(
+                host: url.host, port: url.port, deadline: connectDeadline, resolver: configuration.resolver)
         } catch let error as ConnectError {
             throw HTTPClientError(error, authority: address)
         }

@@ -82,7 +82,9 @@ final class LoopClient: @unchecked Sendable {
 
     /// Runs what other threads posted; the loop calls it after each wait.
     func runPosted() {
-        for task in posted.withLock({ tasks -> [@Sendable () -> Void] in defer { tasks.removeAll() }; return tasks }) { task() }
+        for task in posted.withLock({ tasks -> [@Sendable () -> Void] in
+            defer { tasks.removeAll() }; return tasks
+        }) { task() }
     }
 
     /// Starts every call; `completion` runs on the loop once each has a result (at once if all fail at once).
@@ -123,7 +125,9 @@ final class LoopClient: @unchecked Sendable {
         }
     }
 
-    private func assign(_ exchange: Exchange, _ call: HTTPClient.Call, _ batch: Batch, _ index: Int, _ bytes: [UInt8], reused: Bool) {
+    private func assign(
+        _ exchange: Exchange, _ call: HTTPClient.Call, _ batch: Batch, _ index: Int, _ bytes: [UInt8], reused: Bool
+    ) {
         exchange.call = call
         exchange.batch = batch
         exchange.index = index
@@ -137,8 +141,13 @@ final class LoopClient: @unchecked Sendable {
         setDeadline(exchange, call.deadline.nanos)
     }
 
-    private func connect(_ addresses: ArraySlice<SocketAddress>, key: String, _ call: HTTPClient.Call, _ batch: Batch, _ index: Int, _ bytes: [UInt8]) {
-        guard let address = addresses.first else { return finish(batch, index, .failure(.connectionRefused(call.url.authority))) }
+    private func connect(
+        _ addresses: ArraySlice<SocketAddress>, key: String, _ call: HTTPClient.Call, _ batch: Batch, _ index: Int,
+        _ bytes: [UInt8]
+    ) {
+        guard let address = addresses.first else {
+            return finish(batch, index, .failure(.connectionRefused(call.url.authority)))
+        }
         let socket: Socket, inProgress: Bool
         do {
             (socket, inProgress) = try Connector.startConnecting(address)
@@ -150,7 +159,9 @@ final class LoopClient: @unchecked Sendable {
         nextToken += 1
         exchanges[exchange.token] = exchange
         count(1)
-        epoll.add(socket.fd, token: exchange.token, events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
+        epoll.add(
+            socket.fd, token: exchange.token,
+            events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
         assign(exchange, call, batch, index, bytes, reused: false)
         exchange.fallbacks = addresses.dropFirst()
         guard inProgress else { return send(exchange) }
@@ -192,7 +203,8 @@ final class LoopClient: @unchecked Sendable {
         let fd = exchange.socket.fd
         while exchange.sent < exchange.output.count {
             let sent = exchange.output.withUnsafeBytes { raw in
-                Glibc.send(fd, raw.baseAddress! + exchange.sent, raw.count - exchange.sent, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                Glibc.send(
+                    fd, raw.baseAddress! + exchange.sent, raw.count - exchange.sent, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
             }
             if sent > 0 {
                 exchange.sent += sent
@@ -286,7 +298,9 @@ final class LoopClient: @unchecked Sendable {
             }
             let connecting = exchange.state == .connecting
             discard(exchange)
-            if let call = exchange.call { complete(exchange, .failure(.timedOut(connecting ? call.url.authority : exchange.key))) }
+            if let call = exchange.call {
+                complete(exchange, .failure(.timedOut(connecting ? call.url.authority : exchange.key)))
+            }
         }
     }
 

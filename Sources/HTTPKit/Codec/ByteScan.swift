@@ -52,7 +52,8 @@ enum ByteScan {
             let w = word(bytes, at: index)
             if below(w, 0x20) | equal(w, 0x7F) != 0 {
                 // Rare: a tab, or a real control byte; look at these eight one by one.
-                for byte in UnsafeBufferPointer(rebasing: bytes[index..<index + 8]) where (byte < 0x20 && byte != 0x09) || byte == 0x7F {
+                for byte in UnsafeBufferPointer(rebasing: bytes[index..<index + 8])
+                where (byte < 0x20 && byte != 0x09) || byte == 0x7F {
                     return true
                 }
             }

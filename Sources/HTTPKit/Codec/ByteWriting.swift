@@ -135,11 +135,13 @@ struct ByteWriter: ByteSink {
         // call to memcpy.
         switch n {
         case 8...16:
-            let head = from.loadUnaligned(as: UInt64.self), tail = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            let head = from.loadUnaligned(as: UInt64.self),
+                tail = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
             target.storeBytes(of: head, as: UInt64.self)
             target.storeBytes(of: tail, toByteOffset: n - 8, as: UInt64.self)
         case 4..<8:
-            let head = from.loadUnaligned(as: UInt32.self), tail = from.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            let head = from.loadUnaligned(as: UInt32.self),
+                tail = from.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
             target.storeBytes(of: head, as: UInt32.self)
             target.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
         case 1..<4:

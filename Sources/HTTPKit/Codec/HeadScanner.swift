@@ -17,7 +17,9 @@ struct HeadScanner {
 
     mutating func rebase(by offset: Int) {
         // In place: a new array would give up the storage kept between messages.
-        for index in lines.indices { lines[index] = (lines[index].lowerBound - offset)..<(lines[index].upperBound - offset) }
+        for index in lines.indices {
+            lines[index] = (lines[index].lowerBound - offset)..<(lines[index].upperBound - offset)
+        }
         lineStart = lineStart.map { $0 - offset }
         position = position.map { $0 - offset }
     }
@@ -38,7 +40,9 @@ struct HeadScanner {
             guard let base = bytes.baseAddress else { return nil }
             // A line at a time with memchr; the errors are the ones a byte-by-byte scan meets first.
             while i < bytes.count {
-                let lf = memchr(base + i, 0x0A, bytes.count - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) }
+                let lf = memchr(base + i, 0x0A, bytes.count - i).map {
+                    base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
+                }
                 let segmentEnd = lf ?? bytes.count
                 // A CR not followed by LF fails at the byte after it; a limit fails at the first byte beyond it.
                 var firstError = Int.max
@@ -96,7 +100,8 @@ enum HeaderFieldParser {
     /// Parses `name: value` lines (RFC 9112 §5). Rejects obs-fold, space before the colon and control bytes. Every
     /// line is checked; only the fields whose names `keep` accepts are made into strings.
     static func parse(
-        _ buffer: [UInt8], lines: ArraySlice<Range<Int>>, maxCount: Int, keep: (UnsafeBufferPointer<UInt8>) -> Bool = { _ in true }
+        _ buffer: [UInt8], lines: ArraySlice<Range<Int>>, maxCount: Int,
+        keep: (UnsafeBufferPointer<UInt8>) -> Bool = { _ in true }
     ) throws -> HTTPHeaders {
         guard lines.count <= maxCount else { throw ParseError.headersTooLarge }
         var headers = HTTPHeaders()
@@ -111,7 +116,9 @@ enum HeaderFieldParser {
                 var colon = 0
                 while colon < bytes.count, isTokenByte(bytes[colon]) { colon += 1 }
                 guard colon < bytes.count, bytes[colon] == UInt8(ascii: ":") else {
-                    if bytes[colon...].contains(UInt8(ascii: ":")) { throw ParseError.malformed("invalid header field name") }
+                    if bytes[colon...].contains(UInt8(ascii: ":")) {
+                        throw ParseError.malformed("invalid header field name")
+                    }
                     throw ParseError.malformed("header field without ':'")
                 }
                 guard colon > 0 else { throw ParseError.malformed("invalid header field name") }
@@ -119,12 +126,16 @@ enum HeaderFieldParser {
                 var valueStart = colon + 1
                 var valueEnd = bytes.count
                 while valueStart < valueEnd, bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09 { valueStart += 1 }
-                while valueEnd > valueStart, bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+                while valueEnd > valueStart, bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09 {
+                    valueEnd -= 1
+                }
                 let value = UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd])
                 guard !ByteScan.hasFieldValueControl(value) else {
                     throw ParseError.malformed("control character in header field value")
                 }
-                if keep(name) { headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)) }
+                if keep(name) {
+                    headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+                }
             }
         }
         return headers
@@ -151,7 +162,9 @@ enum HeaderFieldParser {
 
     /// The body framing the header fields declare (RFC 9112 §6.3), rejecting ambiguous framing. `unframed` is the
     /// framing with neither field: no body for a request, the rest of the connection for a response.
-    static func framing(of headers: HTTPHeaders, version: HTTPVersion, maxBody: Int?, unframed: BodyFraming = .none) throws -> BodyFraming {
+    static func framing(of headers: HTTPHeaders, version: HTTPVersion, maxBody: Int?, unframed: BodyFraming = .none)
+        throws -> BodyFraming
+    {
         // One pass over the fields; token lists only for what is not a single plain value.
         var hasTransferEncoding = false, lengthFields = 0, firstLength = ""
         for index in headers.fields.indices {
@@ -169,7 +182,9 @@ enum HeaderFieldParser {
                 throw ParseError.malformed("both Content-Length and Transfer-Encoding")
             }
             guard version != .http1_0 else { throw ParseError.malformed("Transfer-Encoding in HTTP/1.0") }
-            guard codings.last == "chunked" else { throw ParseError.malformed("chunked is not the final transfer coding") }
+            guard codings.last == "chunked" else {
+                throw ParseError.malformed("chunked is not the final transfer coding")
+            }
             guard codings.count == 1 else {
                 throw ParseError.unsupportedTransferCoding(codings.dropLast().joined(separator: ", "))
             }

@@ -26,48 +26,55 @@ public enum MessageWriter {
     /// `use` over the bytes of a response, written in scratch storage: the server copies them straight into the
     /// connection's output buffer.
     static func withResponse<T>(
-        _ response: Response, version: HTTPVersion, keepAlive: Bool, isHead: Bool, _ use: (UnsafeBufferPointer<UInt8>) -> T
+        _ response: Response, version: HTTPVersion, keepAlive: Bool, isHead: Bool,
+        _ use: (UnsafeBufferPointer<UInt8>) -> T
     ) throws -> T {
         let body = response.body
-        let chunkSize = response.chunkSize.flatMap { $0 > 0 && version != .http1_0 && response.status.mayHaveBody ? $0 : nil }
+        let chunkSize = response.chunkSize.flatMap {
+            $0 > 0 && version != .http1_0 && response.status.mayHaveBody ? $0 : nil
+        }
         let sendsBody = !isHead && response.status.mayHaveBody
         var bound = 128 + response.status.reason.utf8.count + fieldsBound(response.headers)
         if sendsBody { bound += body.count + (chunkSize.map { (body.count / $0 + 2) * 20 } ?? 0) }
-        return try ByteWriter.withWritten(upTo: bound, { out in
-            out.append(literal: version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-            out.append(decimal: response.status.code)
-            out.append(0x20)
-            if allUTF8(response.status.reason, { $0 >= 0x20 && $0 != 0x7F }) { out.append(utf8: response.status.reason) }
-            out.appendCRLF()
-            try writeFields(response.headers, skippingHost: false, to: &out)
-            if chunkSize != nil {
-                out.append(literal: "Transfer-Encoding: chunked\r\n")
-            } else if response.status.mayHaveBody {
-                out.append(literal: "Content-Length: ")
-                out.append(decimal: body.count)
-                out.appendCRLF()
-            }
-            if !keepAlive {
-                out.append(literal: "Connection: close\r\n")
-            } else if version == .http1_0 {
-                out.append(literal: "Connection: keep-alive\r\n")
-            }
-            out.appendCRLF()
-            guard sendsBody else { return }
-            body.withUnsafeBufferPointer { body in
-                guard let size = chunkSize else { return out.append(bytes: body) }
-                var offset = 0
-                while offset < body.count {
-                    let end = min(offset + size, body.count)
-                    out.append(utf8: String(end - offset, radix: 16))
-                    out.appendCRLF()
-                    out.append(bytes: UnsafeBufferPointer(rebasing: body[offset..<end]))
-                    out.appendCRLF()
-                    offset = end
+        return try ByteWriter.withWritten(
+            upTo: bound,
+            { out in
+                out.append(literal: version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+                out.append(decimal: response.status.code)
+                out.append(0x20)
+                if allUTF8(response.status.reason, { $0 >= 0x20 && $0 != 0x7F }) {
+                    out.append(utf8: response.status.reason)
                 }
-                out.append(literal: "0\r\n\r\n")
-            }
-        }, use: use)
+                out.appendCRLF()
+                try writeFields(response.headers, skippingHost: false, to: &out)
+                if chunkSize != nil {
+                    out.append(literal: "Transfer-Encoding: chunked\r\n")
+                } else if response.status.mayHaveBody {
+                    out.append(literal: "Content-Length: ")
+                    out.append(decimal: body.count)
+                    out.appendCRLF()
+                }
+                if !keepAlive {
+                    out.append(literal: "Connection: close\r\n")
+                } else if version == .http1_0 {
+                    out.append(literal: "Connection: keep-alive\r\n")
+                }
+                out.appendCRLF()
+                guard sendsBody else { return }
+                body.withUnsafeBufferPointer { body in
+                    guard let size = chunkSize else { return out.append(bytes: body) }
+                    var offset = 0
+                    while offset < body.count {
+                        let end = min(offset + size, body.count)
+                        out.append(utf8: String(end - offset, radix: 16))
+                        out.appendCRLF()
+                        out.append(bytes: UnsafeBufferPointer(rebasing: body[offset..<end]))
+                        out.appendCRLF()
+                        offset = end
+                    }
+                    out.append(literal: "0\r\n\r\n")
+                }
+            }, use: use)
     }
 
     /// The bytes of a request with `Host` and `Content-Length` set.
@@ -77,7 +84,8 @@ public enum MessageWriter {
         guard target.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), isValidValue(host) else {
             throw InvalidHeader(name: "request target")
         }
-        let bound = 96 + method.rawValue.utf8.count + target.utf8.count + host.utf8.count + fieldsBound(headers) + body.count
+        let bound =
+            96 + method.rawValue.utf8.count + target.utf8.count + host.utf8.count + fieldsBound(headers) + body.count
         return try [UInt8].written(upTo: bound) { out in
             out.append(utf8: method.rawValue)
             out.append(0x20)
@@ -100,7 +108,9 @@ public enum MessageWriter {
     /// What `writeFields` may write.
     private static func fieldsBound(_ headers: HTTPHeaders) -> Int {
         var bound = 0
-        for index in headers.fields.indices { bound += headers.fields[index].name.utf8.count + headers.fields[index].value.utf8.count + 4 }
+        for index in headers.fields.indices {
+            bound += headers.fields[index].name.utf8.count + headers.fields[index].value.utf8.count + 4
+        }
         return bound
     }
 
@@ -123,7 +133,8 @@ public enum MessageWriter {
     public static func errorReply(_ status: HTTPStatus, message: String) -> [UInt8] {
         let body = "{\"error\":" + JSON.quoted(message) + "}"
         return Array(
-            ("HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+            ("HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: "
+                + "application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
                 + body).utf8
         )
     }

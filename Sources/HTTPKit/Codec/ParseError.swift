@@ -41,7 +41,10 @@ public struct ParserLimits: Sendable, Equatable {
     /// The decoded body; over it: 413.
     public var maxBodyBytes: Int
 
-    public init(maxRequestLineBytes: Int = 8192, maxHeaderBytes: Int = 16384, maxHeaderCount: Int = 100, maxBodyBytes: Int = 1 << 20) {
+    public init(
+        maxRequestLineBytes: Int = 8192, maxHeaderBytes: Int = 16384, maxHeaderCount: Int = 100,
+        maxBodyBytes: Int = 1 << 20
+    ) {
         self.maxRequestLineBytes = maxRequestLineBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount

@@ -85,10 +85,12 @@ public struct RequestParser {
             case .failed(let error):
                 return .error(error)
             case .head:
-                guard let end = try scanner.scan(
-                    buffer, from: start, firstLineLimit: limits.maxRequestLineBytes, firstLineError: .uriTooLong,
-                    totalLimit: limits.maxHeaderBytes
-                ) else { return .needMore }
+                guard
+                    let end = try scanner.scan(
+                        buffer, from: start, firstLineLimit: limits.maxRequestLineBytes, firstLineError: .uriTooLong,
+                        totalLimit: limits.maxHeaderBytes
+                    )
+                else { return .needMore }
                 var framing = BodyFraming.none
                 let request = try parseHead(framing: &framing)
                 scanner.reset()
@@ -139,7 +141,9 @@ public struct RequestParser {
             let secondSpace = requestLine[(firstSpace + 1)...].firstIndex(of: 0x20),
             !requestLine[(secondSpace + 1)...].contains(0x20)
         else { throw ParseError.malformed("request line is not 'method target version'") }
-        let parts = (requestLine[..<firstSpace], requestLine[(firstSpace + 1)..<secondSpace], requestLine[(secondSpace + 1)...])
+        let parts = (
+            requestLine[..<firstSpace], requestLine[(firstSpace + 1)..<secondSpace], requestLine[(secondSpace + 1)...]
+        )
         guard HeaderFieldParser.isToken(parts.0) else { throw ParseError.malformed("invalid method") }
         let target = parts.1
         guard !target.isEmpty, target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
@@ -149,7 +153,10 @@ public struct RequestParser {
         let method = String(decoding: parts.0, as: UTF8.self)
         let targetText = String(decoding: target, as: UTF8.self)
         let isOriginForm = target.first == UInt8(ascii: "/")
-        guard isOriginForm || targetText.hasPrefix("http://") || targetText.hasPrefix("https://") || (targetText == "*" && method == "OPTIONS") else {
+        guard
+            isOriginForm || targetText.hasPrefix("http://") || targetText.hasPrefix("https://")
+                || (targetText == "*" && method == "OPTIONS")
+        else {
             throw ParseError.malformed("unsupported request target form")
         }
         let headers = try HeaderFieldParser.parse(buffer, lines: lines[1...], maxCount: limits.maxHeaderCount)
@@ -162,7 +169,8 @@ public struct RequestParser {
 
     static func parseVersion(_ bytes: ArraySlice<UInt8>) throws -> HTTPVersion {
         let b = bytes.startIndex
-        guard bytes.count == 8, bytes[b] == UInt8(ascii: "H"), bytes[b + 1] == UInt8(ascii: "T"), bytes[b + 2] == UInt8(ascii: "T"),
+        guard bytes.count == 8, bytes[b] == UInt8(ascii: "H"), bytes[b + 1] == UInt8(ascii: "T"),
+            bytes[b + 2] == UInt8(ascii: "T"),
             bytes[b + 3] == UInt8(ascii: "P"), bytes[b + 4] == UInt8(ascii: "/"), bytes[b + 6] == UInt8(ascii: "."),
             (0x30...0x39).contains(bytes[b + 5]), (0x30...0x39).contains(bytes[b + 7])
         else { throw ParseError.malformed("invalid HTTP version") }

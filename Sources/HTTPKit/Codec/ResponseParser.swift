@@ -40,7 +40,9 @@ public struct ClientResponse: Sendable {
     private static func fields(ofHead head: [UInt8]) -> HTTPHeaders {
         var scanner = HeadScanner()
         let limit = head.count
-        guard (try? scanner.scan(head, from: 0, firstLineLimit: limit, firstLineError: .headersTooLarge, totalLimit: limit)) != nil,
+        guard
+            (try? scanner.scan(
+                head, from: 0, firstLineLimit: limit, firstLineError: .headersTooLarge, totalLimit: limit)) != nil,
             let fields = try? HeaderFieldParser.parse(head, lines: scanner.lines.dropFirst(), maxCount: .max)
         else { return HTTPHeaders() }
         return fields
@@ -107,10 +109,13 @@ public struct ResponseParser {
                 case .failed(let error):
                     return .error(error)
                 case .head:
-                    guard let end = try scanner.scan(
-                        buffer, from: start, firstLineLimit: limits.maxHeaderBytes, firstLineError: .headersTooLarge,
-                        totalLimit: limits.maxHeaderBytes
-                    ) else { return .needMore }
+                    guard
+                        let end = try scanner.scan(
+                            buffer, from: start, firstLineLimit: limits.maxHeaderBytes,
+                            firstLineError: .headersTooLarge,
+                            totalLimit: limits.maxHeaderBytes
+                        )
+                    else { return .needMore }
                     let (response, framing) = try parseHead()
                     scanner.reset()
                     start = end
@@ -173,13 +178,16 @@ public struct ResponseParser {
             throw ParseError.malformed("invalid status code")
         }
         let reason = statusLine.count > 13 ? String(decoding: statusLine[13...], as: UTF8.self) : ""
-        let framingFields = try HeaderFieldParser.parse(buffer, lines: lines[1...], maxCount: limits.maxHeaderCount) { name in
+        let framingFields = try HeaderFieldParser.parse(buffer, lines: lines[1...], maxCount: limits.maxHeaderCount) {
+            name in
             HeaderFieldParser.isFraming(name)
         }
         let status = HTTPStatus(code: code, reason: reason)
-        let framing = requestWasHead || !status.mayHaveBody
+        let framing =
+            requestWasHead || !status.mayHaveBody
             ? .none
-            : try HeaderFieldParser.framing(of: framingFields, version: .http1_1, maxBody: maxBodyBytes, unframed: .untilClose)
+            : try HeaderFieldParser.framing(
+                of: framingFields, version: .http1_1, maxBody: maxBodyBytes, unframed: .untilClose)
         var response = ClientResponse(status: status, version: version, head: head, framingFields: framingFields)
         response.framedByLength = framing != .untilClose
         return (response, framing)

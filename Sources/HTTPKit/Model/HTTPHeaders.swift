@@ -55,7 +55,9 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, E
     /// Every value of the field, in order.
     public func values(_ name: String) -> [String] {
         var values: [String] = []
-        for index in fields.indices where Self.equalNames(fields[index].name, name) { values.append(fields[index].value) }
+        for index in fields.indices where Self.equalNames(fields[index].name, name) {
+            values.append(fields[index].value)
+        }
         return values
     }
 
@@ -104,7 +106,9 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, E
                 for index in 0..<x.count where asciiLower(x[index]) != asciiLower(y[index]) { return false }
                 return true
             }
-        }), let equal { return equal }
+        }), let equal {
+            return equal
+        }
         for (x, y) in zip(a.utf8, b.utf8) where asciiLower(x) != asciiLower(y) { return false }
         return true
     }

@@ -179,7 +179,9 @@ struct JSONParser {
 
     mutating func literal(_ word: StaticString) throws {
         let w = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
-        guard index + w.count <= bytes.count, UnsafeBufferPointer(rebasing: bytes[index..<index + w.count]).elementsEqual(w) else {
+        guard index + w.count <= bytes.count,
+            UnsafeBufferPointer(rebasing: bytes[index..<index + w.count]).elementsEqual(w)
+        else {
             throw error("unexpected character")
         }
         index += w.count
@@ -211,7 +213,9 @@ struct JSONParser {
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard digits() > 0 else { throw error("expected exponent digits") }
         }
     }
@@ -265,7 +269,8 @@ struct JSONParser {
             case UInt8(ascii: "u"):
                 var code = try hex4()
                 if (0xD800..<0xDC00).contains(code) {
-                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
                     else { throw error("unpaired surrogate") }
                     index += 2
                     let low = try hex4()

@@ -6,7 +6,8 @@ extension JSON {
     /// Reads one JSON text without building a tree: `body` walks it with a `JSONReader`, taking only what it needs.
     /// Whatever `body` leaves unread is still checked, so the text is accepted or rejected exactly as
     /// `parse` would.
-    public static func read<T>(_ bytes: [UInt8], maxDepth: Int = 64, _ body: (inout JSONReader) throws -> T) throws -> T {
+    public static func read<T>(_ bytes: [UInt8], maxDepth: Int = 64, _ body: (inout JSONReader) throws -> T) throws -> T
+    {
         try bytes.withUnsafeBufferPointer { bytes in
             var reader = JSONReader(parser: JSONParser(bytes: bytes, maxDepth: maxDepth))
             reader.parser.skipSpace()
@@ -14,7 +15,9 @@ extension JSON {
             let result = try body(&reader)
             if reader.parser.index == start { try reader.skipValue() }
             reader.parser.skipSpace()
-            guard reader.parser.index == bytes.count else { throw reader.parser.error("unexpected trailing characters") }
+            guard reader.parser.index == bytes.count else {
+                throw reader.parser.error("unexpected trailing characters")
+            }
             return result
         }
     }
@@ -39,7 +42,8 @@ public struct JSONReader {
         public static func == (name: Name, literal: StaticString) -> Bool {
             let expected = UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
             if let decoded = name.decoded { return decoded.utf8.elementsEqual(expected) }
-            return name.raw.count == expected.count && (expected.isEmpty || memcmp(name.raw.baseAddress!, expected.baseAddress!, expected.count) == 0)
+            return name.raw.count == expected.count
+                && (expected.isEmpty || memcmp(name.raw.baseAddress!, expected.baseAddress!, expected.count) == 0)
         }
 
         public var string: String { decoded ?? String(decoding: raw, as: UTF8.self) }

@@ -43,7 +43,9 @@ public struct Request: Sendable {
 
     /// A path parameter, or a 400 when it is missing.
     public func parameter(_ name: String) throws -> String {
-        guard let value = parameters.first(where: { $0.name == name })?.value else { throw HTTPError(.badRequest, "missing path parameter \(name)") }
+        guard let value = parameters.first(where: { $0.name == name })?.value else {
+            throw HTTPError(.badRequest, "missing path parameter \(name)")
+        }
         return value
     }
 

@@ -10,7 +10,9 @@ public enum URI {
             let scheme = target.hasPrefix("http://") ? 7 : target.hasPrefix("https://") ? 8 : 0
             if scheme > 0 {
                 let authority = utf8.index(start, offsetBy: scheme)
-                start = utf8[authority...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? utf8.endIndex
+                start =
+                    utf8[authority...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }
+                    ?? utf8.endIndex
                 if start == utf8.endIndex || utf8[start] == UInt8(ascii: "?") {
                     let query = start == utf8.endIndex ? "" : String(target[target.index(after: start)...])
                     return ("/", query)

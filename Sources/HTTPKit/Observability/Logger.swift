@@ -55,7 +55,8 @@ public struct Logger: Sendable {
     ) {
         guard logsRequests, let sink else { return }
         // Under 200 bytes of names, punctuation, time and numbers, the fixed fields, and the strings.
-        let bound = 320 + requestFields.count + jsonBound(method) + jsonBound(route) + jsonBound(path)
+        let bound =
+            320 + requestFields.count + jsonBound(method) + jsonBound(route) + jsonBound(path)
             + jsonBound(requestID) + jsonBound(traceID) + jsonBound(remote)
         ByteWriter.withWritten(upTo: bound) { out in
             func field(_ name: StaticString, _ value: String) {

@@ -103,7 +103,10 @@ final class MetricFamily: Sendable {
     /// The series by labels, and in the order they first appeared (the order they are rendered in).
     private let series = Mutex<(byLabels: [[String]: MetricSeries], ordered: [MetricSeries])>(([:], []))
 
-    init(name: String, help: String, type: String, labelNames: [String], buckets: [Double], reader: (@Sendable () -> Double)? = nil) {
+    init(
+        name: String, help: String, type: String, labelNames: [String], buckets: [Double],
+        reader: (@Sendable () -> Double)? = nil
+    ) {
         self.name = name
         self.help = help
         self.type = type

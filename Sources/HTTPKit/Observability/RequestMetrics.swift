@@ -19,8 +19,16 @@ final class RequestMetrics: Sendable {
     private let slots: Mutex<[Slot]>
 
     init(registry: MetricsRegistry, routeCount: Int) {
-        requests = registry.counter("http_server_requests_total", "Requests by method, route and status code", labels: ["method", "route", "code"]).family
-        duration = registry.histogram("http_server_request_duration_seconds", "Request duration by method and route", labels: ["method", "route"]).family
+        requests =
+            registry.counter(
+                "http_server_requests_total", "Requests by method, route and status code",
+                labels: ["method", "route", "code"]
+            ).family
+        duration =
+            registry.histogram(
+                "http_server_request_duration_seconds", "Request duration by method and route",
+                labels: ["method", "route"]
+            ).family
         self.routeCount = routeCount
         slots = Mutex(Array(repeating: Slot(), count: (routeCount + 1) * (Self.methods.count + 1)))
     }

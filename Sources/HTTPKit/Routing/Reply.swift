@@ -12,7 +12,9 @@ public enum Reply: Sendable {
     case blocking(@Sendable () throws -> Reply)
 
     /// One call; `then` gets its result.
-    public static func call(_ call: HTTPClient.Call, then: @escaping @Sendable (Result<ClientResponse, HTTPClientError>) throws -> Reply) -> Reply {
+    public static func call(
+        _ call: HTTPClient.Call, then: @escaping @Sendable (Result<ClientResponse, HTTPClientError>) throws -> Reply
+    ) -> Reply {
         .calls([call]) { try then($0[0]) }
     }
 

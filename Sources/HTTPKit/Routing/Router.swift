@@ -43,7 +43,10 @@ public struct Router: Sendable {
         /// Registered as a `ReplyHandler`: it may ask for upstream calls.
         let replies: Bool
 
-        init(index: Int, method: HTTPMethod, pattern: String, segments: [Segment], execution: Execution, handler: @escaping ReplyHandler, replies: Bool) {
+        init(
+            index: Int, method: HTTPMethod, pattern: String, segments: [Segment], execution: Execution,
+            handler: @escaping ReplyHandler, replies: Bool
+        ) {
             self.index = index
             self.method = method
             self.pattern = pattern
@@ -65,24 +68,34 @@ public struct Router: Sendable {
 
     public init() {}
 
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
+    public mutating func add(
+        _ method: HTTPMethod, _ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler
+    ) {
         add(method, pattern, execution: execution, replies: false) { .response(try handler($0)) }
     }
 
     /// A route whose handler answers with a `Reply`. It runs on the event loop by default: its upstream calls
     /// do not block, and neither may the handler nor its `then` steps (use `Reply.blocking` for what must wait).
     @_disfavoredOverload
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, execution: Execution = .inline, reply handler: @escaping ReplyHandler) {
+    public mutating func add(
+        _ method: HTTPMethod, _ pattern: String, execution: Execution = .inline, reply handler: @escaping ReplyHandler
+    ) {
         add(method, pattern, execution: execution, replies: true, handler)
     }
 
-    private mutating func add(_ method: HTTPMethod, _ pattern: String, execution: Execution, replies: Bool, _ handler: @escaping ReplyHandler) {
-        let segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part -> Segment in
+    private mutating func add(
+        _ method: HTTPMethod, _ pattern: String, execution: Execution, replies: Bool, _ handler: @escaping ReplyHandler
+    ) {
+        let segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
+            part -> Segment in
             if part.hasPrefix(":") { return .parameter(String(part.dropFirst())) }
             if part.hasPrefix("*") { return .rest(String(part.dropFirst())) }
             return .literal(Array(part.utf8))
         }
-        routes.append(Route(index: routes.count, method: method, pattern: pattern, segments: segments, execution: execution, handler: handler, replies: replies))
+        routes.append(
+            Route(
+                index: routes.count, method: method, pattern: pattern, segments: segments, execution: execution,
+                handler: handler, replies: replies))
     }
 
     public mutating func get(_ pattern: String, execution: Execution = .blocking, _ handler: @escaping Handler) {
@@ -106,7 +119,9 @@ public struct Router: Sendable {
         add(.put, pattern, execution: execution, reply: handler)
     }
     @_disfavoredOverload
-    public mutating func delete(_ pattern: String, execution: Execution = .inline, reply handler: @escaping ReplyHandler) {
+    public mutating func delete(
+        _ pattern: String, execution: Execution = .inline, reply handler: @escaping ReplyHandler
+    ) {
         add(.delete, pattern, execution: execution, reply: handler)
     }
 
@@ -169,10 +184,13 @@ public struct Router: Sendable {
 
     private func answer(_ request: Request, with handler: @escaping ReplyHandler) -> Answer {
         guard !middleware.isEmpty else {
-            return Answer(reply: Reply.catching { try handler(request) }, route: request.route, routeIndex: request.routeIndex)
+            return Answer(
+                reply: Reply.catching { try handler(request) }, route: request.route, routeIndex: request.routeIndex)
         }
         var chain: Handler = { request in
-            do { return try handler(request).resolved(with: .shared) } catch let error as HTTPError { return error.response }
+            do { return try handler(request).resolved(with: .shared) } catch let error as HTTPError {
+                return error.response
+            }
         }
         for outer in middleware.reversed() {
             let inner = chain
@@ -187,7 +205,8 @@ public struct Router: Sendable {
     func resolve(_ request: inout Request) -> (handler: ReplyHandler, route: Route?) {
         typealias Match = (route: Route, parameters: [(name: String, value: String?)])
         let method = request.method
-        let (exact, fallback, found, firstMatched) = Self.withBytes(of: request.path) { path -> (Match?, Match?, [HTTPMethod], Route?) in
+        let (exact, fallback, found, firstMatched) = Self.withBytes(of: request.path) {
+            path -> (Match?, Match?, [HTTPMethod], Route?) in
             var allowed: [HTTPMethod] = []
             var fallback: Match?
             var firstMatched: Route?
@@ -216,12 +235,18 @@ public struct Router: Sendable {
         if request.method == .options {
             return ({ _ in .response(Response(status: .noContent, headers: ["Allow": allow])) }, nil)
         }
-        return ({ request in
-            throw HTTPError(.methodNotAllowed, "method \(request.method) not allowed for \(request.path)", headers: ["Allow": allow])
-        }, nil)
+        return (
+            { request in
+                throw HTTPError(
+                    .methodNotAllowed, "method \(request.method) not allowed for \(request.path)",
+                    headers: ["Allow": allow])
+            }, nil
+        )
     }
 
-    private func bind(_ route: Route, _ parameters: [(name: String, value: String?)], _ request: inout Request) -> ReplyHandler {
+    private func bind(_ route: Route, _ parameters: [(name: String, value: String?)], _ request: inout Request)
+        -> ReplyHandler
+    {
         request.route = route.pattern
         request.routeIndex = route.index
         var decoded: [(name: String, value: String)] = []
@@ -266,7 +291,10 @@ public struct Router: Sendable {
             let part = UnsafeBufferPointer(rebasing: bytes[position..<end])
             switch segment {
             case .literal(let text):
-                guard part.count == text.count, part.isEmpty || text.withUnsafeBufferPointer({ memcmp($0.baseAddress!, part.baseAddress!, part.count) == 0 }) else { return nil }
+                guard part.count == text.count,
+                    part.isEmpty
+                        || text.withUnsafeBufferPointer({ memcmp($0.baseAddress!, part.baseAddress!, part.count) == 0 })
+                else { return nil }
             case .parameter(let name):
                 guard !part.isEmpty else { return nil }
                 parameters.append((name, URI.percentDecode(bytes: part)))

@@ -24,7 +24,9 @@ final class EventLoop: @unchecked Sendable {
     init(core: ServerCore) throws {
         self.core = core
         epoll = try Epoll()
-        client = LoopClient(epoll: epoll, configuration: core.client.configuration) { [core] in core.outbound.add($0, ordering: .relaxed) }
+        client = LoopClient(epoll: epoll, configuration: core.client.configuration) { [core] in
+            core.outbound.add($0, ordering: .relaxed)
+        }
     }
 
     deinit { readBuffer.deallocate() }
@@ -49,7 +51,9 @@ final class EventLoop: @unchecked Sendable {
         var events = [UInt8](repeating: 0, count: 256 * 16)
         while true {
             events.withUnsafeMutableBytes { buffer in
-                epoll.wait(into: buffer, timeoutMilliseconds: client.waitMilliseconds(limit: 100, now: monotonicNanos())) { token, flags in
+                epoll.wait(
+                    into: buffer, timeoutMilliseconds: client.waitMilliseconds(limit: 100, now: monotonicNanos())
+                ) { token, flags in
                     if token == Epoll.wakeToken {
                         epoll.drainWakeups()
                         return
@@ -63,7 +67,8 @@ final class EventLoop: @unchecked Sendable {
                     if flags & Epoll.readHangUp != 0 { connection.peerSentFIN = true }
                     // While a worker has it, only note that something happened; the worker hands it back.
                     if connection.owner.load(ordering: .acquiring) != .loop {
-                        let (noted, now) = connection.owner.compareExchange(expected: .worker, desired: .workerWithPendingEvent, ordering: .acquiringAndReleasing)
+                        let (noted, now) = connection.owner.compareExchange(
+                            expected: .worker, desired: .workerWithPendingEvent, ordering: .acquiringAndReleasing)
                         // Not noted and back with the loop: the worker released it just now, so handle the event here.
                         if noted || now != .loop { return }
                     }
@@ -73,7 +78,9 @@ final class EventLoop: @unchecked Sendable {
                     drive(connection)
                 }
             }
-            for connection in inbox.withLock({ box -> [Connection] in defer { box.removeAll() }; return box }) {
+            for connection in inbox.withLock({ box -> [Connection] in
+                defer { box.removeAll() }; return box
+            }) {
                 if connections[connection.token] == nil {
                     if connection.evicts {
                         evictions.subtract(1, ordering: .relaxed)
@@ -86,8 +93,9 @@ final class EventLoop: @unchecked Sendable {
                     }
                     connections[connection.token] = connection
                     held.add(1, ordering: .relaxed)
-                    epoll.add(connection.socket.fd, token: connection.token,
-                              events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
+                    epoll.add(
+                        connection.socket.fd, token: connection.token,
+                        events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
                 } else {
                     connection.owner.store(.loop, ordering: .releasing)
                     connection.phase = .reading
@@ -172,7 +180,8 @@ final class EventLoop: @unchecked Sendable {
                 // after a second).
                 var dropped = 0
                 while true {
-                    let count = recv(connection.socket.fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT))
+                    let count = recv(
+                        connection.socket.fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT))
                     dropped += max(count, 0)
                     if count > 0, dropped <= 1 << 20 { continue }
                     if count < 0, errno == EAGAIN || errno == EINTR { return }
@@ -265,12 +274,14 @@ final class EventLoop: @unchecked Sendable {
     /// connection back to the loop without waking it. False when the loop must take over (a partial write, a
     /// pipelined request already buffered, a close, or an event that came in meanwhile).
     private func finishOnWorker(_ connection: Connection) -> Bool {
-        guard !connection.closeAfterFlush, connection.parser.bufferedByteCount == 0, connection.writePending() == .done else {
+        guard !connection.closeAfterFlush, connection.parser.bufferedByteCount == 0, connection.writePending() == .done
+        else {
             return false
         }
         markIdle(connection)
         connection.phase = .reading
-        let (released, _) = connection.owner.compareExchange(expected: .worker, desired: .loop, ordering: .acquiringAndReleasing)
+        let (released, _) = connection.owner.compareExchange(
+            expected: .worker, desired: .loop, ordering: .acquiringAndReleasing)
         return released
     }
 
@@ -302,14 +313,14 @@ final class EventLoop: @unchecked Sendable {
     /// Closes the idle connection that has waited longest, to make room at the connection limit; false if none is.
     private func evictOldestIdle() -> Bool {
         var oldest: Connection?
-        for connection in connections.values where connection.isIdle && connection.owner.load(ordering: .acquiring) == .loop {
+        for connection in connections.values
+        where connection.isIdle && connection.owner.load(ordering: .acquiring) == .loop {
             if oldest.map({ connection.lastActivity < $0.lastActivity }) ?? true { oldest = connection }
         }
         guard let oldest else { return false }
         close(oldest)
         return true
     }
-
 
     private func sweep(_ now: UInt64) {
         core.releaseMemoryAfterBurst()
@@ -338,12 +349,16 @@ final class EventLoop: @unchecked Sendable {
                 close(connection)
             } else if connection.isIdle, draining {
                 drive(connection)
-            } else if connection.isIdle, !connection.receivedAny, nanos(since: connection.lastActivity, now: now) > firstNanos {
+            } else if connection.isIdle, !connection.receivedAny,
+                nanos(since: connection.lastActivity, now: now) > firstNanos
+            {
                 close(connection)
             } else if connection.isIdle, nanos(since: connection.lastActivity, now: now) > idleNanos {
                 close(connection)
             } else if let deadline = connection.requestDeadline, !connection.hasPendingOutput, deadline.hasPassed {
-                reject(connection, .requestTimeout, connection.readingBody ? "request body not received in time" : "request head not received in time")
+                reject(
+                    connection, .requestTimeout,
+                    connection.readingBody ? "request body not received in time" : "request head not received in time")
                 drive(connection)
             }
         }

@@ -30,7 +30,8 @@ public final class HTTPServer: Sendable {
         offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
         onReject: @escaping @Sendable (HTTPStatus, String) -> Void = { _, _ in }
     ) {
-        self.init(configuration: configuration, replier: { .response(responder($0)) }, offload: offload, onReject: onReject)
+        self.init(
+            configuration: configuration, replier: { .response(responder($0)) }, offload: offload, onReject: onReject)
     }
 
     /// A server whose answers may call upstreams: the loops make those calls themselves, with `client`'s
@@ -41,7 +42,8 @@ public final class HTTPServer: Sendable {
         onReject: @escaping @Sendable (HTTPStatus, String) -> Void = { _, _ in }
     ) {
         self.configuration = configuration
-        core = ServerCore(configuration: configuration, client: client, responder: replier, offload: offload, onReject: onReject)
+        core = ServerCore(
+            configuration: configuration, client: client, responder: replier, offload: offload, onReject: onReject)
     }
 
     /// The bound port, once started.
@@ -56,8 +58,11 @@ public final class HTTPServer: Sendable {
         signal(SIGPIPE, SIG_IGN)
         let listener: Listener
         do {
-            listener = try Listener(host: configuration.host, port: configuration.port, backlog: configuration.listenBacklog)
-        } catch SocketError.system(_, let code) where configuration.host == "::" && (code == EAFNOSUPPORT || code == EADDRNOTAVAIL) {
+            listener = try Listener(
+                host: configuration.host, port: configuration.port, backlog: configuration.listenBacklog)
+        } catch SocketError.system(_, let code)
+            where configuration.host == "::" && (code == EAFNOSUPPORT || code == EADDRNOTAVAIL)
+        {
             // A kernel or pod without IPv6: the dual-stack default falls back to IPv4.
             listener = try Listener(host: "0.0.0.0", port: configuration.port, backlog: configuration.listenBacklog)
         }
@@ -87,7 +92,9 @@ public final class HTTPServer: Sendable {
         core.stopping.store(true, ordering: .sequentiallyConsistent)
         for loop in loops { loop.wake() }
         let stopDeadline = Deadline.after(seconds: 1)
-        while !stopDeadline.hasPassed, !(loops.allSatisfy { $0.finished.load(ordering: .acquiring) } && acceptLoopDone.load(ordering: .acquiring)) {
+        while !stopDeadline.hasPassed,
+            !(loops.allSatisfy { $0.finished.load(ordering: .acquiring) } && acceptLoopDone.load(ordering: .acquiring))
+        {
             usleep(1_000)
         }
         listener.withLock { $0?.socket.close() }
@@ -108,7 +115,9 @@ public final class HTTPServer: Sendable {
             let atLimit = core.open.load(ordering: .relaxed) >= configuration.maxConnections
             if atLimit {
                 // Room is made by closing the oldest idle connection of the loop with the most of them.
-                guard let roomiest = loops.max(by: { $0.spareConnections < $1.spareConnections }), roomiest.spareConnections > 0 else {
+                guard let roomiest = loops.max(by: { $0.spareConnections < $1.spareConnections }),
+                    roomiest.spareConnections > 0
+                else {
                     core.refuse(socket, .serviceUnavailable, "too many connections")
                     continue
                 }
@@ -117,7 +126,9 @@ public final class HTTPServer: Sendable {
             }
             core.open.add(1, ordering: .relaxed)
             socket.setNoDelay()
-            let connection = Connection(socket: socket, peer: peer, token: nextToken.add(1, ordering: .relaxed).newValue, limits: configuration.limits)
+            let connection = Connection(
+                socket: socket, peer: peer, token: nextToken.add(1, ordering: .relaxed).newValue,
+                limits: configuration.limits)
             connection.evicts = atLimit
             loop.submit(connection)
         }

@@ -21,8 +21,10 @@ final class ServerCore: Sendable {
     let forceClose = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
 
-    init(configuration: ServerConfiguration, client: HTTPClient, responder: @escaping ReplyResponder,
-         offload: @escaping @Sendable (inout Request) -> Bool, onReject: @escaping @Sendable (HTTPStatus, String) -> Void) {
+    init(
+        configuration: ServerConfiguration, client: HTTPClient, responder: @escaping ReplyResponder,
+        offload: @escaping @Sendable (inout Request) -> Bool, onReject: @escaping @Sendable (HTTPStatus, String) -> Void
+    ) {
         self.configuration = configuration
         self.client = client
         self.responder = responder
@@ -67,7 +69,9 @@ final class ServerCore: Sendable {
         connection.closeAfterFlush = !keepAlive
         connection.responding = true
         do {
-            try MessageWriter.withResponse(response, version: request.version, keepAlive: keepAlive, isHead: request.method == .head) {
+            try MessageWriter.withResponse(
+                response, version: request.version, keepAlive: keepAlive, isHead: request.method == .head
+            ) {
                 connection.queue($0)
             }
         } catch {

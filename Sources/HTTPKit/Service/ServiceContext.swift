@@ -22,8 +22,10 @@ public final class ServiceContext: Sendable {
         self.logger = logger ?? Logger(service: name, version: version, logsRequests: settings.bool("LOG_REQUESTS"))
         metrics = MetricsRegistry()
         client = HTTPClient(configuration: ServerSettings.clientConfiguration(settings))
-        clientRequests = metrics.counter("http_client_requests_total", "Outbound requests by upstream and result", labels: ["upstream", "code"])
-        clientDuration = metrics.histogram("http_client_request_duration_seconds", "Outbound request duration", labels: ["upstream"])
+        clientRequests = metrics.counter(
+            "http_client_requests_total", "Outbound requests by upstream and result", labels: ["upstream", "code"])
+        clientDuration = metrics.histogram(
+            "http_client_request_duration_seconds", "Outbound request duration", labels: ["upstream"])
     }
 
     /// Settings for tests: the table with these overrides.
@@ -37,7 +39,9 @@ public final class ServiceContext: Sendable {
         guard let base = try? HTTPClient.URL(baseURL), base.target == "/", !baseURL.hasSuffix("/") else {
             throw ConfigError(variable: setting, message: "must give an http://host:port address (got \"\(baseURL)\")")
         }
-        return Upstream(name: name, baseURL: baseURL, base: base, client: client, metrics: UpstreamMetrics(name: name, requests: clientRequests, duration: clientDuration))
+        return Upstream(
+            name: name, baseURL: baseURL, base: base, client: client,
+            metrics: UpstreamMetrics(name: name, requests: clientRequests, duration: clientDuration))
     }
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }

@@ -12,7 +12,10 @@ public enum ServiceRunner {
         public let table: [Setting]
         public let build: @Sendable (ServiceContext) throws -> Router
 
-        public init(name: String, summary: String, version: String = "1.0.0", table: [Setting], build: @escaping @Sendable (ServiceContext) throws -> Router) {
+        public init(
+            name: String, summary: String, version: String = "1.0.0", table: [Setting],
+            build: @escaping @Sendable (ServiceContext) throws -> Router
+        ) {
             self.name = name
             self.summary = summary
             self.version = version
@@ -24,7 +27,8 @@ public enum ServiceRunner {
     /// The whole life of the process; returns the exit status (0 after a clean shutdown, 2 for bad settings).
     /// Errors that stop it go to `errors` (standard error).
     public static func main(
-        _ definition: Definition, arguments: [String], environment: [String: String], errors writeError: (String) -> Void = writeError
+        _ definition: Definition, arguments: [String], environment: [String: String],
+        errors writeError: (String) -> Void = writeError
     ) -> Int32 {
         var blocked = sigset_t()
         sigemptyset(&blocked)
@@ -35,7 +39,8 @@ public enum ServiceRunner {
 
         let table = ServerSettings.table(with: definition.table)
         if arguments.contains("--help") || arguments.contains("-h") {
-            print(Settings.helpText(service: definition.name, summary: definition.summary, table: table), terminator: "")
+            print(
+                Settings.helpText(service: definition.name, summary: definition.summary, table: table), terminator: "")
             return 0
         }
         if arguments.contains("--version") {
@@ -52,7 +57,10 @@ public enum ServiceRunner {
         // Before any thread starts, so that every thread of the process inherits the policy.
         let scheduling = SchedulingPolicy(rawValue: settings.string("HTTP_SERVER_SCHEDULING")) ?? .normal
         let schedulingRefused = scheduling == .normal ? nil : scheduling.apply()
-        let context = ServiceContext(name: definition.name, version: settings.string("SERVICE_VERSION").isEmpty ? definition.version : settings.string("SERVICE_VERSION"), settings: settings)
+        let context = ServiceContext(
+            name: definition.name,
+            version: settings.string("SERVICE_VERSION").isEmpty
+                ? definition.version : settings.string("SERVICE_VERSION"), settings: settings)
         let router: Router
         do {
             router = try definition.build(context)
@@ -71,19 +79,27 @@ public enum ServiceRunner {
             return 1
         }
         if let schedulingRefused {
-            context.logger.warning("HTTP_SERVER_SCHEDULING=\(scheduling.rawValue) not applied (\(schedulingRefused)); running with the normal policy", [("event", .string("config"))])
+            context.logger.warning(
+                "HTTP_SERVER_SCHEDULING=\(scheduling.rawValue) not applied (\(schedulingRefused)); running with the "
+                    + "normal policy",
+                [("event", .string("config"))])
         }
-        context.logger.info("listening on \(server.configuration.host):\(server.port)", [
-            ("event", .string("start")), ("port", .int(server.port)), ("event_loops", .int(server.configuration.eventLoops)), ("config", settings.json),
-        ])
+        context.logger.info(
+            "listening on \(server.configuration.host):\(server.port)",
+            [
+                ("event", .string("start")), ("port", .int(server.port)),
+                ("event_loops", .int(server.configuration.eventLoops)), ("config", settings.json),
+            ])
         var signalNumber: Int32 = 0
         sigwait(&blocked, &signalNumber)
         context.beginDraining()
-        context.logger.info("received \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"), draining", [("event", .string("drain"))])
+        context.logger.info(
+            "received \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"), draining", [("event", .string("drain"))])
         let delay = settings.seconds("SHUTDOWN_DELAY")
         if delay > 0 { usleep(UInt32(min(delay, 3600) * 1_000_000)) }
         let clean = server.shutdown()
-        context.logger.info(clean ? "stopped" : "stopped with requests cut off at the deadline", [("event", .string("stop"))])
+        context.logger.info(
+            clean ? "stopped" : "stopped with requests cut off at the deadline", [("event", .string("stop"))])
         context.logger.flush()
         return 0
     }
@@ -92,15 +108,26 @@ public enum ServiceRunner {
     public static func makeServer(router: Router, context: ServiceContext) -> HTTPServer {
         let configuration = ServerSettings.serverConfiguration(context.settings, callsUpstreams: router.callsUpstreams)
         let (responder, final) = makeResponder(router: router, context: context)
-        let rejected = context.metrics.counter("http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)", labels: ["code"])
+        let rejected = context.metrics.counter(
+            "http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)",
+            labels: ["code"])
         let logger = context.logger
-        let server = HTTPServer(configuration: configuration, client: context.client, replier: responder, offload: { final.execution(for: &$0) == .blocking }) { status, reason in
+        let server = HTTPServer(
+            configuration: configuration, client: context.client, replier: responder,
+            offload: { final.execution(for: &$0) == .blocking }
+        ) { status, reason in
             rejected.increment([String(status.code)])
             logger.warning("rejected: \(reason)", [("status", .int(status.code))])
         }
-        context.metrics.gauge("http_server_open_connections", "Open client connections") { Double(server.openConnections) }
-        context.metrics.gauge("http_server_requests_in_flight", "Requests being handled") { Double(server.inFlightRequests) }
-        context.metrics.gauge("http_client_open_connections", "Connections held to upstreams by the event loops") { Double(server.outboundConnections) }
+        context.metrics.gauge("http_server_open_connections", "Open client connections") {
+            Double(server.openConnections)
+        }
+        context.metrics.gauge("http_server_requests_in_flight", "Requests being handled") {
+            Double(server.inFlightRequests)
+        }
+        context.metrics.gauge("http_client_open_connections", "Connections held to upstreams by the event loops") {
+            Double(server.outboundConnections)
+        }
         return server
     }
 
@@ -120,7 +147,9 @@ public enum ServiceRunner {
         }
         let metrics = context.metrics
         if router.routePattern(for: "/metrics") == nil {
-            router.get("/metrics", execution: .inline) { _ in Response(status: .ok, contentType: MetricsRegistry.contentType, body: metrics.render()) }
+            router.get("/metrics", execution: .inline) { _ in
+                Response(status: .ok, contentType: MetricsRegistry.contentType, body: metrics.render())
+            }
         }
         let logger = context.logger
         let frozen = router
@@ -133,9 +162,12 @@ public enum ServiceRunner {
             let requestID = request.headers["x-request-id"] ?? "", traceID = TraceContext.traceID(request.headers)
             @Sendable func finish(_ response: Response) -> Response {
                 let seconds = Double(nanos(since: start)) / 1e9
-                recorder.record(method: method, route: route, routeIndex: routeIndex, status: response.status.code, seconds: seconds)
+                recorder.record(
+                    method: method, route: route, routeIndex: routeIndex, status: response.status.code, seconds: seconds
+                )
                 logger.logRequest(
-                    method: method.rawValue, route: route, path: path, status: response.status.code, durationMicros: Int(seconds * 1e6),
+                    method: method.rawValue, route: route, path: path, status: response.status.code,
+                    durationMicros: Int(seconds * 1e6),
                     bytes: response.body.count, requestID: requestID, traceID: traceID, remote: remote
                 )
                 return response

@@ -44,7 +44,9 @@ public struct Upstream: Sendable {
         let start = monotonicNanos()
         let deadline = Deadline.after(seconds: timeout)
         let upstreams = calls.map(\.upstream)
-        return .calls(calls.map { HTTPClient.Call(.get, $0.upstream.url($0.path), headers: headers, deadline: deadline) }) { results in
+        return .calls(
+            calls.map { HTTPClient.Call(.get, $0.upstream.url($0.path), headers: headers, deadline: deadline) }
+        ) { results in
             for (upstream, result) in zip(upstreams, results) { upstream.record(result, start) }
             return try then(results)
         }
@@ -57,7 +59,9 @@ public struct Upstream: Sendable {
         }
     }
 
-    private func makeCall(_ method: HTTPMethod, _ path: String, _ headers: HTTPHeaders, _ body: [UInt8], _ timeout: Double) -> HTTPClient.Call {
+    private func makeCall(
+        _ method: HTTPMethod, _ path: String, _ headers: HTTPHeaders, _ body: [UInt8], _ timeout: Double
+    ) -> HTTPClient.Call {
         HTTPClient.Call(method, url(path), headers: headers, body: body, deadline: .after(seconds: timeout))
     }
 

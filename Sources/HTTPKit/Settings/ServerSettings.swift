@@ -3,29 +3,62 @@ public enum ServerSettings {
     public static let table: [Setting] = [
         Setting("PORT", "9080", "Port to listen on; a first argument or --port overrides it", .port),
         Setting("HTTP_SERVER_HOST", "::", "Address to listen on; :: is dual-stack (IPv6 and IPv4)", .address),
-        Setting("HTTP_SERVER_EVENT_LOOPS", "", "Event-loop threads; empty: one per usable CPU when routes call upstreams, one fewer (left to the sidecar) otherwise", .optional(.integer(1...64))),
-        Setting("HTTP_SERVER_SCHEDULING", "normal", "Linux scheduling policy of the server's threads: normal (as started), or batch (a woken loop does not preempt)", .oneOf(SchedulingPolicy.allCases.map(\.rawValue))),
-        Setting("HTTP_SERVER_MAX_CONNECTIONS", "4096", "Open connections at once; at the limit the oldest idle one is closed for a new one, and with none idle the new one gets 503", .integer(1...1_000_000)),
-        Setting("HTTP_SERVER_MAX_REQUEST_LINE_BYTES", "8192", "Longest request line; longer is 414", .integer(64...1_048_576)),
-        Setting("HTTP_SERVER_MAX_HEADER_BYTES", "16384", "Largest request head; larger is 431", .integer(256...1_048_576)),
-        Setting("HTTP_SERVER_MAX_HEADER_COUNT", "100", "Most header fields in a request; more is 431", .integer(1...10_000)),
-        Setting("HTTP_SERVER_MAX_BODY_BYTES", "1048576", "Largest request body; larger is 413, unread", .integer(0...1_073_741_824)),
-        Setting("HTTP_SERVER_HEADER_TIMEOUT", "10s", "Time from a request's first byte to the end of its head; then 408", .duration),
+        Setting(
+            "HTTP_SERVER_EVENT_LOOPS", "",
+            "Event-loop threads; empty: one per usable CPU when routes call upstreams, one fewer (left to the "
+                + "sidecar) otherwise",
+            .optional(.integer(1...64))),
+        Setting(
+            "HTTP_SERVER_SCHEDULING", "normal",
+            "Linux scheduling policy of the server's threads: normal (as started), or batch (a woken loop does not "
+                + "preempt)",
+            .oneOf(SchedulingPolicy.allCases.map(\.rawValue))),
+        Setting(
+            "HTTP_SERVER_MAX_CONNECTIONS", "4096",
+            "Open connections at once; at the limit the oldest idle one is closed for a new one, and with none idle "
+                + "the new one gets 503",
+            .integer(1...1_000_000)),
+        Setting(
+            "HTTP_SERVER_MAX_REQUEST_LINE_BYTES", "8192", "Longest request line; longer is 414",
+            .integer(64...1_048_576)),
+        Setting(
+            "HTTP_SERVER_MAX_HEADER_BYTES", "16384", "Largest request head; larger is 431", .integer(256...1_048_576)),
+        Setting(
+            "HTTP_SERVER_MAX_HEADER_COUN"
+                + "T", "100", "Most header fields in a request; more is 431", .integer(1...10_000)),
+        Setting(
+            "HTTP_SERVER_MAX_BODY_BYTES", "1048576", "Largest request body; larger is 413, unread",
+            .integer(0...1_073_741_824)),
+        Setting(
+            "HTTP_SERVER_HEADER_TIMEOUT", "10s", "Time from a request's first byte to the end of its head; then 408",
+            .duration),
         Setting("HTTP_SERVER_BODY_TIMEOUT", "30s", "Time to receive a request body; then 408", .duration),
-        Setting("HTTP_SERVER_FIRST_REQUEST_TIMEOUT", "5s", "Time a new connection may stay silent before its first request starts; then it is closed", .duration),
-        Setting("HTTP_SERVER_IDLE_TIMEOUT", "65m", "Keep-alive idle time; above Envoy's 1h upstream default", .duration),
+        Setting(
+            "HTTP_SERVER_FIRST_REQUEST_TIMEOUT", "5s",
+            "Time a new connection may stay silent before its first request starts; then it is closed", .duration),
+        Setting(
+            "HTTP_SERVER_IDLE_TIMEOUT", "65m", "Keep-alive idle time; above Envoy's 1h upstream default", .duration),
         Setting("HTTP_SERVER_WRITE_TIMEOUT", "30s", "Time one response write may block", .duration),
         Setting("SHUTDOWN_TIMEOUT", "20s", "After SIGTERM, how long in-flight requests may finish", .duration),
-        Setting("SHUTDOWN_DELAY", "0s", "After SIGTERM, how long to keep serving with /ready at 503 before closing", .duration),
+        Setting(
+            "SHUTDOWN_DELAY", "0s", "After SIGTERM, how long to keep serving with /ready at 503 before closing",
+            .duration),
         Setting("HTTP_CLIENT_KEEP_ALIVES", "true", "Reuse outbound connections per host:port", .boolean),
-        Setting("HTTP_CLIENT_MAX_IDLE_PER_HOST", "128", "Idle outbound connections kept per host:port, in each event loop's pool and in the workers' shared one", .integer(0...10_000)),
-        Setting("HTTP_CLIENT_CONNECT_TIMEOUT", "2s", "Outbound connect timeout (also bounded by the call's deadline)", .duration),
+        Setting(
+            "HTTP_CLIENT_MAX_IDLE_PER_HOST", "128",
+            "Idle outbound connections kept per host:port, in each event loop's pool and in the workers' shared one",
+            .integer(0...10_000)),
+        Setting(
+            "HTTP_CLIENT_CONNECT_TIMEOUT", "2s", "Outbound connect timeout (also bounded by the call's deadline)",
+            .duration),
         Setting("LOG_REQUESTS", "true", "Write one JSON line per request", .boolean),
     ]
 
     /// A service's own default for a shared setting, with the reason in its help; the kind stays the shared one's.
     public static func override(_ name: String, _ defaultValue: String, _ help: String) -> Setting {
-        guard let shared = table.first(where: { $0.name == name }) else { preconditionFailure("no shared setting \(name)") }
+        guard let shared = table.first(where: { $0.name == name }) else {
+            preconditionFailure("no shared setting \(name)")
+        }
         return Setting(name, defaultValue, help, shared.kind)
     }
 
@@ -49,7 +82,8 @@ public enum ServerSettings {
         config.host = settings.string("HTTP_SERVER_HOST")
         config.port = settings.int("PORT")
         config.maxConnections = settings.int("HTTP_SERVER_MAX_CONNECTIONS")
-        config.eventLoops = eventLoops(settings.string("HTTP_SERVER_EVENT_LOOPS"), cpus: availableCPUs(), callsUpstreams: callsUpstreams)
+        config.eventLoops = eventLoops(
+            settings.string("HTTP_SERVER_EVENT_LOOPS"), cpus: availableCPUs(), callsUpstreams: callsUpstreams)
         config.limits = ParserLimits(
             maxRequestLineBytes: settings.int("HTTP_SERVER_MAX_REQUEST_LINE_BYTES"),
             maxHeaderBytes: settings.int("HTTP_SERVER_MAX_HEADER_BYTES"),

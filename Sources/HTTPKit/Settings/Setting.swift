@@ -51,11 +51,15 @@ public struct Setting: Sendable {
         case .string: return nil
         case .required: return value.isEmpty ? "must not be empty" : nil
         case .integer(let range):
-            guard let n = Int(value), range.contains(n) else { return "must be a whole number from \(range.lowerBound) to \(range.upperBound)" }
+            guard let n = Int(value), range.contains(n) else {
+                return "must be a whole number from \(range.lowerBound) to \(range.upperBound)"
+            }
             return nil
         case .boolean: return Settings.parseBool(value) == nil ? "must be true or false" : nil
-        case .duration: return Settings.parseDuration(value) == nil ? "must be a duration such as 3, 2.5s, 250ms, 5m or 1h" : nil
-        case .oneOf(let choices): return choices.contains(value) ? nil : "must be one of \(choices.joined(separator: ", "))"
+        case .duration:
+            return Settings.parseDuration(value) == nil ? "must be a duration such as 3, 2.5s, 250ms, 5m or 1h" : nil
+        case .oneOf(let choices):
+            return choices.contains(value) ? nil : "must be one of \(choices.joined(separator: ", "))"
         case .port:
             guard let n = Int(value), (0...65535).contains(n) else { return "must be a port number from 0 to 65535" }
             return nil
@@ -67,10 +71,13 @@ public struct Setting: Sendable {
             }
             return nil
         case .decimal(let range):
-            guard let x = Double(value), range.contains(x) else { return "must be a number from \(range.lowerBound) to \(range.upperBound)" }
+            guard let x = Double(value), range.contains(x) else {
+                return "must be a number from \(range.lowerBound) to \(range.upperBound)"
+            }
             return nil
         case .optional(let inner):
-            return value.isEmpty ? nil : validate(value, inner).map { "must be empty or " + $0.dropFirst("must be ".count) }
+            return value.isEmpty
+                ? nil : validate(value, inner).map { "must be empty or " + $0.dropFirst("must be ".count) }
         }
     }
 

@@ -11,16 +11,21 @@ public struct Settings: Sendable {
         for setting in table {
             let value = environment[setting.name] ?? setting.defaultValue
             if let problem = setting.validate(value) {
-                throw ConfigError(variable: setting.name, message: setting.isSecret ? problem : "\(problem) (got \"\(value)\")")
+                throw ConfigError(
+                    variable: setting.name, message: setting.isSecret ? problem : "\(problem) (got \"\(value)\")")
             }
             values[setting.name] = value
         }
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             if argument == "--port" {
-                guard let value = rest.popFirst() else { throw ConfigError(variable: "--port", message: "needs a value") }
+                guard let value = rest.popFirst() else {
+                    throw ConfigError(variable: "--port", message: "needs a value")
+                }
                 values["PORT"] = try Self.checkPort(value, variable: "--port")
-            } else if let value = argument.split(separator: "=", maxSplits: 1).dropFirst().first, argument.hasPrefix("--port=") {
+            } else if let value = argument.split(separator: "=", maxSplits: 1).dropFirst().first,
+                argument.hasPrefix("--port=")
+            {
                 values["PORT"] = try Self.checkPort(String(value), variable: "--port")
             } else if !argument.hasPrefix("-") {
                 values["PORT"] = try Self.checkPort(argument, variable: "port argument")
@@ -32,7 +37,9 @@ public struct Settings: Sendable {
     }
 
     private static func checkPort(_ value: String, variable: String) throws -> String {
-        if let problem = Setting.validate(value, .port) { throw ConfigError(variable: variable, message: "\(problem) (got \"\(value)\")") }
+        if let problem = Setting.validate(value, .port) {
+            throw ConfigError(variable: variable, message: "\(problem) (got \"\(value)\")")
+        }
         return value
     }
 
@@ -71,8 +78,13 @@ public struct Settings: Sendable {
         var out = "\(service): \(summary)\n\nUsage: \(service) [PORT] [--port PORT] [--help] [--version]\n\n"
         out += "Settings (environment variables):\n"
         for setting in table {
-            let shown = setting.isSecret ? (setting.defaultValue.isEmpty ? "unset" : "built in, not shown") : setting.defaultValue.isEmpty ? "\"\"" : setting.defaultValue
-            out += "  \(setting.name) (\(setting.isSecret ? "secret " : "")\(setting.typeName), default \(shown))\n      \(setting.help)\n"
+            let shown =
+                setting.isSecret
+                ? (setting.defaultValue.isEmpty ? "unset" : "built in, not shown")
+                : setting.defaultValue.isEmpty ? "\"\"" : setting.defaultValue
+            out +=
+                "  \(setting.name) (\(setting.isSecret ? "secret " : "")\(setting.typeName), default \(shown))\n     "
+                + " \(setting.help)\n"
         }
         return out
     }

@@ -24,7 +24,11 @@ public enum Base64 {
             let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
             out.append(alphabet[Int(b0 >> 2)])
             out.append(alphabet[Int((b0 & 3) << 4 | b1 >> 4)])
-            if i + 1 < bytes.count { out.append(alphabet[Int((b1 & 15) << 2 | b2 >> 6)]) } else if pad { out.append(61) }
+            if i + 1 < bytes.count {
+                out.append(alphabet[Int((b1 & 15) << 2 | b2 >> 6)])
+            } else if pad {
+                out.append(61)
+            }
             if i + 2 < bytes.count { out.append(alphabet[Int(b2 & 63)]) } else if pad { out.append(61) }
             i += 3
         }

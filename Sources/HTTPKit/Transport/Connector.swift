@@ -31,7 +31,8 @@ public final class Resolver: Sendable {
         self.init { host, port in try Resolver.lookup(host: host, port: port, numericOnly: false) }
     }
 
-    /// Looks names up with `lookup` (numeric hosts are always parsed directly): for tests of a slow or failing resolver.
+    /// Looks names up with `lookup` (numeric hosts are always parsed directly): for tests of a slow or failing
+    /// resolver.
     init(lookup: @escaping @Sendable (String, Int) throws -> [SocketAddress]) {
         lookupName = lookup
     }
@@ -135,7 +136,9 @@ enum Connector {
 
     /// A non-blocking socket with its connection to `address` under way (`inProgress`) or already made.
     static func startConnecting(_ address: SocketAddress) throws(ConnectError) -> (socket: Socket, inProgress: Bool) {
-        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        let fd = socket(
+            address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+            0)
         guard fd >= 0 else { throw .other("socket: \(errnoText(errno))") }
         let socket = Socket(fd: fd)
         let result = address.bytes.withUnsafeBytes {

@@ -5,8 +5,12 @@
 // The Glibc module map leaves out <sys/epoll.h> and <sys/eventfd.h>; these are their Linux ABI.
 
 @_silgen_name("epoll_create1") private func sys_epoll_create1(_ flags: Int32) -> Int32
-@_silgen_name("epoll_ctl") private func sys_epoll_ctl(_ epfd: Int32, _ op: Int32, _ fd: Int32, _ event: UnsafeMutableRawPointer?) -> Int32
-@_silgen_name("epoll_wait") private func sys_epoll_wait(_ epfd: Int32, _ events: UnsafeMutableRawPointer, _ max: Int32, _ timeout: Int32) -> Int32
+@_silgen_name("epoll_ctl") private func sys_epoll_ctl(
+    _ epfd: Int32, _ op: Int32, _ fd: Int32, _ event: UnsafeMutableRawPointer?
+) -> Int32
+@_silgen_name("epoll_wait") private func sys_epoll_wait(
+    _ epfd: Int32, _ events: UnsafeMutableRawPointer, _ max: Int32, _ timeout: Int32
+) -> Int32
 @_silgen_name("eventfd") private func sys_eventfd(_ initial: UInt32, _ flags: Int32) -> Int32
 
 /// An epoll instance with an eventfd to wake it from other threads.
@@ -55,7 +59,9 @@ struct Epoll {
     }
 
     /// Waits for events; calls `handle(token, events)` for each.
-    func wait(into buffer: UnsafeMutableRawBufferPointer, timeoutMilliseconds: Int32, _ handle: (UInt64, UInt32) -> Void) {
+    func wait(
+        into buffer: UnsafeMutableRawBufferPointer, timeoutMilliseconds: Int32, _ handle: (UInt64, UInt32) -> Void
+    ) {
         let capacity = Int32(buffer.count / Self.eventSize)
         let count = sys_epoll_wait(fd, buffer.baseAddress!, capacity, timeoutMilliseconds)
         guard count > 0 else { return }

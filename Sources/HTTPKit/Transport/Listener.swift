@@ -29,7 +29,8 @@ public final class Listener: Sendable {
         }
         guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             let code = errno
-            throw SocketError.system(code == EADDRINUSE ? "port \(port) on \(host) is already in use" : "bind \(host):\(port)", code)
+            throw SocketError.system(
+                code == EADDRINUSE ? "port \(port) on \(host) is already in use" : "bind \(host):\(port)", code)
         }
         guard listen(fd, backlog) == 0 else { throw SocketError.system("listen", errno) }
         var bound = sockaddr_storage()
@@ -38,9 +39,13 @@ public final class Listener: Sendable {
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
                 _ = getsockname(fd, address, &length)
                 if address.pointee.sa_family == sa_family_t(AF_INET6) {
-                    return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+                    return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                        Int(UInt16(bigEndian: $0.pointee.sin6_port))
+                    }
                 }
-                return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+                return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    Int(UInt16(bigEndian: $0.pointee.sin_port))
+                }
             }
         }
         self.socket = socket

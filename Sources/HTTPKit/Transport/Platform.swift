@@ -93,7 +93,10 @@ func appendRFC3339Now(to out: inout some ByteSink) {
         gmtime_r(&seconds, &parts)
         var text: [UInt8] = []
         text.append(decimal: Int(parts.tm_year) + 1900, width: 4)
-        for (separator, value) in [("-", parts.tm_mon + 1), ("-", parts.tm_mday), ("T", parts.tm_hour), (":", parts.tm_min), (":", parts.tm_sec)] {
+        for (separator, value) in [
+            ("-", parts.tm_mon + 1), ("-", parts.tm_mday), ("T", parts.tm_hour), (":", parts.tm_min),
+            (":", parts.tm_sec),
+        ] {
             text.append(UInt8(ascii: separator.unicodeScalars.first!))
             text.append(decimal: Int(value), width: 2)
         }
@@ -135,7 +138,9 @@ public func startThread(stackSize: Int = 512 * 1024, _ body: @escaping @Sendable
 }
 
 // Glibc's module map leaves sched_getaffinity out (it needs _GNU_SOURCE); this is its ABI.
-@_silgen_name("sched_getaffinity") private func sys_sched_getaffinity(_ pid: Int32, _ size: Int, _ mask: UnsafeMutablePointer<UInt8>) -> Int32
+@_silgen_name("sched_getaffinity") private func sys_sched_getaffinity(
+    _ pid: Int32, _ size: Int, _ mask: UnsafeMutablePointer<UInt8>
+) -> Int32
 
 /// The CPUs this process may run on: its affinity mask, capped by a cgroup v2 CPU quota (a container's limit).
 func availableCPUs() -> Int {
@@ -147,7 +152,9 @@ func availableCPUs() -> Int {
     }
     // "max 100000" (no limit) or "150000 100000": a quota of 1.5 CPUs counts as 2.
     let fields = readSmallFile("/sys/fs/cgroup/cpu.max").split(separator: " ")
-    if fields.count == 2, let quota = Int(fields[0]), let period = Int(fields[1].filter { $0 != "\n" }), quota > 0, period > 0 {
+    if fields.count == 2, let quota = Int(fields[0]), let period = Int(fields[1].filter { $0 != "\n" }), quota > 0,
+        period > 0
+    {
         cpus = min(cpus, max(1, (quota + period - 1) / period))
     }
     return cpus

@@ -117,7 +117,8 @@ public final class Socket: Sendable {
 /// Text for a socket address (`127.0.0.1`, `::1`), or nil.
 func addressText(_ storage: UnsafePointer<sockaddr>) -> String? {
     var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-    let length = storage.pointee.sa_family == sa_family_t(AF_INET6)
+    let length =
+        storage.pointee.sa_family == sa_family_t(AF_INET6)
         ? socklen_t(MemoryLayout<sockaddr_in6>.size) : socklen_t(MemoryLayout<sockaddr_in>.size)
     guard getnameinfo(storage, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { return nil }
     var text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
