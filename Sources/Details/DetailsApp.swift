@@ -26,25 +26,11 @@ enum DetailsApp {
     static let invalidID = "please provide numeric product id"
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
-        let settings = context.settings
-        let external: Upstream?
-        if !settings.bool("ENABLE_EXTERNAL_BOOK_SERVICE") {
-            external = nil
-        } else {
-            guard settings.bool("DO_NOT_ENCRYPT") else {
-                throw ConfigError(
-                    variable: "DO_NOT_ENCRYPT",
-                    message:
-                        "must be true when ENABLE_EXTERNAL_BOOK_SERVICE is true: this image speaks plain HTTP and "
-                        + "leaves TLS to the mesh, as in Istio's egress TLS origination lesson"
-                )
-            }
-            external = try context.upstream(
-                "books",
-                baseURL: "http://\(settings.string("BOOK_SERVICE_HOST")):\(settings.string("BOOK_SERVICE_PORT"))",
-                setting: "BOOK_SERVICE_HOST")
+        let settings = try DetailsSettings(context.settings)
+        let external = try settings.bookServiceURL.map {
+            try context.upstream("books", baseURL: $0, setting: "BOOK_SERVICE_HOST")
         }
-        let timeout = settings.seconds("BOOK_SERVICE_TIMEOUT")
+        let timeout = settings.bookServiceTimeout
         var router = Router()
         router.get("/health", execution: .inline) { _ in .json("{\"status\":\"Details is healthy\"}") }
         router.get("/details", execution: .inline) { _ in throw HTTPError(.badRequest, invalidID) }

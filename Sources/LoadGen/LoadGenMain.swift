@@ -9,7 +9,7 @@ struct LoadGenMain {
         let options: LoadOptions
         do {
             options = try LoadOptions.parse(ProcessEnvironment.arguments)
-        } catch let error as ConfigError {
+        } catch let error as SettingError {
             var text = "loadgen: \(error.variable) \(error.message)\n\n" + LoadOptions.usage
             _ = text.withUTF8 { write(2, $0.baseAddress, $0.count) }
             exit(2)

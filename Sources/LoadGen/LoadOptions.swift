@@ -37,12 +37,12 @@ struct LoadOptions: Equatable {
         var options = LoadOptions()
         var rest = arguments[...]
         func value(_ flag: String) throws -> String {
-            guard let next = rest.popFirst() else { throw ConfigError(variable: flag, message: "needs a value") }
+            guard let next = rest.popFirst() else { throw SettingError(variable: flag, message: "needs a value") }
             return next
         }
         func number(_ flag: String, _ text: String, _ range: ClosedRange<Int>) throws -> Int {
             guard let n = Int(text), range.contains(n) else {
-                throw ConfigError(
+                throw SettingError(
                     variable: flag,
                     message: "must be a whole number from \(range.lowerBound) to \(range.upperBound) (got \"\(text)\")")
             }
@@ -56,38 +56,40 @@ struct LoadOptions: Equatable {
             case "--rps":
                 let text = try value(argument)
                 guard let rate = Double(text), rate > 0, rate <= 1_000_000 else {
-                    throw ConfigError(variable: argument, message: "must be a positive number (got \"\(text)\")")
+                    throw SettingError(variable: argument, message: "must be a positive number (got \"\(text)\")")
                 }
                 options.rate = rate
             case "-t", "--timeout":
                 let text = try value(argument)
                 guard let seconds = Settings.parseDuration(text), seconds > 0 else {
-                    throw ConfigError(variable: argument, message: "must be a duration such as 10s (got \"\(text)\")")
+                    throw SettingError(variable: argument, message: "must be a duration such as 10s (got \"\(text)\")")
                 }
                 options.timeout = seconds
             case "-H", "--header":
                 let text = try value(argument)
                 guard let colon = text.firstIndex(of: ":") else {
-                    throw ConfigError(variable: argument, message: "must look like 'Name: value' (got \"\(text)\")")
+                    throw SettingError(variable: argument, message: "must look like 'Name: value' (got \"\(text)\")")
                 }
                 let name = String(text[..<colon]),
                     headerValue = String(text[text.index(after: colon)...].drop { $0 == " " })
                 guard MessageWriter.isValidName(name), MessageWriter.isValidValue(headerValue) else {
-                    throw ConfigError(variable: argument, message: "has an invalid name or value (got \"\(text)\")")
+                    throw SettingError(variable: argument, message: "has an invalid name or value (got \"\(text)\")")
                 }
                 options.headers.append((name, headerValue))
             case "-m", "--method": options.method = HTTPMethod(try value(argument).uppercased())
             default:
                 guard !argument.hasPrefix("-"), options.url.isEmpty else {
-                    throw ConfigError(variable: argument, message: "is not a known option")
+                    throw SettingError(variable: argument, message: "is not a known option")
                 }
                 options.url =
                     argument.hasPrefix("http://") || argument.hasPrefix("https://") ? argument : "http://" + argument
             }
         }
         if !options.help {
-            guard !options.url.isEmpty else { throw ConfigError(variable: "URL", message: "is missing") }
-            do { _ = try HTTPClient.URL(options.url) } catch { throw ConfigError(variable: "URL", message: "\(error)") }
+            guard !options.url.isEmpty else { throw SettingError(variable: "URL", message: "is missing") }
+            do { _ = try HTTPClient.URL(options.url) } catch {
+                throw SettingError(variable: "URL", message: "\(error)")
+            }
         }
         return options
     }

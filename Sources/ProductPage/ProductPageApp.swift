@@ -31,43 +31,34 @@ enum ProductPageApp {
         name: "productpage", summary: "bookinfo product page", table: table, build: makeRouter
     )
 
-    /// The value `k8s/base/session-secret.yaml` ships, which `scripts/deploy.sh` replaces.
-    static let manifestPlaceholderSecret = "change-me-bookinfo-session-secret"
-
     static func makeRouter(_ context: ServiceContext) throws -> Router {
-        let settings = context.settings
-        let detailsURL = settings.serviceURL("DETAILS")
-        let ratingsURL = settings.serviceURL("RATINGS")
-        var reviewsURLs = [settings.serviceURL("REVIEWS")]
-        let endpoints = settings.list("REVIEWS_ENDPOINTS")
-        if !endpoints.isEmpty { reviewsURLs = endpoints.map { "http://\($0)" } }
+        let settings = ProductPageSettings(context.settings)
         let backends = Backends(
-            details: try context.upstream("details", baseURL: detailsURL, setting: "DETAILS_HOSTNAME"),
-            reviews: try reviewsURLs.map {
-                try context.upstream(
-                    "reviews", baseURL: $0, setting: endpoints.isEmpty ? "REVIEWS_HOSTNAME" : "REVIEWS_ENDPOINTS")
+            details: try context.upstream("details", baseURL: settings.detailsURL, setting: "DETAILS_HOSTNAME"),
+            reviews: try settings.reviewsURLs.map {
+                try context.upstream("reviews", baseURL: $0, setting: settings.reviewsSetting)
             },
-            ratings: try context.upstream("ratings", baseURL: ratingsURL, setting: "RATINGS_HOSTNAME"),
-            timeout: settings.seconds("BACKEND_TIMEOUT"), reviewsAttempts: settings.int("REVIEWS_ATTEMPTS"),
+            ratings: try context.upstream("ratings", baseURL: settings.ratingsURL, setting: "RATINGS_HOSTNAME"),
+            timeout: settings.backendTimeout, reviewsAttempts: settings.reviewsAttempts,
             results: context.metrics.counter(
                 "request_result_total", "Backend calls by destination and result",
                 labels: ["destination_app", "response_code"])
         )
-        let session = Session(secret: Array(settings.string("SESSION_SECRET").utf8))
-        if settings.isDefaultSecret("SESSION_SECRET", placeholder: manifestPlaceholderSecret) {
+        let session = Session(secret: settings.sessionSecret)
+        if settings.secretIsPublished {
             context.logger.warning(
                 "SESSION_SECRET is a published value, so anyone can forge a session cookie; set a random one "
                     + "(scripts/deploy.sh does)",
                 [("event", .string("config"))])
         }
-        let flood = settings.int("FLOOD_FACTOR")
-        let footer = ProductPageHTML.Footer(
-            version: settings.string("SERVICE_VERSION"), podName: settings.string("HOSTNAME"))
+        let flood = settings.floodFactor
+        let footer = ProductPageHTML.Footer(version: settings.version, podName: settings.podName)
         let invalidID = "please provide numeric product id"
 
         var router = Router()
         let indexPage = IndexHTML.render(
-            details: detailsURL, reviews: reviewsURLs.joined(separator: ", "), ratings: ratingsURL)
+            details: settings.detailsURL, reviews: settings.reviewsURLs.joined(separator: ", "),
+            ratings: settings.ratingsURL)
         let index: Handler = { _ in .html(indexPage) }
         router.get("/", execution: .inline, index)
         router.get("/index.html", execution: .inline, index)

@@ -34,16 +34,14 @@ enum RatingsApp {
     static let unavailable = HTTPError(.serviceUnavailable, "Service unavailable")
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
-        let settings = context.settings
-        let mode = FaultMode(serviceVersion: settings.string("SERVICE_VERSION"))
-        let probability = settings.number("FAULT_PROBABILITY")
-        let random = SeededRandom(seed: UInt64(settings.string("RAND_SEED")))
-        let delay = settings.seconds("FAULT_DELAY")
+        let settings = RatingsSettings(context.settings)
+        let mode = settings.mode, probability = settings.faultProbability, delay = settings.faultDelay
+        let random = SeededRandom(seed: settings.seed)
         let started = Deadline.now
-        let unavailableClock = FaultClock(start: started, period: settings.seconds("UNAVAILABLE_PERIOD"))
-        let unhealthyClock = FaultClock(start: started, period: settings.seconds("UNHEALTHY_PERIOD"))
-        let store = RatingsStore(maxEntries: settings.int("RATINGS_STORE_MAX"))
-        let maxEntryBytes = settings.int("RATINGS_MAX_ENTRY_BYTES")
+        let unavailableClock = FaultClock(start: started, period: settings.unavailablePeriod)
+        let unhealthyClock = FaultClock(start: started, period: settings.unhealthyPeriod)
+        let store = RatingsStore(maxEntries: settings.storeMax)
+        let maxEntryBytes = settings.maxEntryBytes
 
         var router = Router()
         router.get("/health", execution: .inline) { _ in

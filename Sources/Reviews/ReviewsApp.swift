@@ -10,7 +10,7 @@ enum ReviewsApp {
         Setting("ENABLE_RATINGS", "", "Call ratings and show stars; empty: from SERVICE_VERSION", .optional(.boolean)),
         Setting(
             "STAR_COLOR", "", "Colour of the stars; empty: from SERVICE_VERSION (black, red for v3)",
-            .optional(.oneOf(ReviewsConfig.starColors))),
+            .optional(.oneOf(ReviewsSettings.starColors))),
         Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to the ratings host name"),
         Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required),
         Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port),
@@ -26,8 +26,8 @@ enum ReviewsApp {
     )
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
-        let config = ReviewsConfig(context.settings)
-        let ratings = try context.upstream("ratings", baseURL: config.ratingsURL, setting: "RATINGS_HOSTNAME")
+        let settings = ReviewsSettings(context.settings)
+        let ratings = try context.upstream("ratings", baseURL: settings.ratingsURL, setting: "RATINGS_HOSTNAME")
         let logger = context.logger
         var router = Router()
         router.get("/health", execution: .inline) { _ in .json(#"{"status": "Reviews is healthy"}"#) }
@@ -35,15 +35,15 @@ enum ReviewsApp {
             "/reviews/:id",
             reply: { request in
                 let id = try request.int32Parameter("id", message: "please provide numeric product id")
-                guard config.ratingsEnabled else {
-                    return .response(.json(ReviewsBody.render(id: id, config: config, stars: (nil, nil))))
+                guard settings.ratingsEnabled else {
+                    return .response(.json(ReviewsBody.render(id: id, settings: settings, stars: (nil, nil))))
                 }
                 var outgoing = HeaderPropagation.outgoing(from: request.headers)
                 outgoing.add("Accept", "application/json")
-                return ratings.reply(.get, "/ratings/\(id)", headers: outgoing, timeout: config.ratingsTimeout) {
+                return ratings.reply(.get, "/ratings/\(id)", headers: outgoing, timeout: settings.ratingsTimeout) {
                     result in
                     let stars = Self.stars(from: result, service: ratings.baseURL + "/ratings", logger: logger)
-                    return .response(.json(ReviewsBody.render(id: id, config: config, stars: stars)))
+                    return .response(.json(ReviewsBody.render(id: id, settings: settings, stars: stars)))
                 }
             })
         return router
@@ -80,16 +80,16 @@ enum ReviewsBody {
     ]
     static let unavailable = "Ratings service is currently unavailable"
 
-    static func render(id: Int, config: ReviewsConfig, stars: (Int?, Int?)) -> String {
+    static func render(id: Int, settings: ReviewsSettings, stars: (Int?, Int?)) -> String {
         var out =
-            "{\"id\": \"\(id)\",\"podname\": \(JSON.quoted(config.podName)),\"clustername\":"
-            + " \(JSON.quoted(config.clusterName)),\"reviews\": ["
+            "{\"id\": \"\(id)\",\"podname\": \(JSON.quoted(settings.podName)),\"clustername\":"
+            + " \(JSON.quoted(settings.clusterName)),\"reviews\": ["
         for (index, review) in reviews.enumerated() {
             if index > 0 { out += "," }
             out += "{  \"reviewer\": \(JSON.quoted(review.0)),  \"text\": \(JSON.quoted(review.1))"
-            if config.ratingsEnabled {
+            if settings.ratingsEnabled {
                 if let count = index == 0 ? stars.0 : stars.1, count >= 0 {
-                    out += ", \"rating\": {\"stars\": \(count), \"color\": \(JSON.quoted(config.starColor))}"
+                    out += ", \"rating\": {\"stars\": \(count), \"color\": \(JSON.quoted(settings.starColor))}"
                 } else {
                     out += ", \"rating\": {\"error\": \"\(unavailable)\"}"
                 }

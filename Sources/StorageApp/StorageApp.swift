@@ -29,19 +29,13 @@ enum StorageApp {
     static let liveness = "Simple test for liveliness of the application!"
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
-        let settings = context.settings
-        let urls = settings.list("ETCD_ENDPOINTS")
-        guard !urls.isEmpty else {
-            throw ConfigError(variable: "ETCD_ENDPOINTS", message: "must name at least one URL")
-        }
+        let settings = try StorageSettings(context.settings)
         let endpoints = EtcdEndpoints(
-            try urls.map { try context.upstream("etcd", baseURL: $0, setting: "ETCD_ENDPOINTS") },
-            totalTimeout: max(0.1, settings.seconds("ETCD_TIMEOUT")))
+            try settings.endpointURLs.map { try context.upstream("etcd", baseURL: $0, setting: "ETCD_ENDPOINTS") },
+            totalTimeout: settings.timeout)
         let store: EtcdStore =
-            settings.string("ETCD_API") == "v2" ? EtcdV2Store(endpoints: endpoints) : EtcdV3Store(endpoints: endpoints)
-        let limits = KeyLimits(
-            maxKey: settings.int("STORAGE_MAX_KEY_BYTES"), maxValue: settings.int("STORAGE_MAX_VALUE_BYTES"))
-        return makeRouter(store: store, limits: limits)
+            settings.api == "v2" ? EtcdV2Store(endpoints: endpoints) : EtcdV3Store(endpoints: endpoints)
+        return makeRouter(store: store, limits: settings.limits)
     }
 
     struct KeyLimits: Sendable {

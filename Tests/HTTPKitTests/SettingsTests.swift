@@ -30,7 +30,7 @@ import Testing
             #expect(try Settings(table: table, environment: ["FLAG": text]).bool("FLAG") == value)
         }
         for text in ["yes", "1", "0", "on", "", "maybe"] {
-            #expect(throws: ConfigError.self, "FLAG=\(text)") {
+            #expect(throws: SettingError.self, "FLAG=\(text)") {
                 try Settings(table: table, environment: ["FLAG": text])
             }
         }
@@ -53,7 +53,7 @@ import Testing
         let help = Settings.helpText(service: "s", summary: "t", table: secret)
         #expect(!help.contains("published-default"))
         #expect(help.contains("KEY (secret string, default built in, not shown)"))
-        let refused = #expect(throws: ConfigError.self) {
+        let refused = #expect(throws: SettingError.self) {
             try Settings(
                 table: [Setting("PIN", "1234", "a pin", .integer(0...9999), secret: true)],
                 environment: ["PIN": "secret-pin-text"])
@@ -75,7 +75,7 @@ import Testing
         do {
             _ = try Settings(table: table, environment: [name: value])
             Issue.record("accepted \(name)=\(value)")
-        } catch let error as ConfigError {
+        } catch let error as SettingError {
             #expect(error.variable == name)
             #expect(error.description.contains(value))
         } catch {
@@ -100,5 +100,15 @@ import Testing
         errors = ""
         #expect(ServiceRunner.main(definition, arguments: ["--bogus"], environment: [:]) { errors += $0 } == 2)
         #expect(errors.hasPrefix("svc: configuration error: --bogus is not a known option"))
+    }
+
+    @Test func aNameNotInTheTableIsAProgrammingErrorThatStopsTheProcess() async throws {
+        let settings = try Settings(table: [Setting("KNOWN", "1", "a setting")], environment: [:])
+        #expect(settings.string("KNOWN") == "1")
+        #expect(settings.valueIfPresent("UNKNOWN") == nil)
+        await #expect(processExitsWith: .failure) {
+            let settings = try Settings(table: [Setting("KNOWN", "1", "a setting")], environment: [:])
+            _ = settings.string("UNKNOWN")
+        }
     }
 }

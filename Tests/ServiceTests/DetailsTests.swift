@@ -44,7 +44,7 @@ func get(_ router: Router, _ target: String, headers: HTTPHeaders = [:]) -> Resp
     }
 
     @Test func externalServiceNeedsPlainHTTPFromTheMesh() {
-        #expect(throws: ConfigError.self) {
+        #expect(throws: SettingError.self) {
             let context = try ServiceContext(
                 testing: "details", table: DetailsApp.table, environment: ["ENABLE_EXTERNAL_BOOK_SERVICE": "true"])
             _ = try DetailsApp.makeRouter(context)

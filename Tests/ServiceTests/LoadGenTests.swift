@@ -19,7 +19,7 @@ import Testing
         ["-H", "bad", "http://x/"], ["http://x:99999/"], ["--bogus"],
     ])
     func badOptionsAreConfigErrors(_ arguments: [String]) {
-        #expect(throws: ConfigError.self) { try LoadOptions.parse(arguments) }
+        #expect(throws: SettingError.self) { try LoadOptions.parse(arguments) }
     }
 
     @Test func versionsAreToldApartByWhatThePageShows() {

@@ -14,17 +14,17 @@ final class FakeBackends: @unchecked Sendable {
     let ratingsSeen = Recorder()
 
     init(
-        details: @escaping Responder, reviews: @escaping Responder, ratings: @escaping Responder = { _ in .json("{}") }
+        details: @escaping Handler, reviews: @escaping Handler, ratings: @escaping Handler = { _ in .json("{}") }
     ) throws {
         let (d, r, t) = (detailsSeen, reviewsSeen, ratingsSeen)
         self.details = try TestServer {
-            d.record($0); return details($0)
+            d.record($0); return try details($0)
         }
         self.reviews = try TestServer {
-            r.record($0); return reviews($0)
+            r.record($0); return try reviews($0)
         }
         self.ratings = try TestServer {
-            t.record($0); return ratings($0)
+            t.record($0); return try ratings($0)
         }
     }
 

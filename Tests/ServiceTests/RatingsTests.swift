@@ -95,7 +95,7 @@ import TestSupport
             do {
                 _ = try router([name: value])
                 Issue.record("\(name)=\(value) accepted")
-            } catch let error as ConfigError {
+            } catch let error as SettingError {
                 #expect(error.variable == name)
             } catch {
                 Issue.record("\(error)")

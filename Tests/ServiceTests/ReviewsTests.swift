@@ -33,8 +33,8 @@ final class Recorder: Sendable {
 
     @Test func versionsChooseRatingsAndColour() throws {
         let base: [String: String] = [:]
-        func config(_ env: [String: String]) throws -> ReviewsConfig {
-            ReviewsConfig(
+        func config(_ env: [String: String]) throws -> ReviewsSettings {
+            ReviewsSettings(
                 try Settings(table: ServerSettings.table + ReviewsApp.table, environment: base.merging(env) { $1 }))
         }
         #expect(try config([:]).ratingsEnabled == false)
@@ -44,7 +44,7 @@ final class Recorder: Sendable {
         #expect(try config(["SERVICE_VERSION": "v3"]).ratingsTimeout == 2.5)
         #expect(try config(["ENABLE_RATINGS": "true", "STAR_COLOR": "red"]).ratingsEnabled)
         #expect(try config(["SERVICE_VERSION": "v2", "ENABLE_RATINGS": "false"]).ratingsEnabled == false)
-        #expect(throws: ConfigError.self) { try config(["STAR_COLOR": "red\"><script>"]) }
+        #expect(throws: SettingError.self) { try config(["STAR_COLOR": "red\"><script>"]) }
         #expect(
             try config(["SERVICES_DOMAIN": "ns.svc.cluster.local"]).ratingsURL
                 == "http://ratings.ns.svc.cluster.local:9080")

@@ -66,7 +66,7 @@ import TestSupport
 
     @Test func badEndpointsAreConfigErrors() {
         for value in ["etcd:2379", "https://etcd:2379", "http://etcd:2379/path", " , "] {
-            #expect(throws: ConfigError.self) {
+            #expect(throws: SettingError.self) {
                 _ = try StorageApp.makeRouter(
                     try ServiceContext(
                         testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": value]))

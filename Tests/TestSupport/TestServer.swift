@@ -10,9 +10,9 @@ public final class TestServer: @unchecked Sendable {
     public init(
         configure: (inout ServerConfiguration) -> Void = { _ in },
         offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
-        responder: @escaping Responder
+        handler: @escaping Handler
     ) throws {
-        server = HTTPServer(configuration: Self.loopback(configure), responder: responder, offload: offload)
+        server = HTTPServer(configuration: Self.loopback(configure), handler: handler, offload: offload)
         try server.start()
     }
 
@@ -22,7 +22,7 @@ public final class TestServer: @unchecked Sendable {
         throws
     {
         server = HTTPServer(
-            configuration: Self.loopback(configure), client: client, replier: { router.reply(to: $0).reply },
+            configuration: Self.loopback(configure), client: client, replyHandler: { router.reply(to: $0).reply },
             offload: { router.execution(for: &$0) == .blocking })
         try server.start()
     }

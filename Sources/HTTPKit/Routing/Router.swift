@@ -142,7 +142,7 @@ public struct Router: Sendable {
         return route.replies && !middleware.isEmpty ? .blocking : route.execution
     }
 
-    /// How many routes there are; `Answer.routeIndex` is below it.
+    /// How many routes there are; `Routed.routeIndex` is below it.
     var routeCount: Int { routes.count }
 
     /// Whether any route answers with a `Reply` (and may call upstreams from the event loop).
@@ -159,32 +159,27 @@ public struct Router: Sendable {
         reply(to: request).reply.resolved(with: client)
     }
 
-    /// The reply and the pattern of the route that matched, if any. Errors thrown now become responses; the
-    /// steps that follow are caught where they run (`Reply.catching`).
-    public func reply(to request: Request) -> (reply: Reply, route: String?) {
-        let answer = answer(request)
-        return (answer.reply, answer.route)
+    /// The reply, with the route that matched. Errors thrown now become responses; the steps that follow are
+    /// caught where they run (`Reply.catching`).
+    public func reply(to request: Request) -> Routed {
+        // A request that went through `execution(for:)` is answered as it is, without a copy.
+        if let handler = request.handler { return reply(to: request, with: handler) }
+        var request = request
+        let handler = resolve(&request).handler
+        return reply(to: request, with: handler)
     }
 
-    /// A reply with the route pattern that matched and the index of a route with that pattern (for 405 and
-    /// OPTIONS answers too: the path matched, the method did not).
-    struct Answer {
-        let reply: Reply
-        let route: String?
+    /// A reply with the pattern of the route that matched and the index of a route with that pattern (for 405
+    /// and OPTIONS answers too: the path matched, the method did not).
+    public struct Routed: Sendable {
+        public let reply: Reply
+        public let route: String?
         let routeIndex: Int?
     }
 
-    func answer(_ request: Request) -> Answer {
-        // A request that went through `execution(for:)` is answered as it is, without a copy.
-        if let handler = request.handler { return answer(request, with: handler) }
-        var request = request
-        let handler = resolve(&request).handler
-        return answer(request, with: handler)
-    }
-
-    private func answer(_ request: Request, with handler: @escaping ReplyHandler) -> Answer {
+    private func reply(to request: Request, with handler: @escaping ReplyHandler) -> Routed {
         guard !middleware.isEmpty else {
-            return Answer(
+            return Routed(
                 reply: Reply.catching { try handler(request) }, route: request.route, routeIndex: request.routeIndex)
         }
         var chain: Handler = { request in
@@ -197,7 +192,7 @@ public struct Router: Sendable {
             chain = { try outer($0, inner) }
         }
         let response = Reply.catching { .response(try chain(request)) }.resolved(with: .shared)
-        return Answer(reply: .response(response), route: request.route, routeIndex: request.routeIndex)
+        return Routed(reply: .response(response), route: request.route, routeIndex: request.routeIndex)
     }
 
     /// Finds the handler, and the route when one matched, and fills in `route` and `parameters`: one pass over

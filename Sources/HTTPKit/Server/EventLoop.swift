@@ -198,9 +198,9 @@ final class EventLoop: @unchecked Sendable {
                 let reply: Reply
                 if core.offload(&request) {
                     let request = request
-                    reply = .blocking { [core] in core.responder(request) }
+                    reply = .blocking { [core] in try core.handler(request) }
                 } else {
-                    reply = core.responder(request)
+                    reply = Reply.catching { try core.handler(request) }
                 }
                 guard proceed(connection, request, reply) else { return }
             case .expectContinue:
@@ -217,14 +217,14 @@ final class EventLoop: @unchecked Sendable {
                     return
                 }
                 if !idle {
-                    let config = core.configuration
+                    let configuration = core.configuration
                     if connection.requestDeadline == nil {
                         markBusy(connection)
-                        connection.requestDeadline = .after(seconds: config.headerTimeout)
+                        connection.requestDeadline = .after(seconds: configuration.headerTimeout)
                     }
                     if connection.parser.isReadingBody, !connection.readingBody {
                         connection.readingBody = true
-                        connection.requestDeadline = .after(seconds: config.bodyTimeout)
+                        connection.requestDeadline = .after(seconds: configuration.bodyTimeout)
                     }
                 }
                 if connection.peerClosed {
@@ -324,10 +324,10 @@ final class EventLoop: @unchecked Sendable {
 
     private func sweep(_ now: UInt64) {
         core.releaseMemoryAfterBurst()
-        let config = core.configuration
-        let idleNanos = UInt64(config.idleTimeout * 1e9)
-        let firstNanos = UInt64(config.firstRequestTimeout * 1e9)
-        let writeNanos = UInt64(config.writeTimeout * 1e9)
+        let configuration = core.configuration
+        let idleNanos = UInt64(configuration.idleTimeout * 1e9)
+        let firstNanos = UInt64(configuration.firstRequestTimeout * 1e9)
+        let writeNanos = UInt64(configuration.writeTimeout * 1e9)
         let force = core.forceClose.load(ordering: .relaxed)
         let draining = core.isDraining
         for connection in Array(connections.values) {

@@ -3,12 +3,6 @@
 #endif
 import Synchronization
 
-/// Answers one parsed request. It never throws: errors are already responses.
-public typealias Responder = @Sendable (Request) -> Response
-
-/// Answers one parsed request with a `Reply`, which may ask for upstream calls first.
-public typealias ReplyResponder = @Sendable (Request) -> Reply
-
 /// An HTTP/1.1 server on plain sockets: an accept thread, a few epoll loops that read, parse and write every
 /// connection without blocking, and a worker pool for handlers that block (see `Router` execution).
 public final class HTTPServer: Sendable {
@@ -20,30 +14,33 @@ public final class HTTPServer: Sendable {
     private let acceptLoopDone = Atomic<Bool>(false)
     private let nextToken = Atomic<UInt64>(1)
 
+    /// A server whose handler answers each request with a response; a thrown `HTTPError` is its response, any
+    /// other error a 500.
     /// - Parameters:
     ///   - offload: true for requests whose handler may block; they run on the worker pool. The default sends
     ///     every request there, which is always safe.
     ///   - onReject: called for every request answered by the server itself (parse errors, limits, timeouts,
     ///     connection limit) with the status and a reason, for logs and metrics.
     public convenience init(
-        configuration: ServerConfiguration, responder: @escaping Responder,
+        configuration: ServerConfiguration, handler: @escaping Handler,
         offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
         onReject: @escaping @Sendable (HTTPStatus, String) -> Void = { _, _ in }
     ) {
         self.init(
-            configuration: configuration, replier: { .response(responder($0)) }, offload: offload, onReject: onReject)
+            configuration: configuration, replyHandler: { .response(try handler($0)) }, offload: offload,
+            onReject: onReject)
     }
 
     /// A server whose answers may call upstreams: the loops make those calls themselves, with `client`'s
     /// configuration; replies finished on a worker use `client` itself.
     public init(
-        configuration: ServerConfiguration, client: HTTPClient = .shared, replier: @escaping ReplyResponder,
+        configuration: ServerConfiguration, client: HTTPClient = .shared, replyHandler: @escaping ReplyHandler,
         offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
         onReject: @escaping @Sendable (HTTPStatus, String) -> Void = { _, _ in }
     ) {
         self.configuration = configuration
         core = ServerCore(
-            configuration: configuration, client: client, responder: replier, offload: offload, onReject: onReject)
+            configuration: configuration, client: client, handler: replyHandler, offload: offload, onReject: onReject)
     }
 
     /// The bound port, once started.

@@ -6,7 +6,7 @@ import Synchronization
 /// Shared by the loops of one server.
 final class ServerCore: Sendable {
     let configuration: ServerConfiguration
-    let responder: ReplyResponder
+    let handler: ReplyHandler
     /// Makes the calls of replies that are finished on a worker.
     let client: HTTPClient
     let offload: @Sendable (inout Request) -> Bool
@@ -22,12 +22,12 @@ final class ServerCore: Sendable {
     let stopping = Atomic<Bool>(false)
 
     init(
-        configuration: ServerConfiguration, client: HTTPClient, responder: @escaping ReplyResponder,
+        configuration: ServerConfiguration, client: HTTPClient, handler: @escaping ReplyHandler,
         offload: @escaping @Sendable (inout Request) -> Bool, onReject: @escaping @Sendable (HTTPStatus, String) -> Void
     ) {
         self.configuration = configuration
         self.client = client
-        self.responder = responder
+        self.handler = handler
         self.offload = offload
         self.onReject = onReject
         pool = WorkerPool(maxThreads: configuration.maxConnections)

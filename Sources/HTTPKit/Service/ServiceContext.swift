@@ -37,7 +37,7 @@ public final class ServiceContext: Sendable {
     /// An upstream at `http://host:port`, built from `setting`; anything else is a configuration error naming it.
     public func upstream(_ name: String, baseURL: String, setting: String) throws -> Upstream {
         guard let base = try? HTTPClient.URL(baseURL), base.target == "/", !baseURL.hasSuffix("/") else {
-            throw ConfigError(variable: setting, message: "must give an http://host:port address (got \"\(baseURL)\")")
+            throw SettingError(variable: setting, message: "must give an http://host:port address (got \"\(baseURL)\")")
         }
         return Upstream(
             name: name, baseURL: baseURL, base: base, client: client,

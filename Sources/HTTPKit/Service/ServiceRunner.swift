@@ -59,12 +59,11 @@ public enum ServiceRunner {
         let schedulingRefused = scheduling == .normal ? nil : scheduling.apply()
         let context = ServiceContext(
             name: definition.name,
-            version: settings.string("SERVICE_VERSION").isEmpty
-                ? definition.version : settings.string("SERVICE_VERSION"), settings: settings)
+            version: settings.valueIfPresent("SERVICE_VERSION") ?? definition.version, settings: settings)
         let router: Router
         do {
             router = try definition.build(context)
-        } catch let error as ConfigError {
+        } catch let error as SettingError {
             writeError("\(definition.name): \(error)\n")
             return 2
         } catch {
@@ -107,13 +106,13 @@ public enum ServiceRunner {
     /// The server with `/ready`, `/metrics` and a default `/health`, request logging and metrics around the router.
     public static func makeServer(router: Router, context: ServiceContext) -> HTTPServer {
         let configuration = ServerSettings.serverConfiguration(context.settings, callsUpstreams: router.callsUpstreams)
-        let (responder, final) = makeResponder(router: router, context: context)
+        let (handler, final) = makeHandler(router: router, context: context)
         let rejected = context.metrics.counter(
             "http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)",
             labels: ["code"])
         let logger = context.logger
         let server = HTTPServer(
-            configuration: configuration, client: context.client, replier: responder,
+            configuration: configuration, client: context.client, replyHandler: handler,
             offload: { final.execution(for: &$0) == .blocking }
         ) { status, reason in
             rejected.increment([String(status.code)])
@@ -131,8 +130,8 @@ public enum ServiceRunner {
         return server
     }
 
-    /// The responder with runtime routes, logging and metrics, and the final router (for execution lookups).
-    public static func makeResponder(router: Router, context: ServiceContext) -> (ReplyResponder, Router) {
+    /// The handler with runtime routes, logging and metrics, and the final router (for execution lookups).
+    public static func makeHandler(router: Router, context: ServiceContext) -> (ReplyHandler, Router) {
         var router = router
         if router.routePattern(for: "/health") == nil {
             router.get("/health", execution: .inline) { _ in .json("{\"status\":\"\(context.name) is healthy\"}") }
@@ -154,10 +153,10 @@ public enum ServiceRunner {
         let logger = context.logger
         let frozen = router
         let recorder = RequestMetrics(registry: metrics, routeCount: frozen.routeCount)
-        let responder: ReplyResponder = { request in
+        let handler: ReplyHandler = { request in
             let start = monotonicNanos()
-            let answer = frozen.answer(request)
-            let route = answer.route ?? "unmatched", routeIndex = answer.routeIndex
+            let routed = frozen.reply(to: request)
+            let route = routed.route ?? "unmatched", routeIndex = routed.routeIndex
             let method = request.method, path = request.path, remote = request.remoteAddress
             let requestID = request.headers["x-request-id"] ?? "", traceID = TraceContext.traceID(request.headers)
             @Sendable func finish(_ response: Response) -> Response {
@@ -173,10 +172,10 @@ public enum ServiceRunner {
                 return response
             }
             // A response now is finished in place; only a reply with more steps needs `finish` kept as a closure.
-            if case .response(let response) = answer.reply { return .response(finish(response)) }
-            return answer.reply.map(finish)
+            if case .response(let response) = routed.reply { return .response(finish(response)) }
+            return routed.reply.map(finish)
         }
-        return (responder, frozen)
+        return (handler, frozen)
     }
 
     public static func writeError(_ text: String) {

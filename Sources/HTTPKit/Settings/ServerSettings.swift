@@ -78,32 +78,32 @@ public enum ServerSettings {
     }
 
     public static func serverConfiguration(_ settings: Settings, callsUpstreams: Bool = false) -> ServerConfiguration {
-        var config = ServerConfiguration()
-        config.host = settings.string("HTTP_SERVER_HOST")
-        config.port = settings.int("PORT")
-        config.maxConnections = settings.int("HTTP_SERVER_MAX_CONNECTIONS")
-        config.eventLoops = eventLoops(
+        var configuration = ServerConfiguration()
+        configuration.host = settings.string("HTTP_SERVER_HOST")
+        configuration.port = settings.int("PORT")
+        configuration.maxConnections = settings.int("HTTP_SERVER_MAX_CONNECTIONS")
+        configuration.eventLoops = eventLoops(
             settings.string("HTTP_SERVER_EVENT_LOOPS"), cpus: availableCPUs(), callsUpstreams: callsUpstreams)
-        config.limits = ParserLimits(
+        configuration.limits = ParserLimits(
             maxRequestLineBytes: settings.int("HTTP_SERVER_MAX_REQUEST_LINE_BYTES"),
             maxHeaderBytes: settings.int("HTTP_SERVER_MAX_HEADER_BYTES"),
             maxHeaderCount: settings.int("HTTP_SERVER_MAX_HEADER_COUNT"),
             maxBodyBytes: settings.int("HTTP_SERVER_MAX_BODY_BYTES")
         )
-        config.headerTimeout = settings.seconds("HTTP_SERVER_HEADER_TIMEOUT")
-        config.bodyTimeout = settings.seconds("HTTP_SERVER_BODY_TIMEOUT")
-        config.idleTimeout = settings.seconds("HTTP_SERVER_IDLE_TIMEOUT")
-        config.firstRequestTimeout = settings.seconds("HTTP_SERVER_FIRST_REQUEST_TIMEOUT")
-        config.writeTimeout = settings.seconds("HTTP_SERVER_WRITE_TIMEOUT")
-        config.shutdownTimeout = settings.seconds("SHUTDOWN_TIMEOUT")
-        return config
+        configuration.headerTimeout = settings.seconds("HTTP_SERVER_HEADER_TIMEOUT")
+        configuration.bodyTimeout = settings.seconds("HTTP_SERVER_BODY_TIMEOUT")
+        configuration.idleTimeout = settings.seconds("HTTP_SERVER_IDLE_TIMEOUT")
+        configuration.firstRequestTimeout = settings.seconds("HTTP_SERVER_FIRST_REQUEST_TIMEOUT")
+        configuration.writeTimeout = settings.seconds("HTTP_SERVER_WRITE_TIMEOUT")
+        configuration.shutdownTimeout = settings.seconds("SHUTDOWN_TIMEOUT")
+        return configuration
     }
 
     public static func clientConfiguration(_ settings: Settings) -> ClientConfiguration {
-        var config = ClientConfiguration()
-        config.keepAlive = settings.bool("HTTP_CLIENT_KEEP_ALIVES")
-        config.maxIdlePerHost = settings.int("HTTP_CLIENT_MAX_IDLE_PER_HOST")
-        config.connectTimeout = settings.seconds("HTTP_CLIENT_CONNECT_TIMEOUT")
-        return config
+        var configuration = ClientConfiguration()
+        configuration.keepAlive = settings.bool("HTTP_CLIENT_KEEP_ALIVES")
+        configuration.maxIdlePerHost = settings.int("HTTP_CLIENT_MAX_IDLE_PER_HOST")
+        configuration.connectTimeout = settings.seconds("HTTP_CLIENT_CONNECT_TIMEOUT")
+        return configuration
     }
 }

@@ -11,7 +11,7 @@ public struct Settings: Sendable {
         for setting in table {
             let value = environment[setting.name] ?? setting.defaultValue
             if let problem = setting.validate(value) {
-                throw ConfigError(
+                throw SettingError(
                     variable: setting.name, message: setting.isSecret ? problem : "\(problem) (got \"\(value)\")")
             }
             values[setting.name] = value
@@ -20,7 +20,7 @@ public struct Settings: Sendable {
         while let argument = rest.popFirst() {
             if argument == "--port" {
                 guard let value = rest.popFirst() else {
-                    throw ConfigError(variable: "--port", message: "needs a value")
+                    throw SettingError(variable: "--port", message: "needs a value")
                 }
                 values["PORT"] = try Self.checkPort(value, variable: "--port")
             } else if let value = argument.split(separator: "=", maxSplits: 1).dropFirst().first,
@@ -30,7 +30,7 @@ public struct Settings: Sendable {
             } else if !argument.hasPrefix("-") {
                 values["PORT"] = try Self.checkPort(argument, variable: "port argument")
             } else {
-                throw ConfigError(variable: argument, message: "is not a known option (try --help)")
+                throw SettingError(variable: argument, message: "is not a known option (try --help)")
             }
         }
         self.values = values
@@ -38,12 +38,20 @@ public struct Settings: Sendable {
 
     private static func checkPort(_ value: String, variable: String) throws -> String {
         if let problem = Setting.validate(value, .port) {
-            throw ConfigError(variable: variable, message: "\(problem) (got \"\(value)\")")
+            throw SettingError(variable: variable, message: "\(problem) (got \"\(value)\")")
         }
         return value
     }
 
-    public func string(_ name: String) -> String { values[name] ?? "" }
+    /// The value of a setting in the table; a name that is not there is a programming error, and stops the process.
+    public func string(_ name: String) -> String {
+        guard let value = values[name] else { preconditionFailure("\(name) is not in this service's settings table") }
+        return value
+    }
+
+    /// The value of a setting, or nil when this service's table has no such name.
+    public func valueIfPresent(_ name: String) -> String? { values[name] }
+
     public func int(_ name: String) -> Int { Int(string(name)) ?? 0 }
     public func bool(_ name: String) -> Bool { Self.parseBool(string(name)) ?? false }
     public func seconds(_ name: String) -> Double { Self.parseDuration(string(name)) ?? 0 }

@@ -2,7 +2,7 @@ import Bookinfo
 import HTTPKit
 
 /// What this reviews instance is: v1 (no ratings), v2 (black stars) or v3 (red stars).
-struct ReviewsConfig: Equatable {
+struct ReviewsSettings: Equatable {
     /// The colours the original images use.
     static let starColors = ["black", "red"]
 

@@ -1,5 +1,5 @@
 /// A configuration error: the process prints it and exits with status 2.
-public struct ConfigError: Error, Sendable, CustomStringConvertible {
+public struct SettingError: Error, Sendable, CustomStringConvertible {
     public let variable: String
     public let message: String
     public init(variable: String, message: String) {

@@ -1,0 +1,44 @@
+@testable import Details
+import HTTPKit
+@testable import ProductPage
+@testable import Ratings
+@testable import Reviews
+@testable import StorageApp
+import Testing
+
+/// Every service reads its typed settings from its own table only: a name missing from the table would stop the
+/// process here, at start-up, rather than read as an empty string later.
+@Suite struct SettingsTablesTests {
+    func context(_ name: String, _ table: [Setting], _ environment: [String: String] = [:]) throws -> ServiceContext {
+        try ServiceContext(testing: name, table: table, environment: environment)
+    }
+
+    @Test func everyServiceBuildsFromItsDefaults() throws {
+        _ = try DetailsApp.makeRouter(try context("details", DetailsApp.table))
+        _ = try ProductPageApp.makeRouter(try context("productpage", ProductPageApp.table))
+        _ = try RatingsApp.makeRouter(try context("ratings", RatingsApp.table))
+        _ = try ReviewsApp.makeRouter(try context("reviews", ReviewsApp.table))
+        _ = try StorageApp.makeRouter(try context("storage-app", StorageApp.table))
+    }
+
+    @Test func typedSettingsCarryTheValues() throws {
+        let details = try DetailsSettings(
+            try context(
+                "details", DetailsApp.table,
+                ["ENABLE_EXTERNAL_BOOK_SERVICE": "true", "DO_NOT_ENCRYPT": "true", "BOOK_SERVICE_PORT": "8081"]
+            ).settings)
+        #expect(details.bookServiceURL == "http://www.googleapis.com:8081")
+        let page = ProductPageSettings(
+            try context("productpage", ProductPageApp.table, ["REVIEWS_ENDPOINTS": "a:1, b:2", "SESSION_SECRET": "s"])
+                .settings)
+        #expect(page.reviewsURLs == ["http://a:1", "http://b:2"])
+        #expect(page.reviewsSetting == "REVIEWS_ENDPOINTS")
+        #expect(!page.secretIsPublished)
+        let ratings = RatingsSettings(
+            try context("ratings", RatingsApp.table, ["SERVICE_VERSION": "v-delayed", "RAND_SEED": "7"]).settings)
+        #expect(ratings.mode == .delayed && ratings.seed == 7 && ratings.faultDelay == 7)
+        let storage = try StorageSettings(
+            try context("storage-app", StorageApp.table, ["ETCD_ENDPOINTS": "http://a:1,http://b:2"]).settings)
+        #expect(storage.endpointURLs == ["http://a:1", "http://b:2"] && storage.api == "v3" && storage.timeout == 2)
+    }
+}
