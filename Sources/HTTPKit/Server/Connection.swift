@@ -13,11 +13,81 @@ final class Connection: @unchecked Sendable {
         case workerWithPendingEvent = 2
     }
 
-    enum Phase {
-        case reading
+    /// Where the connection is in its life. `after(_:now:timeouts:)` holds every move between the states.
+    enum State: Equatable {
+        /// Between requests since `since` (monotonic nanoseconds): a new connection (`fresh`), or one kept alive.
+        case idle(since: UInt64, fresh: Bool)
+        /// A request's head is arriving; 408 at `deadline`, which runs from its first byte.
+        case head(deadline: Deadline)
+        /// Its body is arriving; 408 at `deadline`, which runs from the end of the head.
+        case body(deadline: Deadline)
+        /// The request is parsed; its handler, its upstream calls or a worker have it.
         case working
-        case lingering(Deadline)
+        /// A response is queued; `then` says what follows once it is written.
+        case responding(then: AfterResponse)
+        /// After an error reply the write side is shut; input is dropped until the peer closes or `deadline`.
+        case lingering(deadline: Deadline)
         case closed
+
+        /// A request is under way: from its first byte until its response is written.
+        var isBusy: Bool {
+            switch self {
+            case .head, .body, .working, .responding: return true
+            case .idle, .lingering, .closed: return false
+            }
+        }
+    }
+
+    enum AfterResponse: Equatable {
+        case keepAlive
+        case close
+        /// Shut the write side and drop what the client still sends for a second, so that it reads the reply
+        /// before the connection is reset.
+        case linger
+    }
+
+    /// What happens to a connection, as far as its state is concerned.
+    enum Move: Equatable {
+        /// Part of a request has arrived and the parser needs more; `inBody` once its head is complete.
+        case partialRequest(inBody: Bool)
+        case requestParsed
+        case responseQueued(then: AfterResponse)
+        case responseWritten
+        case closed
+    }
+
+    /// The state after `move`; a move that makes no sense in a state leaves it as it is.
+    static func after(
+        _ state: State, _ move: Move, now: UInt64, timeouts: (header: Double, body: Double)
+    ) -> State {
+        func deadline(_ seconds: Double) -> Deadline { Deadline(nanos: now &+ UInt64(max(0, seconds) * 1e9)) }
+        switch (state, move) {
+        case (.closed, _): return .closed
+        case (_, .closed): return .closed
+        case (.idle, .partialRequest(inBody: false)): return .head(deadline: deadline(timeouts.header))
+        case (.idle, .partialRequest(inBody: true)), (.head, .partialRequest(inBody: true)):
+            return .body(deadline: deadline(timeouts.body))
+        case (.idle, .requestParsed), (.head, .requestParsed), (.body, .requestParsed): return .working
+        case (.lingering, .responseQueued): return state
+        case (_, .responseQueued(let then)): return .responding(then: then)
+        case (.responding(.keepAlive), .responseWritten): return .idle(since: now, fresh: false)
+        case (.responding(.close), .responseWritten): return .closed
+        case (.responding(.linger), .responseWritten): return .lingering(deadline: deadline(1))
+        default: return state
+        }
+    }
+
+    /// What the socket's input side has said: read until it is empty, then wait for the next event.
+    enum Input: Equatable {
+        /// An event came: there may be bytes to read.
+        case unread
+        /// The last read emptied the socket; with edge-triggered epoll, reading again before the next event could
+        /// only answer EAGAIN (a system call per request saved, as nginx does).
+        case empty
+        /// The peer shut down its side (EPOLLRDHUP): read on until `recv` answers 0, as no further event comes.
+        case ending
+        /// It hung up, or the socket failed, with nothing left to read.
+        case gone
     }
 
     let socket: Socket
@@ -27,26 +97,8 @@ final class Connection: @unchecked Sendable {
     var parser: RequestParser
     var output: [UInt8] = []
     var outputOffset = 0
-    var phase = Phase.reading
-    var closeAfterFlush = false
-    var lingerAfterFlush = false
-    var peerClosed = false
-    /// The last read emptied the socket: with edge-triggered epoll, reading again before the next event on this
-    /// connection could only answer EAGAIN (a syscall per request saved, as nginx does). Touched by the loop only.
-    var drained = false
-    /// An event said the peer shut down its side (EPOLLRDHUP).
-    var peerSentFIN = false
-    /// From a request's first byte until its response is written.
-    var busy = false
-    /// A response is queued: the request ends when it is written (a 100 Continue does not end it).
-    var responding = false
-    /// Some byte of a request has arrived; until then the first-request timeout applies.
-    var receivedAny = false
-    /// Accepted while the server was at its connection limit: the loop closes its oldest idle connection first.
-    var evicts = false
-    var requestDeadline: Deadline?
-    var readingBody = false
-    var lastActivity = monotonicNanos()
+    var state: State
+    var input = Input.unread
     var writeBlockedSince: UInt64?
 
     init(socket: Socket, peer: String, token: UInt64, limits: ParserLimits) {
@@ -54,13 +106,29 @@ final class Connection: @unchecked Sendable {
         self.peer = peer
         self.token = token
         parser = RequestParser(limits: limits)
+        state = .idle(since: monotonicNanos(), fresh: true)
     }
 
     var hasPendingOutput: Bool { outputOffset < output.count }
 
+    /// Waiting for a request with nothing of one buffered: may be closed to make room.
     var isIdle: Bool {
-        if case .reading = phase { return parser.isIdle && !hasPendingOutput && !busy }
+        if case .idle = state { return parser.isIdle && !hasPendingOutput }
         return false
+    }
+
+    /// Notes an epoll event, whoever owns the connection: there may be input again, or the end of it.
+    func noteEvent(_ flags: UInt32) {
+        if flags & Epoll.readHangUp != 0, input != .gone {
+            input = .ending
+        } else if input == .empty {
+            input = .unread
+        }
+    }
+
+    /// Notes, on the loop, an event that says the peer is gone with nothing left to read.
+    func noteHangUp(_ flags: UInt32) {
+        if flags & (Epoll.readHangUp | Epoll.hangUp | Epoll.error) != 0, flags & Epoll.readable == 0 { input = .gone }
     }
 
     enum WriteResult { case done, wouldBlock, failed }
@@ -86,7 +154,6 @@ final class Connection: @unchecked Sendable {
             output.removeAll(keepingCapacity: true)
         }
         outputOffset = 0
-        lastActivity = monotonicNanos()
         return .done
     }
 

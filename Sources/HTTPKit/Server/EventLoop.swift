@@ -8,7 +8,8 @@ import Synchronization
 final class EventLoop: @unchecked Sendable {
     private let core: ServerCore
     private let epoll: Epoll
-    private let inbox = Mutex<[Connection]>([])
+    /// New connections (`evicts`: accepted at the connection limit) and those a worker has finished with.
+    private let inbox = Mutex<[(connection: Connection, evicts: Bool)]>([])
     private var connections: [UInt64: Connection] = [:]
     /// Owned by this loop for its lifetime: a constant pointer, so reading into it needs no exclusivity check.
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -31,9 +32,10 @@ final class EventLoop: @unchecked Sendable {
 
     deinit { readBuffer.deallocate() }
 
-    /// Hands a new connection, or one a worker has finished with, to this loop.
-    func submit(_ connection: Connection) {
-        inbox.withLock { $0.append(connection) }
+    /// Hands a new connection, or one a worker has finished with, to this loop. A new one that `evicts` takes
+    /// the place of this loop's oldest idle connection, or is refused when none is idle.
+    func submit(_ connection: Connection, evicts: Bool = false) {
+        inbox.withLock { $0.append((connection, evicts)) }
         epoll.wake()
     }
 
@@ -44,7 +46,7 @@ final class EventLoop: @unchecked Sendable {
         held.load(ordering: .relaxed) - busy.load(ordering: .relaxed) - evictions.load(ordering: .relaxed)
     }
 
-    /// Called by the accept thread only: the next connection it submits with `evicts` takes an idle one's place.
+    /// Called by the accept thread only, before it submits a connection that `evicts`.
     func reserveEviction() { evictions.add(1, ordering: .relaxed) }
 
     func run() {
@@ -63,8 +65,7 @@ final class EventLoop: @unchecked Sendable {
                         return
                     }
                     guard let connection = connections[token] else { return }
-                    connection.drained = false
-                    if flags & Epoll.readHangUp != 0 { connection.peerSentFIN = true }
+                    connection.noteEvent(flags)
                     // While a worker has it, only note that something happened; the worker hands it back.
                     if connection.owner.load(ordering: .acquiring) != .loop {
                         let (noted, now) = connection.owner.compareExchange(
@@ -72,35 +73,21 @@ final class EventLoop: @unchecked Sendable {
                         // Not noted and back with the loop: the worker released it just now, so handle the event here.
                         if noted || now != .loop { return }
                     }
-                    if flags & (Epoll.readHangUp | Epoll.hangUp | Epoll.error) != 0, flags & Epoll.readable == 0 {
-                        connection.peerClosed = true
-                    }
+                    connection.noteHangUp(flags)
                     drive(connection)
                 }
             }
-            for connection in inbox.withLock({ box -> [Connection] in
-                defer { box.removeAll() }; return box
-            }) {
+            let arrived = inbox.withLock { box -> [(connection: Connection, evicts: Bool)] in
+                defer { box.removeAll() }
+                return box
+            }
+            for (connection, evicts) in arrived {
                 if connections[connection.token] == nil {
-                    if connection.evicts {
-                        evictions.subtract(1, ordering: .relaxed)
-                        connection.evicts = false
-                        if !evictOldestIdle() {
-                            core.open.subtract(1, ordering: .relaxed)
-                            core.refuse(connection.socket, .serviceUnavailable, "too many connections")
-                            continue
-                        }
-                    }
-                    connections[connection.token] = connection
-                    held.add(1, ordering: .relaxed)
-                    epoll.add(
-                        connection.socket.fd, token: connection.token,
-                        events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
+                    guard admit(connection, evicts: evicts) else { continue }
                 } else {
                     connection.owner.store(.loop, ordering: .releasing)
-                    connection.phase = .reading
                 }
-                connection.drained = false
+                connection.noteEvent(0)
                 drive(connection)
             }
             client.runPosted()
@@ -120,18 +107,43 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Registers a new connection; at the connection limit, first closes the oldest idle one (false: none was
+    /// idle, so the newcomer is refused).
+    private func admit(_ connection: Connection, evicts: Bool) -> Bool {
+        if evicts {
+            evictions.subtract(1, ordering: .relaxed)
+            guard evictOldestIdle() else {
+                core.open.subtract(1, ordering: .relaxed)
+                core.refuse(connection.socket, .serviceUnavailable, "too many connections")
+                return false
+            }
+        }
+        connections[connection.token] = connection
+        held.add(1, ordering: .relaxed)
+        epoll.add(
+            connection.socket.fd, token: connection.token,
+            events: Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered)
+        return true
+    }
+
+    /// Moves a connection to its next state, keeping the loop's count of requests in progress.
+    private func move(_ connection: Connection, _ move: Connection.Move, now: UInt64 = monotonicNanos()) {
+        let before = connection.state
+        let configuration = core.configuration
+        connection.state = Connection.after(
+            before, move, now: now, timeouts: (configuration.headerTimeout, configuration.bodyTimeout))
+        let wasBusy = before.isBusy, isBusy = connection.state.isBusy
+        if wasBusy != isBusy { busy.add(isBusy ? 1 : -1, ordering: .relaxed) }
+    }
+
     private enum ReadResult { case data, wouldBlock, end, failed }
 
     private func read(_ connection: Connection) -> ReadResult {
-        if connection.drained { return .wouldBlock }
-        let fd = connection.socket.fd
-        let count = recv(fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT))
+        if connection.input == .empty { return .wouldBlock }
+        let count = recv(connection.socket.fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT))
         if count > 0 {
-            // A FIN that came with the data raises no further event: read on until recv answers 0.
-            connection.drained = count < readBuffer.count && !connection.peerSentFIN
+            if count < readBuffer.count, connection.input == .unread { connection.input = .empty }
             connection.parser.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
-            connection.lastActivity = monotonicNanos()
-            connection.receivedAny = true
             return .data
         }
         if count == 0 { return .end }
@@ -155,90 +167,101 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Moves a connection forward as far as it can go without blocking.
+    /// Moves a connection forward as far as it can go without blocking: write what is queued, finish the
+    /// response, then read and answer the next request.
     private func drive(_ connection: Connection) {
         while true {
-            if case .closed = connection.phase { return }
-            if connection.hasPendingOutput, !flush(connection) { return }
-            if case .closed = connection.phase { return }
-            if connection.responding { markIdle(connection) }
-            if connection.closeAfterFlush {
-                if connection.lingerAfterFlush {
-                    connection.socket.shutdownWrite()
-                    connection.closeAfterFlush = false
-                    connection.phase = .lingering(.after(seconds: 1))
-                } else {
-                    close(connection)
-                    return
-                }
-            }
-            switch connection.phase {
-            case .working, .closed:
+            if connection.hasPendingOutput, connection.state != .closed, !flush(connection) { return }
+            finishResponse(connection)
+            switch connection.state {
+            case .working, .responding, .closed:
                 return
             case .lingering:
-                // Drop what the client still sends until it closes, at most 1 MiB at a time (the sweep ends it
-                // after a second).
-                var dropped = 0
-                while true {
-                    let count = recv(
-                        connection.socket.fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT))
-                    dropped += max(count, 0)
-                    if count > 0, dropped <= 1 << 20 { continue }
-                    if count < 0, errno == EAGAIN || errno == EINTR { return }
-                    close(connection)
-                    return
-                }
-            case .reading:
-                break
+                dropInput(connection)
+                return
+            case .idle, .head, .body:
+                guard answerNext(connection) else { return }
             }
-            switch connection.parser.next() {
-            case .request(var request):
-                markBusy(connection)
-                request.remoteAddress = connection.peer
-                let reply: Reply
-                if core.offload(&request) {
-                    let request = request
-                    reply = .blocking { [core] in try core.handler(request) }
-                } else {
-                    reply = Reply.catching { try core.handler(request) }
-                }
-                guard proceed(connection, request, reply) else { return }
-            case .expectContinue:
-                connection.queue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
-            case .error(let error):
-                reject(connection, error.status, error.description)
-            case .needMore:
-                let idle = connection.parser.isIdle
-                if idle, core.isDraining {
-                    // A request that already arrived is still answered (with Connection: close); then close.
-                    connection.drained = false
-                    if read(connection) == .data { continue }
-                    close(connection)
-                    return
-                }
-                if !idle {
-                    let configuration = core.configuration
-                    if connection.requestDeadline == nil {
-                        markBusy(connection)
-                        connection.requestDeadline = .after(seconds: configuration.headerTimeout)
-                    }
-                    if connection.parser.isReadingBody, !connection.readingBody {
-                        connection.readingBody = true
-                        connection.requestDeadline = .after(seconds: configuration.bodyTimeout)
-                    }
-                }
-                if connection.peerClosed {
-                    close(connection)
-                    return
-                }
-                switch read(connection) {
-                case .data: continue
-                case .wouldBlock: return
-                case .end, .failed:
-                    close(connection)
-                    return
-                }
+        }
+    }
+
+    /// Once a response is written: keep the connection for the next request, close it, or linger.
+    private func finishResponse(_ connection: Connection) {
+        guard case .responding(let then) = connection.state, !connection.hasPendingOutput else { return }
+        switch then {
+        case .keepAlive:
+            move(connection, .responseWritten)
+        case .close:
+            close(connection)
+        case .linger:
+            connection.socket.shutdownWrite()
+            move(connection, .responseWritten)
+        }
+    }
+
+    /// Drops what the client still sends until it closes, at most 1 MiB at a time; the sweep ends it after a
+    /// second.
+    private func dropInput(_ connection: Connection) {
+        var dropped = 0
+        while true {
+            let count = recv(connection.socket.fd, readBuffer.baseAddress, readBuffer.count, Int32(MSG_DONTWAIT))
+            dropped += max(count, 0)
+            if count > 0, dropped <= 1 << 20 { continue }
+            if count < 0, errno == EAGAIN || errno == EINTR { return }
+            close(connection)
+            return
+        }
+    }
+
+    /// Takes the next step with what the parser holds: answer a request, send 100 Continue, reject a bad one, or
+    /// read more. False when the connection must wait (for input, a handler or a worker) or was closed.
+    private func answerNext(_ connection: Connection) -> Bool {
+        switch connection.parser.next() {
+        case .request(var request):
+            move(connection, .requestParsed)
+            request.remoteAddress = connection.peer
+            let reply: Reply
+            if core.offload(&request) {
+                let request = request
+                reply = .blocking { [core] in try core.handler(request) }
+            } else {
+                reply = Reply.catching { try core.handler(request) }
             }
+            return proceed(connection, request, reply)
+        case .expectContinue:
+            connection.queue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            return true
+        case .error(let error):
+            reject(connection, error.status, error.description)
+            return true
+        case .needMore:
+            return awaitInput(connection)
+        }
+    }
+
+    /// The parser needs more bytes: note the partial request's deadline, then read.
+    private func awaitInput(_ connection: Connection) -> Bool {
+        let idle = connection.parser.isIdle
+        if idle, core.isDraining {
+            // A request that already arrived is still answered (with Connection: close); then close.
+            connection.noteEvent(0)
+            if read(connection) == .data { return true }
+            close(connection)
+            return false
+        }
+        if !idle { move(connection, .partialRequest(inBody: connection.parser.isReadingBody)) }
+        if connection.input == .gone {
+            close(connection)
+            return false
+        }
+        switch read(connection) {
+        case .data:
+            return true
+        case .wouldBlock:
+            return false
+        case .end, .failed:
+            close(connection)
+            return false
         }
     }
 
@@ -247,23 +270,21 @@ final class EventLoop: @unchecked Sendable {
     private func proceed(_ connection: Connection, _ request: Request, _ reply: Reply) -> Bool {
         switch reply {
         case .response(let response):
-            core.queue(response, for: request, on: connection)
+            move(connection, .responseQueued(then: core.queue(response, for: request, on: connection)))
             return true
         case .calls(let calls, let then):
-            connection.phase = .working
             client.start(calls) { [self] results in
                 let next = Reply.catching { try then(results) }
                 // A client that left meanwhile gets nothing, but its request is still logged and counted.
-                guard case .working = connection.phase else { return }
-                connection.phase = .reading
+                guard connection.state == .working else { return }
                 if proceed(connection, request, next) { drive(connection) }
             }
             return false
         case .blocking(let work):
-            connection.phase = .working
             connection.owner.store(.worker, ordering: .releasing)
             core.pool.submit { [self, core] in
-                core.queue(Reply.catching(work).resolved(with: core.client), for: request, on: connection)
+                let then = core.queue(Reply.catching(work).resolved(with: core.client), for: request, on: connection)
+                move(connection, .responseQueued(then: then))
                 if !finishOnWorker(connection) { submit(connection) }
             }
             return false
@@ -274,51 +295,33 @@ final class EventLoop: @unchecked Sendable {
     /// connection back to the loop without waking it. False when the loop must take over (a partial write, a
     /// pipelined request already buffered, a close, or an event that came in meanwhile).
     private func finishOnWorker(_ connection: Connection) -> Bool {
-        guard !connection.closeAfterFlush, connection.parser.bufferedByteCount == 0, connection.writePending() == .done
+        guard connection.state == .responding(then: .keepAlive), connection.parser.bufferedByteCount == 0,
+            connection.writePending() == .done
         else {
             return false
         }
-        markIdle(connection)
-        connection.phase = .reading
+        move(connection, .responseWritten)
         let (released, _) = connection.owner.compareExchange(
             expected: .worker, desired: .loop, ordering: .acquiringAndReleasing)
         return released
     }
 
-    private func markBusy(_ connection: Connection) {
-        if !connection.busy {
-            connection.busy = true
-            busy.add(1, ordering: .relaxed)
-        }
-    }
-
-    /// The request is over (answered, or the connection closed): no deadline, not counted in flight.
-    private func markIdle(_ connection: Connection) {
-        connection.responding = false
-        guard connection.busy else { return }
-        connection.busy = false
-        connection.requestDeadline = nil
-        connection.readingBody = false
-        busy.subtract(1, ordering: .relaxed)
-    }
-
     private func reject(_ connection: Connection, _ status: HTTPStatus, _ reason: String) {
         connection.queue(MessageWriter.errorReply(status, message: reason))
-        connection.responding = true
-        connection.closeAfterFlush = true
-        connection.lingerAfterFlush = true
+        move(connection, .responseQueued(then: .linger))
         core.onReject(status, reason)
     }
 
     /// Closes the idle connection that has waited longest, to make room at the connection limit; false if none is.
     private func evictOldestIdle() -> Bool {
-        var oldest: Connection?
+        var oldest: (connection: Connection, since: UInt64)?
         for connection in connections.values
         where connection.isIdle && connection.owner.load(ordering: .acquiring) == .loop {
-            if oldest.map({ connection.lastActivity < $0.lastActivity }) ?? true { oldest = connection }
+            guard case .idle(let since, _) = connection.state else { continue }
+            if oldest.map({ since < $0.since }) ?? true { oldest = (connection, since) }
         }
         guard let oldest else { return false }
-        close(oldest)
+        close(oldest.connection)
         return true
     }
 
@@ -336,38 +339,39 @@ final class EventLoop: @unchecked Sendable {
                 close(connection)
                 continue
             }
-            switch connection.phase {
-            case .working, .closed:
-                continue
-            case .lingering(let deadline):
+            if case .lingering(let deadline) = connection.state {
                 if deadline.hasPassed { close(connection) }
                 continue
-            case .reading:
-                break
             }
+            if connection.state == .working { continue }
             if let blocked = connection.writeBlockedSince, nanos(since: blocked, now: now) > writeNanos {
                 close(connection)
-            } else if connection.isIdle, draining {
-                drive(connection)
-            } else if connection.isIdle, !connection.receivedAny,
-                nanos(since: connection.lastActivity, now: now) > firstNanos
-            {
-                close(connection)
-            } else if connection.isIdle, nanos(since: connection.lastActivity, now: now) > idleNanos {
-                close(connection)
-            } else if let deadline = connection.requestDeadline, !connection.hasPendingOutput, deadline.hasPassed {
+                continue
+            }
+            switch connection.state {
+            case .idle(let since, let fresh):
+                guard connection.isIdle else { continue }
+                if draining {
+                    drive(connection)
+                } else if nanos(since: since, now: now) > (fresh ? firstNanos : idleNanos) {
+                    close(connection)
+                }
+            case .head(let deadline), .body(let deadline):
+                guard !connection.hasPendingOutput, deadline.hasPassed else { continue }
+                let body = if case .body = connection.state { true } else { false }
                 reject(
                     connection, .requestTimeout,
-                    connection.readingBody ? "request body not received in time" : "request head not received in time")
+                    body ? "request body not received in time" : "request head not received in time")
                 drive(connection)
+            case .working, .responding, .lingering, .closed:
+                continue
             }
         }
     }
 
     private func close(_ connection: Connection) {
-        if case .closed = connection.phase { return }
-        connection.phase = .closed
-        markIdle(connection)
+        if connection.state == .closed { return }
+        move(connection, .closed)
         connections.removeValue(forKey: connection.token)
         held.subtract(1, ordering: .relaxed)
         epoll.remove(connection.socket.fd)

@@ -126,8 +126,7 @@ public final class HTTPServer: Sendable {
             let connection = Connection(
                 socket: socket, peer: peer, token: nextToken.add(1, ordering: .relaxed).newValue,
                 limits: configuration.limits)
-            connection.evicts = atLimit
-            loop.submit(connection)
+            loop.submit(connection, evicts: atLimit)
         }
     }
 }

@@ -63,21 +63,21 @@ final class ServerCore: Sendable {
         onReject(status, reason)
     }
 
-    /// Queues the bytes of a response to `request` on the connection, honouring keep-alive, draining and HEAD.
-    func queue(_ response: Response, for request: Request, on connection: Connection) {
+    /// Queues the bytes of a response to `request` on the connection, honouring keep-alive, draining and HEAD;
+    /// returns what follows once they are written.
+    func queue(_ response: Response, for request: Request, on connection: Connection) -> Connection.AfterResponse {
         let keepAlive = request.keepAlive && !isDraining
-        connection.closeAfterFlush = !keepAlive
-        connection.responding = true
         do {
             try MessageWriter.withResponse(
                 response, version: request.version, keepAlive: keepAlive, isHead: request.method == .head
             ) {
                 connection.queue($0)
             }
+            return keepAlive ? .keepAlive : .close
         } catch {
-            connection.closeAfterFlush = true
             onReject(.internalServerError, "the handler produced an invalid header: \(error)")
             connection.queue(MessageWriter.errorReply(.internalServerError, message: "invalid response header"))
+            return .close
         }
     }
 }
