@@ -3,15 +3,12 @@ import HTTPKit
 import Testing
 import TestSupport
 
-func get(_ router: Router, _ target: String, headers: HTTPHeaders = [:]) -> Response {
-    router.respond(to: Request(method: .get, target: target, headers: headers))
+func get(_ service: ServiceUnderTest, _ target: String, headers: HTTPHeaders = [:]) -> Response {
+    service.get(target, headers: headers)
 }
 
 @Suite struct DetailsTests {
-    let router: Router = {
-        let context = try! ServiceContext(testing: "details", table: DetailsApp.table)
-        return try! DetailsApp.makeRouter(context)
-    }()
+    let router = try! ServiceUnderTest(DetailsApp.definition)
 
     @Test func theBookWithTheOriginalKeyOrder() {
         let response = get(router, "/details/7")
@@ -63,13 +60,12 @@ func get(_ router: Router, _ target: String, headers: HTTPHeaders = [:]) -> Resp
             )
         }
         defer { books.stop() }
-        let context = try ServiceContext(
-            testing: "details", table: DetailsApp.table,
-            environment: [
+        let router = try ServiceUnderTest(
+            DetailsApp.definition, .router,
+            [
                 "ENABLE_EXTERNAL_BOOK_SERVICE": "true", "DO_NOT_ENCRYPT": "true", "BOOK_SERVICE_HOST": "127.0.0.1",
                 "BOOK_SERVICE_PORT": String(books.port),
             ])
-        let router = try DetailsApp.makeRouter(context)
         let response = get(router, "/details/0", headers: ["x-request-id": "req-1"])
         #expect(
             response.bodyText

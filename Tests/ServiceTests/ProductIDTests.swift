@@ -15,11 +15,11 @@ import TestSupport
         "1_000", "%2B1", "1%20",
     ]
 
-    /// Each service's routes with an id, and the id's text as the route echoes it.
-    static func routes() throws -> [(Router, String, (String) -> String)] {
-        let details = try DetailsApp.makeRouter(try ServiceContext(testing: "details", table: DetailsApp.table))
-        let ratings = try RatingsApp.makeRouter(try ServiceContext(testing: "ratings", table: RatingsApp.table))
-        let reviews = try ReviewsApp.makeRouter(try ServiceContext(testing: "reviews", table: ReviewsApp.table))
+    /// Each service, run in `mode`, with its route that takes an id and the id's text as the route echoes it.
+    static func routes(_ mode: TestMode) throws -> [(ServiceUnderTest, String, (String) -> String)] {
+        let details = try ServiceUnderTest(DetailsApp.definition, mode)
+        let ratings = try ServiceUnderTest(RatingsApp.definition, mode)
+        let reviews = try ServiceUnderTest(ReviewsApp.definition, mode)
         return [
             (details, "/details/", { #""id":\#($0),"# }),
             (ratings, "/ratings/", { #""id":\#($0),"# }),
@@ -27,8 +27,9 @@ import TestSupport
         ]
     }
 
-    @Test func detailsReviewsAndRatingsTakeEveryInt32() throws {
-        for (router, prefix, echo) in try Self.routes() {
+    @Test(arguments: TestMode.allCases)
+    func detailsReviewsAndRatingsTakeEveryInt32(_ mode: TestMode) throws {
+        for (router, prefix, echo) in try Self.routes(mode) {
             for id in Self.accepted {
                 let response = get(router, prefix + id)
                 #expect(response.status == .ok, "\(prefix)\(id)")
@@ -37,8 +38,9 @@ import TestSupport
         }
     }
 
-    @Test func detailsReviewsAndRatingsRefuseEveryOtherForm() throws {
-        for (router, prefix, _) in try Self.routes() {
+    @Test(arguments: TestMode.allCases)
+    func detailsReviewsAndRatingsRefuseEveryOtherForm(_ mode: TestMode) throws {
+        for (router, prefix, _) in try Self.routes(mode) {
             for id in Self.refused {
                 let response = get(router, prefix + id)
                 #expect(response.status == .badRequest, "\(prefix)\(id) answered \(response.status.code)")

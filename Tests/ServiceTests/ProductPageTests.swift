@@ -37,10 +37,10 @@ final class FakeBackends: @unchecked Sendable {
         ]
     }
 
-    func router(_ extra: [String: String] = [:]) throws -> (Router, ServiceContext) {
-        let context = try ServiceContext(
-            testing: "productpage", table: ProductPageApp.table, environment: environment.merging(extra) { $1 })
-        return (try ProductPageApp.makeRouter(context), context)
+    func router(_ extra: [String: String] = [:], mode: TestMode = .router) throws -> (ServiceUnderTest, ServiceContext?)
+    {
+        let service = try ServiceUnderTest(ProductPageApp.definition, mode, environment.merging(extra) { $1 })
+        return (service, service.context)
     }
 
     func stop() {
@@ -99,7 +99,7 @@ func occurrences(_ needle: String, in text: String) -> Int { text.components(sep
         #expect(page.bodyText.contains("Sorry, product reviews are currently unavailable for this book."))
         #expect(fakes.reviewsSeen.count == 2, "reviews is tried twice")
         #expect(fakes.detailsSeen.count == 1)
-        let metrics = context.metrics.render()
+        let metrics = try #require(context).metrics.render()
         #expect(metrics.contains(#"request_result_total{destination_app="details",response_code="555"} 1"#))
         #expect(metrics.contains(#"request_result_total{destination_app="reviews",response_code="503"} 1"#))
     }

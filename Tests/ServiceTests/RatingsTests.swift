@@ -5,12 +5,11 @@ import Testing
 import TestSupport
 
 @Suite struct RatingsTests {
-    func router(_ environment: [String: String] = [:]) throws -> Router {
-        try RatingsApp.makeRouter(
-            try ServiceContext(testing: "ratings", table: RatingsApp.table, environment: environment))
+    func router(_ environment: [String: String] = [:]) throws -> ServiceUnderTest {
+        try ServiceUnderTest(RatingsApp.definition, .router, environment)
     }
 
-    func post(_ router: Router, _ target: String, _ body: String) -> Response {
+    func post(_ router: ServiceUnderTest, _ target: String, _ body: String) -> Response {
         router.respond(
             to: Request(
                 method: .post, target: target, headers: ["Content-Type": "application/json"], body: Array(body.utf8)))

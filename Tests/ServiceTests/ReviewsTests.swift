@@ -14,9 +14,8 @@ final class Recorder: Sendable {
 }
 
 @Suite struct ReviewsTests {
-    func router(_ environment: [String: String]) throws -> Router {
-        try ReviewsApp.makeRouter(
-            try ServiceContext(testing: "reviews", table: ReviewsApp.table, environment: environment))
+    func router(_ environment: [String: String]) throws -> ServiceUnderTest {
+        try ServiceUnderTest(ReviewsApp.definition, .router, environment)
     }
 
     @Test func v1HasNoRatingsAndTheOriginalSpacing() throws {

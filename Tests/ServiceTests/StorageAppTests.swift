@@ -55,11 +55,9 @@ import TestSupport
             Response(status: .notFound, contentType: "text/plain", body: "404 page not found\n")
         }
         defer { fake.stop() }
-        let context = try ServiceContext(
-            testing: "storage-app", table: StorageApp.table,
-            environment: ["ETCD_API": "v2", "ETCD_ENDPOINTS": fake.baseURL])
-        let router = try StorageApp.makeRouter(context)
-        let response = get(router, "/storage/a")
+        let service = try ServiceUnderTest(
+            StorageApp.definition, .router, ["ETCD_API": "v2", "ETCD_ENDPOINTS": fake.baseURL])
+        let response = get(service, "/storage/a")
         #expect(response.status == .badGateway)
         #expect(response.bodyText.contains("does not serve the v2 keys API"))
     }
@@ -84,10 +82,9 @@ import TestSupport
         }
         defer { good.stop() }
         let deadPort = freePort()
-        let context = try ServiceContext(
-            testing: "storage-app", table: StorageApp.table,
-            environment: ["ETCD_ENDPOINTS": "http://127.0.0.1:\(deadPort),\(good.baseURL)"])
-        let response = get(try StorageApp.makeRouter(context), "/storage/a")
+        let service = try ServiceUnderTest(
+            StorageApp.definition, .router, ["ETCD_ENDPOINTS": "http://127.0.0.1:\(deadPort),\(good.baseURL)"])
+        let response = get(service, "/storage/a")
         #expect(
             response.bodyText
                 == #"nodeAppTesting(127.0.0.1) ->{"action":"get","node":{"key":"/a","value":"x","modifiedIndex":6,"#
@@ -119,9 +116,8 @@ import TestSupport
     func etcdRangeAnswers(_ body: String, _ status: Int, _ expected: String?) throws {
         let fake = try TestServer { _ in .json(body) }
         defer { fake.stop() }
-        let context = try ServiceContext(
-            testing: "storage-app", table: StorageApp.table, environment: ["ETCD_ENDPOINTS": fake.baseURL])
-        let response = get(try StorageApp.makeRouter(context), "/storage/a", headers: ["Accept": "application/json"])
+        let service = try ServiceUnderTest(StorageApp.definition, .router, ["ETCD_ENDPOINTS": fake.baseURL])
+        let response = get(service, "/storage/a", headers: ["Accept": "application/json"])
         #expect(response.status.code == status)
         if let expected {
             #expect(response.bodyText == expected)
