@@ -111,6 +111,11 @@ final class Connection: @unchecked Sendable {
 
     var hasPendingOutput: Bool { outputOffset < output.count }
 
+    var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
     /// Waiting for a request with nothing of one buffered: may be closed to make room.
     var isIdle: Bool {
         if case .idle = state { return parser.isIdle && !hasPendingOutput }

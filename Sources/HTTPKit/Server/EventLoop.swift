@@ -15,6 +15,7 @@ final class EventLoop: @unchecked Sendable {
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     private var lastSweep = monotonicNanos()
     private let client: LoopClient
+    private let timeouts: (header: Double, body: Double)
     let finished = Atomic<Bool>(false)
     /// Connections this loop holds, and those of them with a request in progress: the rest are idle.
     let held = Atomic<Int>(0)
@@ -24,6 +25,7 @@ final class EventLoop: @unchecked Sendable {
 
     init(core: ServerCore) throws {
         self.core = core
+        timeouts = (core.configuration.headerTimeout, core.configuration.bodyTimeout)
         epoll = try Epoll()
         client = LoopClient(epoll: epoll, configuration: core.client.configuration) { [core] in
             core.outbound.add($0, ordering: .relaxed)
@@ -127,11 +129,15 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Moves a connection to its next state, keeping the loop's count of requests in progress.
-    private func move(_ connection: Connection, _ move: Connection.Move, now: UInt64 = monotonicNanos()) {
+    private func move(_ connection: Connection, _ move: Connection.Move) {
         let before = connection.state
-        let configuration = core.configuration
-        connection.state = Connection.after(
-            before, move, now: now, timeouts: (configuration.headerTimeout, configuration.bodyTimeout))
+        // Only the moves that start a deadline or an idle wait read the clock.
+        let now: UInt64
+        switch move {
+        case .partialRequest, .responseWritten: now = monotonicNanos()
+        case .requestParsed, .responseQueued, .closed: now = 0
+        }
+        connection.state = Connection.after(before, move, now: now, timeouts: timeouts)
         let wasBusy = before.isBusy, isBusy = connection.state.isBusy
         if wasBusy != isBusy { busy.add(isBusy ? 1 : -1, ordering: .relaxed) }
     }
@@ -171,7 +177,7 @@ final class EventLoop: @unchecked Sendable {
     /// response, then read and answer the next request.
     private func drive(_ connection: Connection) {
         while true {
-            if connection.hasPendingOutput, connection.state != .closed, !flush(connection) { return }
+            if connection.hasPendingOutput, !connection.isClosed, !flush(connection) { return }
             finishResponse(connection)
             switch connection.state {
             case .working, .responding, .closed:
@@ -276,7 +282,7 @@ final class EventLoop: @unchecked Sendable {
             client.start(calls) { [self] results in
                 let next = Reply.catching { try then(results) }
                 // A client that left meanwhile gets nothing, but its request is still logged and counted.
-                guard connection.state == .working else { return }
+                guard case .working = connection.state else { return }
                 if proceed(connection, request, next) { drive(connection) }
             }
             return false
@@ -295,7 +301,7 @@ final class EventLoop: @unchecked Sendable {
     /// connection back to the loop without waking it. False when the loop must take over (a partial write, a
     /// pipelined request already buffered, a close, or an event that came in meanwhile).
     private func finishOnWorker(_ connection: Connection) -> Bool {
-        guard connection.state == .responding(then: .keepAlive), connection.parser.bufferedByteCount == 0,
+        guard case .responding(then: .keepAlive) = connection.state, connection.parser.bufferedByteCount == 0,
             connection.writePending() == .done
         else {
             return false
@@ -343,7 +349,7 @@ final class EventLoop: @unchecked Sendable {
                 if deadline.hasPassed { close(connection) }
                 continue
             }
-            if connection.state == .working { continue }
+            if case .working = connection.state { continue }
             if let blocked = connection.writeBlockedSince, nanos(since: blocked, now: now) > writeNanos {
                 close(connection)
                 continue
@@ -370,7 +376,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func close(_ connection: Connection) {
-        if connection.state == .closed { return }
+        if connection.isClosed { return }
         move(connection, .closed)
         connections.removeValue(forKey: connection.token)
         held.subtract(1, ordering: .relaxed)
