@@ -4,8 +4,6 @@ import HTTPKit
 import Testing
 import TestSupport
 
-func occurrences(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
-
 /// The real binaries, wired by their real environment variables; recording proxies sit in front of details,
 /// reviews v2 and ratings to see which headers arrive.
 final class Bookinfo: @unchecked Sendable {

@@ -3,10 +3,6 @@ import HTTPKit
 import Testing
 import TestSupport
 
-func get(_ service: ServiceUnderTest, _ target: String, headers: HTTPHeaders = [:]) -> Response {
-    service.get(target, headers: headers)
-}
-
 @Suite struct DetailsTests {
     let router = try! ServiceUnderTest(DetailsApp.definition)
 

@@ -4,65 +4,13 @@ import HTTPKit
 import Testing
 import TestSupport
 
-/// Fake details, reviews and ratings for one productpage, each answering with what the test sets.
-final class FakeBackends: @unchecked Sendable {
-    let details: TestServer
-    let reviews: TestServer
-    let ratings: TestServer
-    let detailsSeen = Recorder()
-    let reviewsSeen = Recorder()
-    let ratingsSeen = Recorder()
-
-    init(
-        details: @escaping Handler, reviews: @escaping Handler, ratings: @escaping Handler = { _ in .json("{}") }
-    ) throws {
-        let (d, r, t) = (detailsSeen, reviewsSeen, ratingsSeen)
-        self.details = try TestServer {
-            d.record($0); return try details($0)
-        }
-        self.reviews = try TestServer {
-            r.record($0); return try reviews($0)
-        }
-        self.ratings = try TestServer {
-            t.record($0); return try ratings($0)
-        }
-    }
-
-    var environment: [String: String] {
-        [
-            "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(details.port),
-            "REVIEWS_HOSTNAME": "127.0.0.1", "REVIEWS_SERVICE_PORT": String(reviews.port),
-            "RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": String(ratings.port),
-            "BACKEND_TIMEOUT": "500ms",
-        ]
-    }
-
+extension FakeBackends {
     func router(_ extra: [String: String] = [:], mode: TestMode = .router) throws -> (ServiceUnderTest, ServiceContext?)
     {
         let service = try ServiceUnderTest(ProductPageApp.definition, mode, environment.merging(extra) { $1 })
         return (service, service.context)
     }
-
-    func stop() {
-        details.stop()
-        reviews.stop()
-        ratings.stop()
-    }
 }
-
-let detailsJSON =
-    #"{"id":0,"author":"William Shakespeare","year":1595,"type":"paperback","pages":200,"publisher":"PublisherA","#
-    + #""language":"English","ISBN-10":"1234567890","ISBN-13":"123-1234567890"}"#
-
-func reviewsJSON(pod: String = "reviews-v2", stars: (Int, Int)? = (5, 4), color: String = "black") -> String {
-    let rating: (Int) -> String = { n in stars == nil ? "" : #", "rating": {"stars": \#(n), "color": "\#(color)"}"# }
-    return
-        #"{"id": "0","podname": "\#(pod)","clustername": "null","reviews": [{  "reviewer": "Reviewer1",  "text": "#
-        + #""good"\#(rating(stars?.0 ?? 0))},{  "reviewer": "Reviewer2",  "text": "#
-        + #""fine"\#(rating(stars?.1 ?? 0))}]}"#
-}
-
-func occurrences(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
 
 @Suite(.serialized) struct ProductPageTests {
     @Test func pageWithStars() throws {

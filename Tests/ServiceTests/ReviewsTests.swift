@@ -5,14 +5,6 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// Records what a fake upstream received.
-final class Recorder: Sendable {
-    let requests = Mutex<[Request]>([])
-    func record(_ request: Request) { requests.withLock { $0.append(request) } }
-    var count: Int { requests.withLock { $0.count } }
-    var last: Request? { requests.withLock { $0.last } }
-}
-
 @Suite struct ReviewsTests {
     func router(_ environment: [String: String]) throws -> ServiceUnderTest {
         try ServiceUnderTest(ReviewsApp.definition, .router, environment)

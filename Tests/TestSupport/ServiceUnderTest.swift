@@ -87,3 +87,8 @@ public final class ServiceUnderTest: @unchecked Sendable {
 
     deinit { stop() }
 }
+
+/// `service.get(target)`, the form the service tests read best in.
+public func get(_ service: ServiceUnderTest, _ target: String, headers: HTTPHeaders = [:]) -> Response {
+    service.get(target, headers: headers)
+}

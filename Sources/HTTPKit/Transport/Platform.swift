@@ -45,25 +45,6 @@ private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
     now > earlier ? now - earlier : 0
 }
 
-/// A point in monotonic time after which an operation gives up.
-public struct Deadline: Sendable, Comparable {
-    public let nanos: UInt64
-    public init(nanos: UInt64) { self.nanos = nanos }
-    public static func after(seconds: Double) -> Deadline {
-        Deadline(nanos: monotonicNanos() &+ UInt64(max(0, seconds) * 1e9))
-    }
-    public static var now: Deadline { Deadline(nanos: monotonicNanos()) }
-    /// Milliseconds left, rounded up, at least 0; capped to fit `poll`.
-    public var remainingMilliseconds: Int32 {
-        let now = monotonicNanos()
-        guard nanos > now else { return 0 }
-        return Int32(min((nanos - now + 999_999) / 1_000_000, UInt64(Int32.max)))
-    }
-    public var hasPassed: Bool { monotonicNanos() >= nanos }
-    public static func < (a: Deadline, b: Deadline) -> Bool { a.nanos < b.nanos }
-    public static func earliest(_ a: Deadline, _ b: Deadline) -> Deadline { a < b ? a : b }
-}
-
 private final class SecondsText: Sendable {
     let cached = Mutex<(seconds: Int, text: [UInt8])>((-1, []))
 }
