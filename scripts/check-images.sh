@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Builds every runtime image of docker/docker-bake.hcl with podman and checks each container: /health answers,
-# it runs as a non-root user on a read-only root file system, SIGTERM ends it within 2 s with status 0, and the
-# image is under 40 MB. No registry is reachable here, so (as docker/Dockerfile allows) the executables come from
-# the host's release build and the runtime base is made from the host's own glibc and libstdc++ (Debian 12, the
-# same as distroless/cc-debian12, which the Dockerfile uses by default).
+# Builds every runtime image of docker/docker-bake.hcl with podman and checks each container: it is the variant
+# its name says (reviews v2 black stars, v3 red, the ratings fault modes failing or delaying, details v2 external,
+# productpage v-flooding flooding…), curl works inside it as Istio's docs use it, /health answers, it runs as a
+# non-root user on a read-only root file system, SIGTERM ends it within 2 s with status 0, and it is under 40 MB.
+# No registry is reachable here, so (as docker/Dockerfile allows) the executables and curl come from the host
+# and the runtime base is made from the host's own glibc and libstdc++ (Debian 12, as distroless/cc-debian12).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 CHECK_SCOPE=images passed=0 failed=0
 
-ensure_packages podman buildah runc || { say "images: podman is not available here"; say "images: 0 passed, 1 failed"; exit 1; }
+ensure_packages podman buildah runc curl ca-certificates \
+    || { say "images: podman is not available here"; say "images: 0 passed, 1 failed"; exit 1; }
 WORK=$(mktemp -d)
 export CONTAINERS_CONF=$WORK/containers.conf CONTAINERS_STORAGE_CONF=$WORK/storage.conf
 cat >"$CONTAINERS_CONF" <<CONF
@@ -31,68 +33,155 @@ BIN=$(swift build -c release --show-bin-path)
 mkdir -p docker/prebuilt
 for product in productpage details reviews ratings storage-app; do cp "$BIN/$product" docker/prebuilt/; done
 
-say "making the runtime base from the host's libraries…"
+# copy_libraries ROOT FILE...: every library the files load, at the same paths under ROOT.
+copy_libraries() {
+    local root=$1; shift
+    for lib in $(ldd "$@" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}' | sort -u); do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+}
+
+say "making the runtime base and curl from the host's packages…"
 ROOTFS=$WORK/rootfs
 mkdir -p "$ROOTFS/etc" "$ROOTFS/tmp"
-for lib in $(ldd "$BIN/productpage" "$BIN/storage-app" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}' | sort -u); do
-    mkdir -p "$ROOTFS$(dirname "$lib")"
-    cp -L "$lib" "$ROOTFS$lib"
-done
+copy_libraries "$ROOTFS" "$BIN/productpage" "$BIN/storage-app"
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:10001:10001:nonroot:/home/nonroot:/sbin/nologin\n' >"$ROOTFS/etc/passwd"
 printf 'root:x:0:\nnonroot:x:10001:\n' >"$ROOTFS/etc/group"
 printf 'hosts: files dns\n' >"$ROOTFS/etc/nsswitch.conf"
 tar -C "$ROOTFS" -c . | podman import - localhost/runtime-base:ci >/dev/null 2>&1 || fail "podman import failed"
+CURL_ROOT=docker/prebuilt/curl-root
+copy_libraries "$CURL_ROOT" /usr/bin/curl
+mkdir -p "$CURL_ROOT/usr/bin" "$CURL_ROOT/etc/ssl/certs"
+cp /usr/bin/curl "$CURL_ROOT/usr/bin/"
+cp /etc/ssl/certs/ca-certificates.crt "$CURL_ROOT/etc/ssl/certs/"
+curl_mb=$(du -sm --apparent-size "$CURL_ROOT" | awk '{print $1}')
+# What curl adds beyond the runtime base (glibc and the libraries both load are there already).
+added=$(cd "$CURL_ROOT" && find . -type f | while read -r f; do [ -e "$ROOTFS/${f#./}" ] || echo "$f"; done | xargs -r du -cb | tail -1 | awk '{print $1}')
+say "curl with its libraries and CA bundle: ${curl_mb} MB, of which $(awk -v b="${added:-0}" 'BEGIN {printf "%.1f", b/1048576}') MB not already in the base"
 
 # name product build-args... (the matrix of docker/docker-bake.hcl)
 IMAGES=(
-    "examples-bookinfo-productpage-v1 productpage SERVICE_VERSION=v1"
-    "examples-bookinfo-productpage-v-flooding productpage SERVICE_VERSION=v-flooding FLOOD_FACTOR=100"
-    "examples-bookinfo-details-v1 details SERVICE_VERSION=v1"
-    "examples-bookinfo-details-v2 details SERVICE_VERSION=v2 ENABLE_EXTERNAL_BOOK_SERVICE=true"
-    "examples-bookinfo-reviews-v1 reviews SERVICE_VERSION=v1 ENABLE_RATINGS=false STAR_COLOR=black"
-    "examples-bookinfo-reviews-v2 reviews SERVICE_VERSION=v2 ENABLE_RATINGS=true STAR_COLOR=black"
-    "examples-bookinfo-reviews-v3 reviews SERVICE_VERSION=v3 ENABLE_RATINGS=true STAR_COLOR=red"
     "examples-bookinfo-ratings-v1 ratings SERVICE_VERSION=v1"
     "examples-bookinfo-ratings-v-faulty ratings SERVICE_VERSION=v-faulty"
     "examples-bookinfo-ratings-v-delayed ratings SERVICE_VERSION=v-delayed"
     "examples-bookinfo-ratings-v-unavailable ratings SERVICE_VERSION=v-unavailable"
     "examples-bookinfo-ratings-v-unhealthy ratings SERVICE_VERSION=v-unhealthy"
+    "examples-bookinfo-details-v1 details SERVICE_VERSION=v1"
+    "examples-bookinfo-details-v2 details SERVICE_VERSION=v2 ENABLE_EXTERNAL_BOOK_SERVICE=true"
+    "examples-bookinfo-reviews-v1 reviews SERVICE_VERSION=v1 ENABLE_RATINGS=false STAR_COLOR=black"
+    "examples-bookinfo-reviews-v2 reviews SERVICE_VERSION=v2 ENABLE_RATINGS=true STAR_COLOR=black"
+    "examples-bookinfo-reviews-v3 reviews SERVICE_VERSION=v3 ENABLE_RATINGS=true STAR_COLOR=red"
+    "examples-bookinfo-productpage-v1 productpage SERVICE_VERSION=v1"
+    "examples-bookinfo-productpage-v-flooding productpage SERVICE_VERSION=v-flooding FLOOD_FACTOR=100"
     "storage-app storage-app SERVICE_VERSION=v1"
 )
 bake=$(python3 scripts/mesh_check.py --bake docker/docker-bake.hcl --list-bake)
 ours=$(printf '%s\n' "${IMAGES[@]}" | awk '{print $1}' | sort)
 check "the image list matches docker/docker-bake.hcl" "$([ "$bake" = "$ours" ] && echo 0 || echo 1)" "$(diff <(echo "$bake") <(echo "$ours") | tr '\n' ' ')"
-port=29100
+
+# Each image is built on its own, without the layer cache: a build that differs only in a build argument feeding
+# ENV must not come out as a copy of the one before it.
 printf '%-44s %8s\n' "image" "size"
+declare -A IDS
 for entry in "${IMAGES[@]}"; do
     read -r name product args <<<"$entry"
-    build_args=(--build-arg "PRODUCT=$product" --build-arg BINARY_FROM=prebuilt --build-arg RUNTIME_IMAGE=localhost/runtime-base:ci --build-arg SWIFT_IMAGE=localhost/runtime-base:ci)
+    build_args=(--build-arg "PRODUCT=$product" --build-arg BINARY_FROM=prebuilt --build-arg CURL_FROM=curl-prebuilt
+        --build-arg RUNTIME_IMAGE=localhost/runtime-base:ci --build-arg SWIFT_IMAGE=localhost/runtime-base:ci
+        --build-arg CURL_IMAGE=localhost/runtime-base:ci)
     for a in $args; do build_args+=(--build-arg "$a"); done
-    if ! podman build -q -f docker/Dockerfile "${build_args[@]}" -t "localhost/$name:ci" . >"$WORK/build.log" 2>&1; then
+    if ! podman build -q --no-cache -f docker/Dockerfile "${build_args[@]}" -t "localhost/$name:ci" . >"$WORK/build.log" 2>&1; then
         check "$name builds" 1 "$(tail -5 "$WORK/build.log")"
         continue
     fi
+    IDS[$name]=$(podman image inspect --format '{{.Id}}' "localhost/$name:ci")
     size=$(podman image inspect --format '{{.Size}}' "localhost/$name:ci")
     printf '%-44s %6.1f MB\n' "$name" "$(awk -v s="$size" 'BEGIN {print s/1048576}')"
     check "$name is under 40 MB" "$([ "$size" -lt 41943040 ] && echo 0 || echo 1)" "$size bytes"
-    port=$((port + 1))
-    extra=()
-    [ "$name" = examples-bookinfo-details-v2 ] && extra=(-e DO_NOT_ENCRYPT=true)
-    cid=$(podman run -d --network host --read-only -e PORT=$port -e HTTP_SERVER_HOST=127.0.0.1 "${extra[@]}" "localhost/$name:ci" 2>"$WORK/run.log")
-    if [ -z "$cid" ]; then check "$name runs" 1 "$(cat "$WORK/run.log")"; continue; fi
-    health=1
-    wait_http "http://127.0.0.1:$port/health" 10 && health=0
-    check "$name answers /health" $health "$(podman logs "$cid" 2>&1 | tail -3)"
-    pid=$(podman inspect --format '{{.State.Pid}}' "$cid")
+    env=$(podman image inspect --format '{{range .Config.Env}}{{.}} {{end}}' "localhost/$name:ci")
+    wanted=0
+    for a in $args; do [[ " $env " == *" $a "* ]] || wanted=1; done
+    check "$name carries its own settings ($args)" $wanted "$env"
+done
+check "every image is a build of its own (${#IDS[@]} distinct ids)" \
+    "$([ "$(printf '%s\n' "${IDS[@]}" | sort -u | wc -l)" -eq ${#IMAGES[@]} ] && echo 0 || echo 1)"
+
+# Ports on loopback; the containers share the host's network, as the checks below reach them by 127.0.0.1.
+read -r RATINGS_PORT DETAILS_PORT REVIEWS_PORT CLOSED_PORT <<<"$(free_ports 4)"
+# run NAME PORT [ENV...]: starts the image's container on PORT and waits for /health; sets CID.
+run() {
+    local name=$1 port=$2; shift 2
+    local env=(-e "PORT=$port" -e HTTP_SERVER_HOST=127.0.0.1)
+    for e in "$@"; do env+=(-e "$e"); done
+    CID=$(podman run -d --network host --read-only "${env[@]}" "localhost/$name:ci" 2>"$WORK/run.log")
+    [ -n "$CID" ] && wait_http "http://127.0.0.1:$port/health" 10 >/dev/null 2>&1
+}
+get() { curl -s --max-time 10 "$@"; }
+requests_seen() { get "http://127.0.0.1:$1/metrics" | awk '/^http_server_requests_total.*route="\/reviews\/:id"/ {n += $2} END {print n + 0}'; }
+
+# What makes each image that variant: NAME PORT → 0 when it behaves as its name says.
+variant() {
+    local name=$1 port=$2 url="http://127.0.0.1:$2"
+    case $name in
+        *ratings-v1) get "$url/ratings/0" | grep -q '"Reviewer1":5' ;;
+        *ratings-v-faulty) [ "$(get -o /dev/null -w '%{http_code}' "$url/ratings/0")" = 503 ] ;;
+        *ratings-v-delayed)
+            local t; t=$(get -o /dev/null -w '%{time_total}' "$url/ratings/0")
+            awk -v t="$t" 'BEGIN {exit !(t >= 0.9)}' ;;
+        *ratings-v-unavailable)
+            [ "$(get -o /dev/null -w '%{http_code}' "$url/ratings/0")" = 200 ] && sleep 1.3 \
+                && [ "$(get -o /dev/null -w '%{http_code}' "$url/ratings/0")" = 503 ] ;;
+        *ratings-v-unhealthy)
+            [ "$(get -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] && sleep 1.3 \
+                && [ "$(get -o /dev/null -w '%{http_code}' "$url/health")" = 500 ] ;;
+        *details-v1) get "$url/details/0" | grep -q '"publisher":"PublisherA"' ;;
+        *details-v2) get "$url/details/0" | grep -q "book service http://127.0.0.1:$CLOSED_PORT unavailable" ;;
+        *reviews-v1) ! get "$url/reviews/0" | grep -q '"rating"' ;;
+        *reviews-v2) get "$url/reviews/0" | grep -q '"color": "black"' ;;
+        *reviews-v3) get "$url/reviews/0" | grep -q '"color": "red"' ;;
+        *productpage-v1 | *productpage-v-flooding)
+            local before after; before=$(requests_seen "$REVIEWS_PORT")
+            get "$url/productpage" | grep -q 'The Comedy of Errors' || return 1
+            after=$(requests_seen "$REVIEWS_PORT")
+            if [[ $name == *flooding ]]; then [ $((after - before)) -ge 101 ]; else [ $((after - before)) -eq 1 ]; fi ;;
+        storage-app) get "$url/storage/key" | grep -q "127.0.0.1:$CLOSED_PORT" ;;
+        *) return 1 ;;
+    esac
+}
+
+# The backends the reviews and productpage images call.
+run examples-bookinfo-ratings-v1 "$RATINGS_PORT" || fail "ratings-v1 does not start: $(cat "$WORK/run.log")"
+run examples-bookinfo-details-v1 "$DETAILS_PORT" || fail "details-v1 does not start"
+run examples-bookinfo-reviews-v1 "$REVIEWS_PORT" RATINGS_HOSTNAME=127.0.0.1 "RATINGS_SERVICE_PORT=$RATINGS_PORT" \
+    || fail "reviews-v1 does not start"
+for entry in "${IMAGES[@]}"; do
+    read -r name _ <<<"$entry"
+    [ -n "${IDS[$name]:-}" ] || continue
+    port=$(free_ports 1)
+    settings=(FAULT_PROBABILITY=1 FAULT_DELAY=1s UNAVAILABLE_PERIOD=1s UNHEALTHY_PERIOD=1s DO_NOT_ENCRYPT=true
+        BOOK_SERVICE_HOST=127.0.0.1 "BOOK_SERVICE_PORT=$CLOSED_PORT" "ETCD_ENDPOINTS=http://127.0.0.1:$CLOSED_PORT"
+        ETCD_TIMEOUT=500ms RATINGS_HOSTNAME=127.0.0.1 "RATINGS_SERVICE_PORT=$RATINGS_PORT" DETAILS_HOSTNAME=127.0.0.1
+        "DETAILS_SERVICE_PORT=$DETAILS_PORT" REVIEWS_HOSTNAME=127.0.0.1 "REVIEWS_SERVICE_PORT=$REVIEWS_PORT")
+    if ! run "$name" "$port" "${settings[@]}"; then
+        check "$name runs and answers /health" 1 "$(cat "$WORK/run.log"; podman logs "$CID" 2>&1 | tail -3)"
+        continue
+    fi
+    variant "$name" "$port"
+    check "$name behaves as its name says" $? "$(podman logs "$CID" 2>&1 | tail -2)"
+    code=$(podman exec "$CID" curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health" 2>&1)
+    check "$name has a working curl (podman exec … curl /health: $code)" "$([ "$code" = 200 ] || [ "$code" = 500 ] && echo 0 || echo 1)"
+    bundle=$(podman exec "$CID" curl -s file:///etc/ssl/certs/ca-certificates.crt 2>/dev/null | head -c 27)
+    check "$name has the CA bundle for curl" "$([ "$bundle" = "-----BEGIN CERTIFICATE-----" ] && echo 0 || echo 1)"
+    pid=$(podman inspect --format '{{.State.Pid}}' "$CID")
     uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
     check "$name runs as non-root (uid $uid)" "$([ -n "$uid" ] && [ "$uid" != 0 ] && echo 0 || echo 1)"
-    check "$name has a read-only root file system" "$([ "$(podman inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$cid")" = true ] && echo 0 || echo 1)"
+    check "$name has a read-only root file system" "$([ "$(podman inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$CID")" = true ] && echo 0 || echo 1)"
     start=$(date +%s%N)
-    podman kill -s TERM "$cid" >/dev/null
-    code=$(timeout 5 podman wait "$cid" 2>/dev/null)
+    podman kill -s TERM "$CID" >/dev/null
+    code=$(timeout 5 podman wait "$CID" 2>/dev/null)
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
     check "$name stops on SIGTERM with status 0 in ${ms} ms" "$([ "$code" = 0 ] && [ $ms -lt 2000 ] && echo 0 || echo 1)" "status $code"
-    podman rm -f "$cid" >/dev/null 2>&1
+    podman rm -f "$CID" >/dev/null 2>&1
 done
 say "images: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
