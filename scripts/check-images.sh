@@ -13,7 +13,9 @@ CHECK_SCOPE=images passed=0 failed=0
 
 ensure_packages podman buildah runc curl ca-certificates \
     || { say "images: podman is not available here"; say "images: 0 passed, 1 failed"; exit 1; }
-WORK=$(mktemp -d)
+# KEEP_PODMAN=DIR keeps the podman store (and its images) in DIR after the run, to look at or reuse.
+WORK=${KEEP_PODMAN:-$(mktemp -d)}
+mkdir -p "$WORK"
 export CONTAINERS_CONF=$WORK/containers.conf CONTAINERS_STORAGE_CONF=$WORK/storage.conf
 cat >"$CONTAINERS_CONF" <<CONF
 [containers]
@@ -24,7 +26,11 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
 printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/root"\nrunroot = "%s/run"\n' "$WORK" "$WORK" >"$CONTAINERS_STORAGE_CONF"
-cleanup() { podman rm -af >/dev/null 2>&1; podman system reset -f >/dev/null 2>&1; rm -rf "$WORK" docker/prebuilt; }
+cleanup() {
+    podman rm -af >/dev/null 2>&1
+    if [ -z "${KEEP_PODMAN:-}" ]; then podman system reset -f >/dev/null 2>&1; rm -rf "$WORK"; fi
+    rm -rf docker/prebuilt
+}
 trap cleanup EXIT
 
 say "building release executables (static Swift runtime)…"

@@ -101,6 +101,12 @@ if [ -x scripts/check-deploy.sh ]; then
     grep -E '^FAIL' "$ARTIFACTS/deploy.log"; tail -1 "$ARTIFACTS/deploy.log"
     counts=$(sed -nE 's/^deploy: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/deploy.log")
     stage "deployment checks" "$([ "$deploy_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+    journey=$(sed -nE 's/^journey: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/journey.log" 2>/dev/null)
+    if [ -n "$journey" ]; then
+        read -r j_pass j_fail <<<"$journey"
+        stages+=("$(printf '%-28s %-7s %4s passed, %s failed  (within the deployment checks)' "podman journey" \
+            "$([ "$j_fail" -eq 0 ] && echo PASS || echo FAIL)" "$j_pass" "$j_fail")")
+    fi
 fi
 
 say ""

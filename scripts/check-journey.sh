@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Deploys the rendered local overlay for real with podman (scripts/podman_deploy.py) from the images that
+# scripts/check-images.sh built, walks the documented bookinfo journey against it, asserting each step, and removes
+# everything it created, whatever happens.
+#   scripts/check-journey.sh PODMAN_STORE     (the KEEP_PODMAN directory of scripts/check-images.sh)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+STORE=${1:?usage: scripts/check-journey.sh PODMAN_STORE}
+export CONTAINERS_CONF=$STORE/containers.conf CONTAINERS_STORAGE_CONF=$STORE/storage.conf
+CHECK_SCOPE=journey passed=0 failed=0
+WORK=$(mktemp -d)
+cleanup() { python3 scripts/podman_deploy.py down "$WORK/state" >/dev/null 2>&1; rm -rf "$WORK"; }
+trap cleanup EXIT
+ensure_packages etcd-server curl >/dev/null || true
+ensure_pip yaml pyyaml >/dev/null
+
+say "journey: the images under the manifests' names, and etcd from Debian's package…"
+kubectl kustomize k8s/overlays/local >"$WORK/local.yaml" || fail "kustomize failed"
+for image in $(grep -ho 'image: ghcr.io/mesh-samples/[^ ]*' "$WORK/local.yaml" | sort -u | cut -d' ' -f2) \
+    ghcr.io/mesh-samples/examples-bookinfo-ratings-v-faulty:1.0.0 ghcr.io/mesh-samples/examples-bookinfo-ratings-v-delayed:1.0.0 \
+    ghcr.io/mesh-samples/examples-bookinfo-ratings-v-unavailable:1.0.0 ghcr.io/mesh-samples/examples-bookinfo-ratings-v-unhealthy:1.0.0; do
+    name=${image#ghcr.io/mesh-samples/}
+    podman tag "localhost/${name%:*}:ci" "$image" || fail "no image localhost/${name%:*}:ci (run scripts/check-images.sh first)"
+done
+etcd_image=$(grep -ho 'image: [^ ]*etcd[^ ]*' "$WORK/local.yaml" | head -1 | cut -d' ' -f2)
+mkdir -p "$WORK/etcd/usr/local/bin"
+cp "$(command -v etcd)" "$WORK/etcd/usr/local/bin/etcd"
+printf 'FROM localhost/runtime-base:ci\nCOPY usr/local/bin/etcd /usr/local/bin/etcd\nUSER 10001:10001\nENTRYPOINT ["/usr/local/bin/etcd"]\n' >"$WORK/etcd/Containerfile"
+podman build -q -t "$etcd_image" "$WORK/etcd" >/dev/null || fail "cannot build $etcd_image"
+
+python3 scripts/test_podman_deploy.py "$WORK/local.yaml" >"$WORK/plan.log" 2>&1
+check "podman_deploy's plan of the manifests (scripts/test_podman_deploy.py)" $? "$(tail -5 "$WORK/plan.log")"
+
+start=$SECONDS
+out=$(python3 scripts/podman_deploy.py up "$WORK/local.yaml" "$WORK/state" 2>&1)
+status=$?
+check "kube play of every pod, each ready by its own readiness probe ($((SECONDS - start)) s)" $status "$out"
+[ $status -eq 0 ] || { say "journey: $passed passed, $failed failed"; exit 1; }
+PAGE=$(sed -n 's/^productpage=//p' <<<"$out") STORAGE=$(sed -n 's/^storage-app=//p' <<<"$out")
+inside() { podman exec "$1" curl -sS --max-time 10 "${@:2}"; }
+
+for pod in $(podman pod ps --format '{{.Name}}'); do
+    for container in $(podman pod inspect "$pod" --format '{{range .Containers}}{{.Name}} {{end}}'); do
+        [[ $container == *-infra ]] && continue
+        pid=$(podman inspect --format '{{.State.Pid}}' "$container")
+        uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+        ro=$(podman inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$container")
+        check "$container runs as uid $uid, read-only root" "$([ -n "$uid" ] && [ "$uid" != 0 ] && [ "$ro" = true ] && echo 0 || echo 1)"
+    done
+done
+
+# The first check of Istio's bookinfo guide, as `kubectl exec … -c ratings -- curl …` runs it.
+title=$(inside ratings-v1-0-ratings productpage:9080/productpage | grep -o "<title>.*</title>")
+say "  \$ podman exec ratings-v1-0-ratings curl -sS productpage:9080/productpage | grep -o \"<title>.*</title>\""
+say "  $title"
+check "the title check from inside the ratings pod" "$([ "$title" = "<title>Simple Bookstore App</title>" ] && echo 0 || echo 1)"
+
+page=$(curl -s --max-time 10 "http://127.0.0.1:$PAGE/productpage")
+ok=1; grep -q "<title>Simple Bookstore App</title>" <<<"$page" && grep -q "Book Details" <<<"$page" \
+    && grep -q "<td>PublisherA</td>" <<<"$page" && grep -q "Book Reviews" <<<"$page" \
+    && grep -q "An extremely entertaining play by Shakespeare" <<<"$page" && ok=0
+check "/productpage from outside through the published port: title, details, reviews" $ok
+
+for version in v1 v2 v3; do
+    body=$(inside productpage-v1-0-productpage "reviews-$version:9080/reviews/0")
+    case $version in
+        v1) ok=$(grep -q '"rating"' <<<"$body" && echo 1 || echo 0) ;;
+        v2) ok=$(grep -q '"stars": 5, "color": "black"' <<<"$body" && echo 0 || echo 1) ;;
+        v3) ok=$(grep -q '"stars": 5, "color": "red"' <<<"$body" && echo 0 || echo 1) ;;
+    esac
+    check "reviews-$version by its per-version Service name: $( [ $version = v1 ] && echo no stars || grep -o '"color": "[a-z]*"' <<<"$body" | head -1)" "$ok" "$body"
+done
+
+put=$(curl -s --max-time 10 "http://127.0.0.1:$STORAGE/storage" -H "Content-Type: application/json" -XPUT \
+    -d '{"key": "istioTestNode", "value":"Testing Istio using NodePort"}')
+get=$(curl -s --max-time 10 "http://127.0.0.1:$STORAGE/storage/istioTestNode")
+say "  PUT: $put"
+say "  GET: $get"
+check "the storage demo's PUT through the storage app to etcd" \
+    "$([[ $put == 'nodeAppTesting created(etcd-service) ->{"key":"istioTestNode","value":"Testing Istio using NodePort"}:{"action":"set"'* ]] && echo 0 || echo 1)"
+check "the storage demo's GET reads it back" \
+    "$([[ $get == 'nodeAppTesting(etcd-service) ->{"action":"get","node":{"key":"/istioTestNode","value":"Testing Istio using NodePort"'* ]] && echo 0 || echo 1)"
+
+# The ratings fault-mode images, each as a pod made from the ratings Deployment with its image and the fault's
+# settings made exact (no Service selects them, so reviews keeps calling ratings-v1).
+python3 - "$WORK/local.yaml" >"$WORK/faults.yaml" <<'PY'
+import copy, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+ratings = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "ratings-v1")
+out = []
+for mode in ["v-faulty", "v-delayed", "v-unavailable", "v-unhealthy"]:
+    d = copy.deepcopy(ratings)
+    d["metadata"]["name"] = f"ratings-{mode}"
+    labels = {"app": "ratings-fault", "version": mode}
+    d["spec"]["selector"]["matchLabels"] = labels
+    d["spec"]["template"]["metadata"]["labels"] = labels
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    c["image"] = c["image"].replace("ratings-v1", f"ratings-{mode}")
+    c["env"] = c.get("env", []) + [{"name": n, "value": v} for n, v in
+                                    [("FAULT_PROBABILITY", "1"), ("FAULT_DELAY", "1s"), ("UNAVAILABLE_PERIOD", "2s"),
+                                     ("UNHEALTHY_PERIOD", "2s")]]
+    out.append(d)
+yaml.safe_dump_all(out, sys.stdout)
+PY
+out=$(python3 scripts/podman_deploy.py up "$WORK/faults.yaml" "$WORK/state" 2>&1)
+check "kube play of the four ratings fault-mode pods" $? "$out"
+code() { inside productpage-v1-0-productpage -o /dev/null -w '%{http_code}' "$@"; }
+check "ratings v-faulty fails: 503" "$([ "$(code ratings-v-faulty-0:9080/ratings/0)" = 503 ] && echo 0 || echo 1)"
+took=$(inside productpage-v1-0-productpage -o /dev/null -w '%{time_total}' ratings-v-delayed-0:9080/ratings/0)
+check "ratings v-delayed answers after its delay (${took} s)" "$(awk -v t="$took" 'BEGIN {print (t >= 0.9) ? 0 : 1}')"
+# Sampled every half second over two and a half periods of 2 s: both phases must show.
+seen="" seen_health=""
+for _ in $(seq 10); do
+    seen+=" $(code ratings-v-unavailable-0:9080/ratings/0)" seen_health+=" $(code ratings-v-unhealthy-0:9080/health)"
+    sleep 0.5
+done
+check "ratings v-unavailable switches between available and not every period:$seen" \
+    "$([[ $seen == *200* && $seen == *503* ]] && echo 0 || echo 1)"
+check "ratings v-unhealthy switches between healthy and not every period:$seen_health" \
+    "$([[ $seen_health == *200* && $seen_health == *500* ]] && echo 0 || echo 1)"
+
+# A rolling update's SIGTERM to productpage under load: it drains for SHUTDOWN_DELAY while still serving, then
+# exits with status 0 within the pod's terminationGracePeriodSeconds.
+grace=$(python3 -c "import sys, yaml; print(next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d['kind'] == 'Deployment' and d['metadata']['name'] == 'productpage-v1')['spec']['template']['spec']['terminationGracePeriodSeconds'])" "$WORK/local.yaml")
+LOADGEN=$(swift build -c release --show-bin-path)/loadgen
+[ -x "$LOADGEN" ] || swift build -c release --product loadgen >/dev/null 2>&1
+"$LOADGEN" -n 300 -c 4 --rps 100 "http://127.0.0.1:$PAGE/productpage" >"$WORK/load.log" 2>&1 &
+load=$!
+sleep 0.5
+stop_start=$SECONDS
+podman stop -t "$grace" productpage-v1-0-productpage >/dev/null 2>&1 &
+stopper=$!
+wait $load
+wait $stopper
+stopped_in=$((SECONDS - stop_start))
+exit_code=$(podman inspect --format '{{.State.ExitCode}}' productpage-v1-0-productpage)
+say "  $(grep -E '^ *(200|[0-9]{3}|errors?):' "$WORK/load.log" | tr '\n' ' ')"
+check "SIGTERM under load fails no request (300 requests over 3 s, SIGTERM at 0.5 s)" \
+    "$(grep -q '200: 300 (100%)' "$WORK/load.log" && echo 0 || echo 1)" "$(cat "$WORK/load.log")"
+check "productpage exits with status $exit_code in ${stopped_in} s, within the ${grace} s grace period" \
+    "$([ "$exit_code" = 0 ] && [ "$stopped_in" -lt "$grace" ] && echo 0 || echo 1)"
+
+say "journey: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
