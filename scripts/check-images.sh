@@ -11,7 +11,7 @@ source scripts/lib.sh
 
 CHECK_SCOPE=images passed=0 failed=0
 
-ensure_packages podman buildah runc curl ca-certificates \
+ensure_packages podman buildah runc netavark aardvark-dns curl ca-certificates \
     || { say "images: podman is not available here"; say "images: 0 passed, 1 failed"; exit 1; }
 # KEEP_PODMAN=DIR keeps the podman store (and its images) in DIR after the run, to look at or reuse.
 WORK=${KEEP_PODMAN:-$(mktemp -d)}
