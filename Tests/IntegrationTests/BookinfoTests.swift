@@ -48,6 +48,17 @@ final class Bookinfo: @unchecked Sendable {
         self.pages = pages
     }
 
+    /// A productpage that spreads its reviews calls over the three versions in turn, as run-local.sh starts it.
+    func roundRobinPage() throws -> ServiceProcess {
+        let endpoints = ["v1", "v2", "v3"].map { "127.0.0.1:\(reviews[$0]!.port)" }.joined(separator: ",")
+        return try ServiceProcess(
+            "productpage",
+            [
+                "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(details.port),
+                "REVIEWS_ENDPOINTS": endpoints,
+            ])
+    }
+
     func stop() {
         for process in Array(pages.values) + Array(reviews.values) + [details, ratings] { process.stop() }
         for proxy in [ratingsProxy, detailsProxy, reviewsProxy] { proxy.stop() }
@@ -350,13 +361,7 @@ final class Bookinfo: @unchecked Sendable {
     @Test func localRoundRobinOverThreeReviewsVersions() throws {
         let bookinfo = try Bookinfo()
         defer { bookinfo.stop() }
-        let endpoints = ["v1", "v2", "v3"].map { "127.0.0.1:\(bookinfo.reviews[$0]!.port)" }.joined(separator: ",")
-        let page = try ServiceProcess(
-            "productpage",
-            [
-                "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(bookinfo.details.port),
-                "REVIEWS_ENDPOINTS": endpoints,
-            ])
+        let page = try bookinfo.roundRobinPage()
         defer { page.stop() }
         var seen: [String: Int] = [:]
         for _ in 0..<9 {

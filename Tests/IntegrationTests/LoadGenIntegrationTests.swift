@@ -8,13 +8,7 @@ import TestSupport
     @Test func measuresTheSpreadOverReviewsVersions() throws {
         let bookinfo = try Bookinfo()
         defer { bookinfo.stop() }
-        let endpoints = ["v1", "v2", "v3"].map { "127.0.0.1:\(bookinfo.reviews[$0]!.port)" }.joined(separator: ",")
-        let page = try ServiceProcess(
-            "productpage",
-            [
-                "DETAILS_HOSTNAME": "127.0.0.1", "DETAILS_SERVICE_PORT": String(bookinfo.details.port),
-                "REVIEWS_ENDPOINTS": endpoints,
-            ])
+        let page = try bookinfo.roundRobinPage()
         defer { page.stop() }
         let start = Deadline.now
         let (status, output) = try ServiceProcess.run(
