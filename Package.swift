@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "HTTPKit", targets: ["HTTPKit"]),
+        .library(name: "MySQLKit", targets: ["MySQLKit"]),
         .executable(name: "productpage", targets: ["ProductPage"]),
         .executable(name: "details", targets: ["Details"]),
         .executable(name: "reviews", targets: ["Reviews"]),
@@ -16,15 +17,17 @@ let package = Package(
     dependencies: [],
     targets: [
         .target(name: "HTTPKit"),
+        .target(name: "MySQLKit", dependencies: ["HTTPKit"]),
         .target(name: "Bookinfo", dependencies: ["HTTPKit"]),
         .executableTarget(name: "ProductPage", dependencies: ["HTTPKit", "Bookinfo"]),
         .executableTarget(name: "Details", dependencies: ["HTTPKit", "Bookinfo"]),
         .executableTarget(name: "Reviews", dependencies: ["HTTPKit", "Bookinfo"]),
-        .executableTarget(name: "Ratings", dependencies: ["HTTPKit"]),
+        .executableTarget(name: "Ratings", dependencies: ["HTTPKit", "MySQLKit"]),
         .executableTarget(name: "StorageApp", dependencies: ["HTTPKit"]),
         .executableTarget(name: "LoadGen", dependencies: ["HTTPKit"]),
         .target(name: "TestSupport", dependencies: ["HTTPKit"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "TestSupport"]),
+        .testTarget(name: "MySQLKitTests", dependencies: ["MySQLKit", "HTTPKit", "TestSupport"]),
         .testTarget(
             name: "ServiceTests",
             dependencies: [

@@ -12,8 +12,8 @@ enum FaultMode: Equatable {
     /// /health 500 and /ratings 503 every other period, starting healthy.
     case unhealthy
 
-    /// The `SERVICE_VERSION` values this image serves; the database-backed v2 is not among them.
-    static let versions = ["v1", "v-faulty", "v-delayed", "v-unavailable", "v-unhealthy"]
+    /// The `SERVICE_VERSION` values this image serves (v2 reads the ratings from MySQL, without a fault).
+    static let versions = ["v1", "v2", "v-faulty", "v-delayed", "v-unavailable", "v-unhealthy"]
 
     /// For one of `versions`, which the settings table has checked.
     init(serviceVersion: String) {

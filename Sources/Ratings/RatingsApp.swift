@@ -7,8 +7,19 @@ import HTTPKit
 enum RatingsApp {
     static let table: [Setting] = [
         Setting(
-            "SERVICE_VERSION", "v1", "v1, or a fault mode: v-faulty, v-delayed, v-unavailable, v-unhealthy",
+            "SERVICE_VERSION", "v1",
+            "v1, v2 (ratings from MySQL, with DB_TYPE=mysql), or a fault mode: v-faulty, v-delayed, v-unavailable, v-unhealthy",
             .oneOf(FaultMode.versions)),
+        Setting("DB_TYPE", "", "Database of v2: mysql (the original's other choice, MongoDB, is not supported)"),
+        Setting("MYSQL_DB_HOST", "mysqldb", "MySQL or MariaDB host of v2"),
+        Setting("MYSQL_DB_PORT", "3306", "Its port", .port),
+        Setting("MYSQL_DB_USER", "root", "User v2 logs in as (mysql_native_password)"),
+        Setting("MYSQL_DB_PASSWORD", "", "That user's password", secret: true),
+        Setting("MYSQL_DB_NAME", "test", "Database holding the ratings table"),
+        Setting(
+            "MYSQL_DB_TIMEOUT", "1s", "Deadline of v2's database work per request: a free connection, login, query",
+            .duration),
+        Setting("MYSQL_POOL_SIZE", "4", "Most connections v2 keeps open to the database", .integer(1...64)),
         Setting(
             "FAULT_PROBABILITY", "0.5", "Share of requests v-faulty fails and v-delayed delays (0 to 1)",
             .decimal(0...1)),
@@ -34,7 +45,13 @@ enum RatingsApp {
     static let unavailable = HTTPError(.serviceUnavailable, "Service unavailable")
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
-        let settings = RatingsSettings(context.settings)
+        let settings = try RatingsSettings(context.settings)
+        if let database = settings.database {
+            return databaseRouter(
+                RatingsDatabase(
+                    database, timeout: settings.databaseTimeout, poolSize: settings.poolSize, logger: context.logger),
+                context: context)
+        }
         let mode = settings.mode, probability = settings.faultProbability, delay = settings.faultDelay
         let random = SeededRandom(seed: settings.seed)
         let started = Deadline.now
@@ -77,6 +94,28 @@ enum RatingsApp {
                     HTTPStatus(code: 507), "ratings store is full (\(store.maxEntries) product ids, RATINGS_STORE_MAX)")
             }
             return .json(.object([("id", .int(id)), ("ratings", ratings)]))
+        }
+        return router
+    }
+
+    /// v2: the ratings from the database, POST not implemented (as the original), /ready asking the database.
+    static func databaseRouter(_ database: RatingsDatabase, context: ServiceContext) -> Router {
+        var router = Router()
+        router.get("/ratings/:id", execution: .blocking) { request in
+            .json(try database.ratings(for: try request.int32Parameter("id", message: invalidID)))
+        }
+        router.post("/ratings/:id", execution: .inline) { request in
+            _ = try request.int32Parameter("id", message: invalidID)
+            guard (try? JSON.parse(request.body)) != nil else {
+                throw HTTPError(.badRequest, "please provide valid ratings JSON")
+            }
+            throw HTTPError(.notImplemented, "Post not implemented for database backed ratings")
+        }
+        router.get("/ready", execution: .blocking) { _ in
+            if context.isDraining {
+                return .json(#"{"status":"not ready","reason":"shutting down"}"#, status: .serviceUnavailable)
+            }
+            return database.readiness()
         }
         return router
     }

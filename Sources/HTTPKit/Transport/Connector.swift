@@ -100,9 +100,10 @@ public final class Resolver: Sendable {
     }
 }
 
-enum Connector {
-    /// Connects to the first address of `host` that accepts, within the connect deadline.
-    static func connect(host: String, port: Int, deadline: Deadline, resolver: Resolver) throws -> Socket {
+/// Outbound TCP connections with a deadline, for HTTPKit's clients and other protocols' (MySQLKit).
+public enum Connector {
+    /// Connects to the first address of `host` that accepts, within the connect deadline; throws `ConnectError`.
+    public static func connect(host: String, port: Int, deadline: Deadline, resolver: Resolver) throws -> Socket {
         let addresses = try resolver.resolve(host: host, port: port, deadline: deadline)
         var lastError = ConnectError.refused("\(host):\(port)")
         for address in addresses {
