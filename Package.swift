@@ -35,6 +35,6 @@ let package = Package(
                 "LoadGen",
             ]
         ),
-        .testTarget(name: "IntegrationTests", dependencies: ["HTTPKit", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["HTTPKit", "MySQLKit", "TestSupport"]),
     ]
 )

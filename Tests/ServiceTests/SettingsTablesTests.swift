@@ -34,9 +34,19 @@ import Testing
         #expect(page.reviewsURLs == ["http://a:1", "http://b:2"])
         #expect(page.reviewsSetting == "REVIEWS_ENDPOINTS")
         #expect(!page.secretIsPublished)
-        let ratings = RatingsSettings(
+        let ratings = try RatingsSettings(
             try context("ratings", RatingsApp.table, ["SERVICE_VERSION": "v-delayed", "RAND_SEED": "7"]).settings)
-        #expect(ratings.mode == .delayed && ratings.seed == 7 && ratings.faultDelay == 7)
+        #expect(ratings.mode == .delayed && ratings.seed == 7 && ratings.faultDelay == 7 && ratings.database == nil)
+        let v2 = try RatingsSettings(
+            try context(
+                "ratings", RatingsApp.table,
+                ["SERVICE_VERSION": "v2", "DB_TYPE": "mysql", "MYSQL_DB_HOST": "db", "MYSQL_DB_PASSWORD": "pw"]
+            ).settings)
+        #expect(v2.database?.endpoint == "mysql://db:3306/test" && v2.database?.password == "pw")
+        #expect(v2.database?.user == "root" && v2.databaseTimeout == 1 && v2.poolSize == 4)
+        #expect(throws: SettingError.self) {
+            try RatingsSettings(try context("ratings", RatingsApp.table, ["SERVICE_VERSION": "v2"]).settings)
+        }
         let storage = try StorageSettings(
             try context("storage-app", StorageApp.table, ["ETCD_ENDPOINTS": "http://a:1,http://b:2"]).settings)
         #expect(storage.endpointURLs == ["http://a:1", "http://b:2"] && storage.api == "v3" && storage.timeout == 2)

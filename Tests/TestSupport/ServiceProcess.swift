@@ -26,9 +26,11 @@ public final class ServiceProcess: @unchecked Sendable {
     public private(set) var port = 0
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts `executable` with PORT=0 (unless given) and waits until it listens and /ready answers.
+    /// Starts `executable` with PORT=0 (unless given) and waits until it listens and `readyPath` answers 200
+    /// (`/health` for a service that is up but not ready, such as ratings v2 with its database down).
     public init(
-        _ executable: String, _ environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true
+        _ executable: String, _ environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true,
+        readyPath: String = "/ready"
     ) throws {
         name = executable
         logURL = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(UUID().uuidString).log")
@@ -57,7 +59,7 @@ public final class ServiceProcess: @unchecked Sendable {
         guard port > 0 else { throw ProcessFailure(description: "\(executable) did not start: \(log)") }
         let client = HTTPClient()
         while Date() < deadline {
-            if let response = try? client.get(baseURL + "/ready", timeout: 1), response.status == .ok { return }
+            if let response = try? client.get(baseURL + readyPath, timeout: 1), response.status == .ok { return }
             usleep(20_000)
         }
         throw ProcessFailure(description: "\(executable) never became ready: \(log)")
