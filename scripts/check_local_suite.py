@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks scripts/run-local.sh's life cycle as a terminal user meets it: a second copy on the same state directory
 is refused, Ctrl-C (SIGINT to the whole foreground process group) stops everything quietly with status 0, and a
-service that dies on its own is reported with status 1.
+service that dies on its own is reported with status 1, and --with-mysql runs ratings v2 on a real MariaDB.
 
 Usage: check_local_suite.py [--no-build]   (ports are picked free; prints 'local-suite: N passed, N failed')
 """
@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PORT_NAMES = ["PRODUCTPAGE_PORT", "DETAILS_PORT", "RATINGS_PORT", "REVIEWS_V1_PORT", "REVIEWS_V2_PORT",
@@ -34,10 +35,10 @@ def free_ports(count):
     return ports
 
 
-def start(env, log, sigint=signal.SIG_DFL):
+def start(env, log, sigint=signal.SIG_DFL, extra=()):
     # A session and process group of its own, as a terminal gives a foreground job; a job started in the
     # background by a non-interactive shell inherits SIGINT ignored.
-    return subprocess.Popen(["scripts/run-local.sh", "--debug", "--no-build"], cwd=ROOT, env=env, stdout=log,
+    return subprocess.Popen(["scripts/run-local.sh", "--debug", "--no-build", *extra], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
 
@@ -51,6 +52,14 @@ def wait_for(path, text, proc, seconds):
             return False
         time.sleep(0.2)
     return False
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except Exception as error:  # noqa: BLE001 - the text goes into a failed check's detail
+        return f"{url}: {error}"
 
 
 def read(path):
@@ -127,6 +136,32 @@ def main():
     else:
         check("the suite starts again after Ctrl-C", False, read(third_log)[-300:])
         third.kill()
+
+    # --with-mysql: MariaDB with the ratings database, ratings v2 reading it, reviews showing what it holds.
+    env["MYSQL_PORT"] = str(free_ports(1)[0])
+    mysql_log = os.path.join(work, "mysql.log")
+    with open(mysql_log, "w") as log:
+        fourth = start(env, log, extra=["--with-mysql"])
+    if not wait_for(mysql_log, "READY", fourth, 90):
+        check("--with-mysql starts MariaDB and ratings v2", False, read(mysql_log)[-400:])
+        fourth.kill()
+        return
+    ratings = f"http://127.0.0.1:{env['RATINGS_PORT']}/ratings/0"
+    check("--with-mysql: ratings v2 reads the database's 5 and 4 stars",
+          '{"Reviewer1":5,"Reviewer2":4}' in get(ratings), get(ratings))
+    update = subprocess.run(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", env["MYSQL_PORT"], "-u", "root",
+                             "-ppassword", "test", "-e", "UPDATE ratings SET Rating = 1 WHERE ReviewID = 1"],
+                            capture_output=True, text=True)
+    reviews = get(f"http://127.0.0.1:{env['REVIEWS_V3_PORT']}/reviews/0")
+    check("--with-mysql: a rating changed in the database shows through reviews v3",
+          update.returncode == 0 and '"stars": 1, "color": "red"' in reviews, update.stderr + reviews[:300])
+    os.killpg(fourth.pid, signal.SIGINT)
+    try:
+        status = fourth.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        status = None
+    check("--with-mysql: Ctrl-C stops MariaDB too", status == 0 and not listening(int(env["MYSQL_PORT"])),
+          f"status {status}: {read(mysql_log)[-300:]}")
 
 
 if __name__ == "__main__":

@@ -8,22 +8,25 @@ source scripts/lib.sh
 
 usage() {
     cat <<USAGE
-Usage: scripts/run-local.sh [--clean] [--debug] [--no-build]
+Usage: scripts/run-local.sh [--clean] [--debug] [--no-build] [--with-mysql]
 
-  --clean     start with an empty etcd data directory (it is kept between runs otherwise)
-  --debug     use a debug build (faster to build, slower to run)
-  --no-build  use what is already built
+  --clean       start with empty etcd and MariaDB data directories (they are kept between runs otherwise)
+  --debug       use a debug build (faster to build, slower to run)
+  --no-build    use what is already built
+  --with-mysql  also start Debian's MariaDB (installed when missing) with the ratings database, and run ratings
+                as v2 reading its stars from it (MYSQL_ROOT_PASSWORD, default password; loopback only)
 
 Ports (environment): PRODUCTPAGE_PORT=9080 DETAILS_PORT=9081 RATINGS_PORT=9082 REVIEWS_V1_PORT=9083
-REVIEWS_V2_PORT=9084 REVIEWS_V3_PORT=9085 STORAGE_PORT=9090 ETCD_CLIENT_PORT=2379 ETCD_PEER_PORT=2380
-State (etcd data, logs): STATE_DIR=.local
+REVIEWS_V2_PORT=9084 REVIEWS_V3_PORT=9085 STORAGE_PORT=9090 ETCD_CLIENT_PORT=2379 ETCD_PEER_PORT=2380 MYSQL_PORT=3306
+State (etcd and MariaDB data, logs): STATE_DIR=.local
 USAGE
 }
 
-CLEAN=0 CONFIG=release BUILD=1
+CLEAN=0 CONFIG=release BUILD=1 MYSQL=0
 for arg in "$@"; do
     case $arg in
         --clean) CLEAN=1 ;;
+        --with-mysql) MYSQL=1 ;;
         --debug) CONFIG=debug ;;
         --no-build) BUILD=0 ;;
         -h|--help) usage; exit 0 ;;
@@ -34,6 +37,7 @@ done
 PRODUCTPAGE_PORT=${PRODUCTPAGE_PORT:-9080} DETAILS_PORT=${DETAILS_PORT:-9081} RATINGS_PORT=${RATINGS_PORT:-9082}
 REVIEWS_V1_PORT=${REVIEWS_V1_PORT:-9083} REVIEWS_V2_PORT=${REVIEWS_V2_PORT:-9084} REVIEWS_V3_PORT=${REVIEWS_V3_PORT:-9085}
 STORAGE_PORT=${STORAGE_PORT:-9090} ETCD_CLIENT_PORT=${ETCD_CLIENT_PORT:-2379} ETCD_PEER_PORT=${ETCD_PEER_PORT:-2380}
+MYSQL_PORT=${MYSQL_PORT:-3306} MYSQL_ROOT_PASSWORD=${MYSQL_ROOT_PASSWORD:-password}
 STATE_DIR=${STATE_DIR:-.local}
 
 command -v swift >/dev/null || fail "no Swift toolchain on PATH: install Swift 6 (swift.org) and put its usr/bin on PATH"
@@ -46,7 +50,8 @@ flock -n 9 || fail "another copy of scripts/run-local.sh is running with STATE_D
 echo $$ >"$STATE_DIR/lock.pid"
 
 for pair in productpage:$PRODUCTPAGE_PORT details:$DETAILS_PORT ratings:$RATINGS_PORT reviews-v1:$REVIEWS_V1_PORT \
-    reviews-v2:$REVIEWS_V2_PORT reviews-v3:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT etcd:$ETCD_CLIENT_PORT etcd-peer:$ETCD_PEER_PORT; do
+    reviews-v2:$REVIEWS_V2_PORT reviews-v3:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT etcd:$ETCD_CLIENT_PORT etcd-peer:$ETCD_PEER_PORT \
+    $([ $MYSQL = 1 ] && echo "mysql:$MYSQL_PORT"); do
     port_in_use "${pair#*:}" && fail "port ${pair#*:} (${pair%%:*}) is already in use: stop what uses it or choose another port (see --help)"
 done
 
@@ -55,20 +60,24 @@ if ! command -v etcd >/dev/null; then
     ensure_packages etcd-server || HAVE_ETCD=0
 fi
 
+if [ $MYSQL = 1 ] && [ ! -x /usr/sbin/mariadbd ]; then
+    ensure_packages mariadb-server || fail "--with-mysql needs MariaDB: apt-get install mariadb-server"
+fi
+
 if [ $BUILD = 1 ]; then
     say "building ($CONFIG)…"
     swift build -c "$CONFIG" >/dev/null || { swift build -c "$CONFIG"; fail "build failed"; }
 fi
 BIN=$(swift build -c "$CONFIG" --show-bin-path)
 
-[ $CLEAN = 1 ] && rm -rf "$STATE_DIR/etcd-data"
+[ $CLEAN = 1 ] && rm -rf "$STATE_DIR/etcd-data" "$STATE_DIR/mysql-data"
 PIDS=()
 stop_all() {
     trap - INT TERM HUP EXIT
     [ ${#PIDS[@]} -gt 0 ] && kill -TERM "${PIDS[@]}" 2>/dev/null
     wait 2>/dev/null
     rm -f "$STATE_DIR/lock.pid"
-    say "stopped everything; logs in $STATE_DIR/logs, etcd data kept in $STATE_DIR/etcd-data (--clean removes it)"
+    say "stopped everything; logs in $STATE_DIR/logs, data kept in $STATE_DIR/etcd-data$([ $MYSQL = 1 ] && echo " and $STATE_DIR/mysql-data") (--clean removes it)"
 }
 trap stop_all EXIT
 trap 'exit 0' INT TERM HUP
@@ -84,13 +93,28 @@ else
     say "warning: etcd is not installed and cannot be installed here (apt-get install etcd-server); the storage app will answer 503"
 fi
 
+RATINGS_SETTINGS=(HOSTNAME=ratings-v1-local)
+if [ $MYSQL = 1 ]; then
+    # The image's own start script, so the local database is the one the manifests deploy.
+    MYSQL_ROOT_PASSWORD=$MYSQL_ROOT_PASSWORD MYSQLDB_DATA_DIR="$STATE_DIR/mysql-data" MYSQLDB_RUN_DIR="$STATE_DIR/mysql-run" \
+        MYSQLDB_PORT=$MYSQL_PORT MYSQLDB_BIND_ADDRESS=127.0.0.1 docker/mysqldb/mysqldb.sh >"$STATE_DIR/logs/mysql.log" 2>&1 9>&- &
+    PIDS+=($!)
+    end=$((SECONDS + 30))
+    until grep -q "ready for connections" "$STATE_DIR/logs/mysql.log" 2>/dev/null; do
+        [ $SECONDS -lt $end ] && kill -0 "${PIDS[-1]}" 2>/dev/null || fail "MariaDB did not start; see $STATE_DIR/logs/mysql.log"
+        sleep 0.2
+    done
+    RATINGS_SETTINGS=(HOSTNAME=ratings-v2-mysql-local SERVICE_VERSION=v2 DB_TYPE=mysql MYSQL_DB_HOST=127.0.0.1
+        MYSQL_DB_PORT="$MYSQL_PORT" MYSQL_DB_USER=root MYSQL_DB_PASSWORD="$MYSQL_ROOT_PASSWORD")
+fi
+
 start() {
     local name=$1 port=$2 binary=$3; shift 3
     env "$@" LOG_REQUESTS=${LOG_REQUESTS:-true} "$BIN/$binary" "$port" >"$STATE_DIR/logs/$name.log" 2>&1 9>&- &
     PIDS+=($!)
 }
 start details "$DETAILS_PORT" details HTTP_SERVER_HOST=127.0.0.1 HOSTNAME=details-v1-local
-start ratings "$RATINGS_PORT" ratings HTTP_SERVER_HOST=127.0.0.1 HOSTNAME=ratings-v1-local
+start ratings "$RATINGS_PORT" ratings HTTP_SERVER_HOST=127.0.0.1 "${RATINGS_SETTINGS[@]}"
 for v in 1 2 3; do
     port_var=REVIEWS_V${v}_PORT
     start "reviews-v$v" "${!port_var}" reviews HTTP_SERVER_HOST=127.0.0.1 SERVICE_VERSION=v$v HOSTNAME=reviews-v$v-local \
@@ -115,8 +139,14 @@ The suite is running. Point a browser at:
   etcd          http://127.0.0.1:$ETCD_CLIENT_PORT/health
 Metrics: productpage :$PRODUCTPAGE_PORT  details :$DETAILS_PORT  ratings :$RATINGS_PORT  reviews :$REVIEWS_V1_PORT :$REVIEWS_V2_PORT :$REVIEWS_V3_PORT  storage-app :$STORAGE_PORT  (path /metrics)
 Logs: $STATE_DIR/logs/. Press Ctrl-C to stop.
-READY
 URLS
+if [ $MYSQL = 1 ]; then
+    cat <<MYSQL
+MariaDB       mysql://127.0.0.1:$MYSQL_PORT/test   ratings v2 reads its stars there; change one and reload the page:
+  mariadb -h 127.0.0.1 -P $MYSQL_PORT -u root -p test -e "UPDATE ratings SET Rating = 1 WHERE ReviewID = 1"
+MYSQL
+fi
+echo READY
 
 while true; do
     for pid in "${PIDS[@]}"; do

@@ -18,7 +18,7 @@ stage() {
 
 command -v swift >/dev/null || fail "no Swift toolchain on PATH"
 say "== installing what the tests need (when missing)"
-ensure_packages etcd-server etcd-client curl || say "warning: could not install etcd; storage tests will fail in CI"
+ensure_packages etcd-server etcd-client curl mariadb-server || say "warning: could not install etcd or MariaDB; their tests will fail in CI"
 ensure_packages chromium || say "warning: could not install chromium; browser checks will be skipped"
 command -v chromium >/dev/null && ensure_pip playwright
 stage_start=$SECONDS
