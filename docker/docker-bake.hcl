@@ -5,7 +5,7 @@ variable "TAG" { default = "1.0.0" }
 variable "PLATFORMS" { default = "linux/amd64,linux/arm64" }
 
 group "default" {
-  targets = ["productpage", "details", "reviews", "ratings", "storage-app"]
+  targets = ["productpage", "details", "reviews", "ratings", "mysqldb", "storage-app"]
 }
 
 target "_common" {
@@ -41,9 +41,15 @@ target "reviews" {
 target "ratings" {
   inherits = ["_common"]
   name     = "ratings-${replace(item, "-", "_")}"
-  matrix   = { item = ["v1", "v-faulty", "v-delayed", "v-unavailable", "v-unhealthy"] }
+  matrix   = { item = ["v1", "v2", "v-faulty", "v-delayed", "v-unavailable", "v-unhealthy"] }
   args     = { PRODUCT = "ratings", SERVICE_VERSION = item }
   tags     = ["${HUB}/examples-bookinfo-ratings-${item}:${TAG}"]
+}
+
+target "mysqldb" {
+  inherits   = ["_common"]
+  dockerfile = "docker/mysqldb/Dockerfile"
+  tags       = ["${HUB}/examples-bookinfo-mysqldb:${TAG}"]
 }
 
 target "storage-app" {

@@ -11,7 +11,7 @@ source scripts/lib.sh
 
 CHECK_SCOPE=images passed=0 failed=0
 
-ensure_packages podman buildah runc netavark aardvark-dns curl ca-certificates \
+ensure_packages podman buildah runc netavark aardvark-dns iptables curl ca-certificates \
     || { say "images: podman is not available here"; say "images: 0 passed, 1 failed"; exit 1; }
 # KEEP_PODMAN=DIR keeps the podman store (and its images) in DIR after the run, to look at or reuse.
 WORK=${KEEP_PODMAN:-$(mktemp -d)}
@@ -48,7 +48,8 @@ copy_libraries() {
     done
 }
 
-say "making the runtime base and curl from the host's packages…"
+ensure_packages mariadb-server mariadb-client || fail "MariaDB is needed for the mysqldb image: apt-get install mariadb-server"
+say "making the runtime base, curl and MariaDB from the host's packages…"
 ROOTFS=$WORK/rootfs
 mkdir -p "$ROOTFS/etc" "$ROOTFS/tmp"
 copy_libraries "$ROOTFS" "$BIN/productpage" "$BIN/storage-app"
@@ -66,9 +67,26 @@ curl_mb=$(du -sm --apparent-size "$CURL_ROOT" | awk '{print $1}')
 added=$(cd "$CURL_ROOT" && find . -type f | while read -r f; do [ -e "$ROOTFS/${f#./}" ] || echo "$f"; done | xargs -r du -cb | tail -1 | awk '{print $1}')
 say "curl with its libraries and CA bundle: ${curl_mb} MB, of which $(awk -v b="${added:-0}" 'BEGIN {printf "%.1f", b/1048576}') MB not already in the base"
 
+# MariaDB's file tree for the mysqldb image: the server, the clients Istio's docs run in the pod, the shell tools
+# mysqldb.sh uses, what they load, and the bootstrap SQL, error messages and character sets.
+MARIADB_ROOT=docker/prebuilt/mariadb-root
+mkdir -p "$MARIADB_ROOT/usr/bin" "$MARIADB_ROOT/usr/sbin" "$MARIADB_ROOT/usr/lib" "$MARIADB_ROOT/usr/lib64" \
+    "$MARIADB_ROOT/usr/share/mysql" "$MARIADB_ROOT/etc" "$MARIADB_ROOT/tmp"
+for link in bin:usr/bin sbin:usr/sbin lib:usr/lib lib64:usr/lib64; do ln -sfn "${link#*:}" "$MARIADB_ROOT/${link%%:*}"; done
+MARIADB_TOOLS=(/usr/bin/mariadb /usr/bin/mariadb-admin /usr/bin/dash /usr/bin/cat /usr/bin/mkdir /usr/bin/id /usr/bin/sed /usr/bin/chown)
+copy_libraries "$MARIADB_ROOT" /usr/sbin/mariadbd "${MARIADB_TOOLS[@]}"
+cp /usr/sbin/mariadbd "$MARIADB_ROOT/usr/sbin/"
+cp "${MARIADB_TOOLS[@]}" "$MARIADB_ROOT/usr/bin/"
+ln -sf dash "$MARIADB_ROOT/usr/bin/sh"
+ln -sf mariadb "$MARIADB_ROOT/usr/bin/mysql"
+cp -r /usr/share/mysql/charsets /usr/share/mysql/english /usr/share/mysql/mysql_system_tables.sql \
+    /usr/share/mysql/mysql_system_tables_data.sql /usr/share/mysql/mysql_performance_tables.sql "$MARIADB_ROOT/usr/share/mysql/"
+cp "$ROOTFS/etc/passwd" "$ROOTFS/etc/group" "$ROOTFS/etc/nsswitch.conf" "$MARIADB_ROOT/etc/"
+
 # name product build-args... (the matrix of docker/docker-bake.hcl)
 IMAGES=(
     "examples-bookinfo-ratings-v1 ratings SERVICE_VERSION=v1"
+    "examples-bookinfo-ratings-v2 ratings SERVICE_VERSION=v2"
     "examples-bookinfo-ratings-v-faulty ratings SERVICE_VERSION=v-faulty"
     "examples-bookinfo-ratings-v-delayed ratings SERVICE_VERSION=v-delayed"
     "examples-bookinfo-ratings-v-unavailable ratings SERVICE_VERSION=v-unavailable"
@@ -83,7 +101,7 @@ IMAGES=(
     "storage-app storage-app SERVICE_VERSION=v1"
 )
 bake=$(python3 scripts/mesh_check.py --bake docker/docker-bake.hcl --list-bake)
-ours=$(printf '%s\n' "${IMAGES[@]}" | awk '{print $1}' | sort)
+ours=$( (printf '%s\n' "${IMAGES[@]}" | awk '{print $1}'; echo examples-bookinfo-mysqldb) | sort)
 check "the image list matches docker/docker-bake.hcl" "$([ "$bake" = "$ours" ] && echo 0 || echo 1)" "$(diff <(echo "$bake") <(echo "$ours") | tr '\n' ' ')"
 
 # Each image is built on its own, without the layer cache: a build that differs only in a build argument feeding
@@ -112,8 +130,40 @@ done
 check "every image is a build of its own (${#IDS[@]} distinct ids)" \
     "$([ "$(printf '%s\n' "${IDS[@]}" | sort -u | wc -l)" -eq ${#IMAGES[@]} ] && echo 0 || echo 1)"
 
+# The database image, built from its own Dockerfile.
+if podman build -q --no-cache --network none -f docker/mysqldb/Dockerfile --build-arg MARIADB_FROM=prebuilt \
+    --build-arg BASE_IMAGE=localhost/runtime-base:ci -t localhost/examples-bookinfo-mysqldb:ci . >"$WORK/build.log" 2>&1; then
+    size=$(podman image inspect --format '{{.Size}}' localhost/examples-bookinfo-mysqldb:ci)
+    printf '%-44s %6.1f MB\n' examples-bookinfo-mysqldb "$(awk -v s="$size" 'BEGIN {print s/1048576}')"
+    check "examples-bookinfo-mysqldb is under 150 MB" "$([ "$size" -lt 157286400 ] && echo 0 || echo 1)" "$size bytes"
+else
+    check "examples-bookinfo-mysqldb builds" 1 "$(tail -5 "$WORK/build.log")"
+fi
+
 # Ports on loopback; the containers share the host's network, as the checks below reach them by 127.0.0.1.
-read -r RATINGS_PORT DETAILS_PORT REVIEWS_PORT CLOSED_PORT <<<"$(free_ports 4)"
+read -r RATINGS_PORT DETAILS_PORT REVIEWS_PORT CLOSED_PORT MYSQL_PORT <<<"$(free_ports 5)"
+
+# The database as Istio's manifest runs it (its MySQL-only argument included), read-only, with its two volumes
+# owned by its user as a pod's fsGroup makes them.
+mkdir -p "$WORK/mysqldb/data" "$WORK/mysqldb/run" && chown 10001:10001 "$WORK/mysqldb/data" "$WORK/mysqldb/run"
+DB=$(podman run -d --network host --read-only -v "$WORK/mysqldb/data:/var/lib/mysql" -v "$WORK/mysqldb/run:/run/mysqld" \
+    -e MYSQL_ROOT_PASSWORD=password -e "MYSQLDB_PORT=$MYSQL_PORT" -e MYSQLDB_BIND_ADDRESS=127.0.0.1 \
+    localhost/examples-bookinfo-mysqldb:ci --default-authentication-plugin mysql_native_password 2>"$WORK/run.log")
+db_up=1
+for _ in $(seq 100); do podman logs "$DB" 2>&1 | grep -q "ready for connections" && db_up=0 && break; sleep 0.3; done
+check "examples-bookinfo-mysqldb starts with Istio's arguments" $db_up "$(cat "$WORK/run.log"; podman logs "$DB" 2>&1 | tail -3)"
+rows=$(podman exec "$DB" mysql -u root -ppassword test -e "select * from ratings;" 2>&1 | tr '\t\n' ' ')
+check "examples-bookinfo-mysqldb: Istio's 'mysql -u root -ppassword test' reads the two ratings ($rows)" \
+    "$([ "$rows" = "ReviewID Rating 1 5 2 4 " ] && echo 0 || echo 1)"
+denied=$(mariadb --no-defaults -h 127.0.0.1 -P "$MYSQL_PORT" -u root test -e "select 1" 2>&1)
+check "examples-bookinfo-mysqldb refuses root without the password over TCP" "$([[ $denied == *"Access denied"* ]] && echo 0 || echo 1)" "$denied"
+pid=$(podman inspect --format '{{.State.Pid}}' "$DB")
+uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+check "examples-bookinfo-mysqldb runs as non-root (uid $uid)" "$([ -n "$uid" ] && [ "$uid" != 0 ] && echo 0 || echo 1)"
+code=$(podman run --rm -e MYSQL_ROOT_PASSWORD=x localhost/examples-bookinfo-mysqldb:ci --default-authentication-plugin caching_sha2_password >/dev/null 2>&1; echo $?)
+check "examples-bookinfo-mysqldb stops with exit 2 on a plugin MariaDB lacks" "$([ "$code" = 2 ] && echo 0 || echo 1)" "status $code"
+code=$(podman run --rm localhost/examples-bookinfo-mysqldb:ci >/dev/null 2>&1; echo $?)
+check "examples-bookinfo-mysqldb stops with exit 2 without MYSQL_ROOT_PASSWORD" "$([ "$code" = 2 ] && echo 0 || echo 1)" "status $code"
 # run NAME PORT [ENV...]: starts the image's container on PORT and waits for /health; sets CID.
 run() {
     local name=$1 port=$2; shift 2
@@ -130,6 +180,10 @@ variant() {
     local name=$1 port=$2 url="http://127.0.0.1:$2"
     case $name in
         *ratings-v1) get "$url/ratings/0" | grep -q '"Reviewer1":5' ;;
+        *ratings-v2)
+            get "$url/ratings/0" | grep -q '"Reviewer1":5' || return 1
+            podman exec "$DB" mysql -u root -ppassword test -e "UPDATE ratings SET Rating = 2 WHERE ReviewID = 1" \
+                && get "$url/ratings/0" | grep -q '"Reviewer1":2' ;;
         *ratings-v-faulty) [ "$(get -o /dev/null -w '%{http_code}' "$url/ratings/0")" = 503 ] ;;
         *ratings-v-delayed)
             local t; t=$(get -o /dev/null -w '%{time_total}' "$url/ratings/0")
@@ -166,7 +220,7 @@ for entry in "${IMAGES[@]}"; do
     port=$(free_ports 1)
     settings=(FAULT_PROBABILITY=1 FAULT_DELAY=1s UNAVAILABLE_PERIOD=1s UNHEALTHY_PERIOD=1s DO_NOT_ENCRYPT=true
         BOOK_SERVICE_HOST=127.0.0.1 "BOOK_SERVICE_PORT=$CLOSED_PORT" "ETCD_ENDPOINTS=http://127.0.0.1:$CLOSED_PORT"
-        ETCD_TIMEOUT=500ms RATINGS_HOSTNAME=127.0.0.1 "RATINGS_SERVICE_PORT=$RATINGS_PORT" DETAILS_HOSTNAME=127.0.0.1
+        ETCD_TIMEOUT=500ms DB_TYPE=mysql MYSQL_DB_HOST=127.0.0.1 "MYSQL_DB_PORT=$MYSQL_PORT" MYSQL_DB_PASSWORD=password RATINGS_HOSTNAME=127.0.0.1 "RATINGS_SERVICE_PORT=$RATINGS_PORT" DETAILS_HOSTNAME=127.0.0.1
         "DETAILS_SERVICE_PORT=$DETAILS_PORT" REVIEWS_HOSTNAME=127.0.0.1 "REVIEWS_SERVICE_PORT=$REVIEWS_PORT")
     if ! run "$name" "$port" "${settings[@]}"; then
         check "$name runs and answers /health" 1 "$(cat "$WORK/run.log"; podman logs "$CID" 2>&1 | tail -3)"
@@ -189,5 +243,10 @@ for entry in "${IMAGES[@]}"; do
     check "$name stops on SIGTERM with status 0 in ${ms} ms" "$([ "$code" = 0 ] && [ $ms -lt 2000 ] && echo 0 || echo 1)" "status $code"
     podman rm -f "$CID" >/dev/null 2>&1
 done
+start=$(date +%s%N)
+podman kill -s TERM "$DB" >/dev/null
+code=$(timeout 15 podman wait "$DB" 2>/dev/null)
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "examples-bookinfo-mysqldb stops on SIGTERM with status 0 in ${ms} ms" "$([ "$code" = 0 ] && [ $ms -lt 10000 ] && echo 0 || echo 1)" "status $code"
 say "images: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -83,6 +83,22 @@ check "the storage demo's PUT through the storage app to etcd" \
 check "the storage demo's GET reads it back" \
     "$([[ $get == 'nodeAppTesting(etcd-service) ->{"action":"get","node":{"key":"/istioTestNode","value":"Testing Istio using NodePort"'* ]] && echo 0 || echo 1)"
 
+# ratings v2 on the database (Istio's TCP lessons): Istio's own command reads the table inside the mysqldb pod, and
+# a rating changed there is what ratings-v2-mysql answers at once. (The ratings Service has both versions behind it
+# and podman has no load balancing, so v2-mysql is reached by its per-version Service; the rating is put back.)
+db() { podman exec mysqldb-v1-0-mysqldb mysql -u root -ppassword test -e "$1" 2>&1; }
+rows=$(db "select * from ratings;" | tr '\t\n' ' ')
+say "  \$ podman exec mysqldb-v1-0-mysqldb mysql -u root -ppassword test -e \"select * from ratings;\""
+say "  $rows"
+check "Istio's mysql command in the mysqldb pod reads the two ratings" "$([ "$rows" = "ReviewID Rating 1 5 2 4 " ] && echo 0 || echo 1)"
+before=$(inside productpage-v1-0-productpage ratings-v2-mysql:9080/ratings/0)
+db "update ratings set rating=1 where reviewid=1;" >/dev/null
+after=$(inside productpage-v1-0-productpage ratings-v2-mysql:9080/ratings/0)
+db "update ratings set rating=5 where reviewid=1;" >/dev/null
+say "  ratings-v2-mysql: $before, after the update: $after"
+check "ratings-v2-mysql answers the database's stars, and a change to them at once" \
+    "$([[ $before == *'"Reviewer1":5,"Reviewer2":4'* && $after == *'"Reviewer1":1,"Reviewer2":4'* ]] && echo 0 || echo 1)"
+
 # The ratings fault-mode images, each as a pod made from the ratings Deployment with its image and the fault's
 # settings made exact (no Service selects them, so reviews keeps calling ratings-v1).
 python3 - "$WORK/local.yaml" >"$WORK/faults.yaml" <<'PY'

@@ -227,12 +227,19 @@ for route in kind("HTTPRoute"):
         for match in rule.get("matches", []):
             fields("HTTPRoute", "match", match, where)
 
+SERVER_FIRST = {3306: "MySQL"}
+
 # Every Service port is named for its protocol and matches a container port of the pods it selects.
 for name, svc in services.items():
     pods = pods_matching(svc["spec"]["selector"])
     check(f"Service {name}: selects pods", bool(pods))
     for port in svc["spec"]["ports"]:
         check(f"Service {name}: port {port['port']} named for its protocol", re.match(r"^(http|http2|grpc|tcp|tls|https)(-|$)", port.get("name", "")) is not None, port.get("name", ""))
+        if port["port"] in SERVER_FIRST:
+            # The server speaks first: Istio's protocol sniffing would wait for the client, so the port must say tcp.
+            check(f"Service {name}: port {port['port']} ({SERVER_FIRST[port['port']]}, server-first) is named tcp",
+                  port.get("name", "").split("-")[0] == "tcp" and port.get("appProtocol", "tcp") in ("tcp", "mysql"),
+                  f"name {port.get('name')}, appProtocol {port.get('appProtocol')}")
         target = port.get("targetPort", port["port"])
         for pod in pods:
             ports = pod["spec"]["template"]["spec"]["containers"][0].get("ports", [])
@@ -252,6 +259,7 @@ for w in workloads:
         check(f"{name}: probes, requests and limits", "livenessProbe" in c and "readinessProbe" in c and "limits" in c.get("resources", {}))
         if "etcd" not in c["image"]:
             check(f"{name}: image {c['image']} is built by the bake file", c["image"] in built, ", ".join(sorted(built)))
+        if not any(store in c["image"] for store in ("etcd", "mysqldb")):
             # A drain delay (endpoints drop the pod while it still serves), then the in-flight deadline, inside the grace period.
             env = {e["name"]: e.get("value", "") for e in c.get("env", [])}
             delay, timeout = seconds(env.get("SHUTDOWN_DELAY", "0")), seconds(env.get("SHUTDOWN_TIMEOUT", "20s"))

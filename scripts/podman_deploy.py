@@ -11,8 +11,8 @@ the host. So, without changing what the manifests say, this script:
   with DNS; every Service whose selector matches the pod's labels becomes a network alias of it (ClusterIP load
   balancing is not modelled: each Service here has one pod behind it), and a StatefulSet pod also gets its stable
   name (`etcd-0.etcd`);
-- turns each volumeClaimTemplate into a podman volume owned by the pod's user and fsGroup, and each Secret into a
-  podman secret that the pods' secretKeyRef env reads;
+- turns each volumeClaimTemplate and emptyDir into a podman volume owned by the pod's user and fsGroup (a new one
+  per pod, as an emptyDir is), and each Secret into a podman secret that the pods' secretKeyRef env reads;
 - publishes only the ports of the Services named in PUBLISH, each on a free port of loopback;
 - checks what podman does not enforce: a container that would run as root is refused, and the deployment is up
   only once every readiness probe answers as written.
@@ -104,6 +104,12 @@ def plan(docs, pick_port=free_port, user_of_image=image_user):
                 volumes.append(volume)
                 spec.setdefault("volumes", []).append(
                     {"name": claim["metadata"]["name"], "persistentVolumeClaim": {"claimName": volume}})
+            for v in spec.get("volumes", []):
+                if "emptyDir" in v:
+                    volume = f"{v['name']}-{pod_name}"
+                    volumes.append(volume)
+                    v.pop("emptyDir")
+                    v["persistentVolumeClaim"] = {"claimName": volume}
             exposed = {}
             for s in services:
                 if s["metadata"]["name"] in PUBLISH and matches(s["spec"].get("selector"), labels):
@@ -162,8 +168,17 @@ def pod_address(pod_name, container):
 
 
 def wait_ready(pod_name, spec, seconds=60):
-    """Waits for each container's readiness probe as written: an HTTP GET of the pod's address and port."""
+    """Waits for each container's readiness probe as written: an HTTP GET of the pod's address and port, or the
+    probe's command run in the container."""
     for c in spec["containers"]:
+        command = c.get("readinessProbe", {}).get("exec", {}).get("command")
+        if command:
+            end = time.time() + seconds
+            while subprocess.run(["podman", "exec", f"{pod_name}-{c['name']}", *command], capture_output=True).returncode:
+                if time.time() > end:
+                    logs = podman("logs", "--tail", "5", f"{pod_name}-{c['name']}", check=False)
+                    raise SystemExit(f"{pod_name}/{c['name']} never became ready ({' '.join(command)}): {logs}")
+                time.sleep(0.3)
         probe = c.get("readinessProbe", {}).get("httpGet")
         if not probe:
             continue

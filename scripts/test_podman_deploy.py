@@ -22,8 +22,9 @@ class PlanTests(unittest.TestCase):
         self.by_name = {name: (pod, aliases, volumes) for name, pod, aliases, volumes in self.pods}
 
     def test_every_deployment_replica_and_statefulset_ordinal_is_a_pod(self):
-        self.assertEqual(sorted(self.by_name), ["details-v1-0", "etcd-0", "productpage-v1-0", "ratings-v1-0",
-                                                "reviews-v1-0", "reviews-v2-0", "reviews-v3-0", "storage-app-v1-0"])
+        self.assertEqual(sorted(self.by_name), ["details-v1-0", "etcd-0", "mysqldb-v1-0", "productpage-v1-0",
+                                                "ratings-v1-0", "ratings-v2-mysql-0", "reviews-v1-0", "reviews-v2-0",
+                                                "reviews-v3-0", "storage-app-v1-0"])
 
     def test_services_become_aliases_of_the_pods_they_select(self):
         self.assertEqual(self.by_name["reviews-v2-0"][1], ["reviews", "reviews-v2"])
@@ -49,6 +50,14 @@ class PlanTests(unittest.TestCase):
         pod, _, volumes = self.by_name["etcd-0"]
         self.assertEqual(volumes, ["data-etcd-0"])
         self.assertIn({"name": "data", "persistentVolumeClaim": {"claimName": "data-etcd-0"}}, pod["spec"]["volumes"])
+
+    def test_each_emptydir_is_a_volume_of_its_own_pod(self):
+        pod, aliases, volumes = self.by_name["mysqldb-v1-0"]
+        self.assertEqual(aliases, ["mysqldb"])
+        self.assertEqual(volumes, ["var-lib-mysql-mysqldb-v1-0", "run-mysqld-mysqldb-v1-0"])
+        self.assertIn({"name": "var-lib-mysql", "persistentVolumeClaim": {"claimName": "var-lib-mysql-mysqldb-v1-0"}},
+                      pod["spec"]["volumes"])
+        self.assertEqual(pod["spec"]["containers"][0]["readinessProbe"]["exec"]["command"][0], "mariadb-admin")
 
     def test_what_podman_does_not_know_is_left_out_and_the_rest_kept(self):
         spec = self.by_name["productpage-v1-0"][0]["spec"]

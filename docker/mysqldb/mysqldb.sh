@@ -4,7 +4,7 @@
 # image, and what scripts/run-local.sh --with-mysql and the tests start, so all three run the same database.
 #   MYSQL_ROOT_PASSWORD  required; never printed
 #   MYSQLDB_DATA_DIR     data directory, created on first start (/var/lib/mysql)
-#   MYSQLDB_RUN_DIR      socket and pid file (/run/mysqld, where the mysql client looks for the socket)
+#   MYSQLDB_RUN_DIR      socket, pid and temporary files (/run/mysqld, where the mysql client looks for the socket)
 #   MYSQLDB_PORT         TCP port (3306)
 #   MYSQLDB_BIND_ADDRESS address to listen on (empty: every address)
 # Arguments go to mariadbd. Istio's manifest passes MySQL's --default-authentication-plugin mysql_native_password,
@@ -47,7 +47,7 @@ if [ ! -d "$DATA/mysql" ]; then
     echo "mysqldb: creating the system tables in $DATA" >&2
     { printf 'CREATE DATABASE IF NOT EXISTS mysql;\nUSE mysql;\nSET @auth_root_socket=NULL;\n'
       cat "$SHARE/mysql_system_tables.sql" "$SHARE/mysql_performance_tables.sql" "$SHARE/mysql_system_tables_data.sql"
-    } | "$MARIADBD" --no-defaults $as_root --bootstrap --datadir="$DATA" --log-warnings=0 --skip-log-bin \
+    } | "$MARIADBD" --no-defaults $as_root --bootstrap --datadir="$DATA" --tmpdir="$RUN" --log-warnings=0 --skip-log-bin \
         --enforce-storage-engine="" --max_allowed_packet=8M >/dev/null
 fi
 
@@ -67,6 +67,6 @@ ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWOR
 GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;
 SQL
 set -- --no-defaults $as_root --datadir="$DATA" --port="$PORT" --socket="$RUN/mysqld.sock" \
-    --pid-file="$RUN/mysqld.pid" --init-file="$init" --skip-name-resolve --skip-log-bin "$@"
+    --pid-file="$RUN/mysqld.pid" --tmpdir="$RUN" --init-file="$init" --skip-name-resolve --skip-log-bin "$@"
 [ -n "$BIND" ] && set -- "$@" --bind-address="$BIND"
 exec "$MARIADBD" "$@"
