@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks with wrk on loopback, side by side with nginx (one worker, a constant reply) measured in the same run.
-#   bench/bench.sh [http|bookinfo|storage|all]     DURATION=5s CONNECTIONS=50 SOAK_REQUESTS=1000000 ROUNDS=5
+#   bench/bench.sh [http|bookinfo|ratings|storage|all]     DURATION=5s CONNECTIONS=50 SOAK_REQUESTS=1000000 ROUNDS=5
 #                                                  STORAGE_ROUNDS=12 STORAGE_DURATION=2s
 # Prints req/s, p50/p99 latency and memory; the ratios are what to compare between machines, not the absolutes.
 # Each comparison with its reference (nginx, direct etcd) measures the two ROUNDS times, in turn, and reports the
@@ -17,7 +17,7 @@ ROUNDS=${ROUNDS:-5}
 # etcd's throughput here swings by a fifth from one second to the next, so its comparisons take more, shorter rounds.
 STORAGE_ROUNDS=${STORAGE_ROUNDS:-12}
 STORAGE_DURATION=${STORAGE_DURATION:-2s}
-ensure_packages wrk nginx-light etcd-server curl >/dev/null || true
+ensure_packages wrk nginx-light etcd-server mariadb-server curl >/dev/null || true
 for tool in wrk nginx curl; do command -v $tool >/dev/null || fail "$tool is needed (apt-get install wrk nginx-light curl)"; done
 ulimit -n 65536 2>/dev/null || ulimit -n 20000 2>/dev/null || true
 
@@ -171,6 +171,25 @@ if [[ $WHAT == all || $WHAT == bookinfo ]]; then
     run_wrk "GET /reviews/0 (v2 -> ratings)" http://127.0.0.1:28083/reviews/0
     run_wrk "GET /productpage (all services)" http://127.0.0.1:28084/productpage
     say "  RSS after the runs: details $(rss_mb $DETAILS_PID) MB, ratings $(rss_mb $RATINGS_PID) MB, reviews $(rss_mb $REVIEWS_PID) MB, productpage $(rss_mb $PAGE_PID) MB"
+fi
+
+if [[ $WHAT == all || $WHAT == ratings ]]; then
+    # ratings v2 reads MariaDB (started by the image's own script) on every request; v1 answers from memory.
+    [ -x /usr/sbin/mariadbd ] || fail "MariaDB is needed for the ratings benchmark (apt-get install mariadb-server)"
+    MYSQL_ROOT_PASSWORD=bench MYSQLDB_DATA_DIR="$WORK/mysql" MYSQLDB_RUN_DIR="$WORK/mysql-run" MYSQLDB_PORT=23306 \
+        MYSQLDB_BIND_ADDRESS=127.0.0.1 docker/mysqldb/mysqldb.sh >"$WORK/mysql.log" 2>&1 &
+    PIDS+=($!)
+    MYSQL_PID=$!
+    for _ in $(seq 150); do grep -q "ready for connections" "$WORK/mysql.log" && break; sleep 0.2; done
+    start_service ratings 28087; RATINGS_V1_PID=$LAST_PID
+    start_service ratings 28086 SERVICE_VERSION=v2 DB_TYPE=mysql MYSQL_DB_HOST=127.0.0.1 MYSQL_DB_PORT=23306 \
+        MYSQL_DB_PASSWORD=bench; RATINGS_V2_PID=$LAST_PID
+    pool=$(grep -o '"MYSQL_POOL_SIZE":"[0-9]*"' "$WORK/ratings-28086.log" | cut -d'"' -f4)
+    header "ratings v2 (MariaDB, pool of ${pool:-?}) against v1 (in memory)"
+    compare "v2: GET /ratings/0 (a query each)" http://127.0.0.1:28086/ratings/0 "v1: GET /ratings/0" http://127.0.0.1:28087/ratings/0
+    cpu() { CONNECTIONS=$CONNECTIONS bench/cpu_per_request.sh "$1" "$2" 4 | awk '$1 == "busy:" {printf ", %s of %s cores busy", $2, $4; next} NR > 1 {sub(":", "", $1); printf " %s %s µs", $1, $2}'; }
+    say "  CPU per request (user + kernel, wrk -t1 -c$CONNECTIONS -d4s): v2 with MariaDB:$(cpu "$RATINGS_V2_PID,$MYSQL_PID" http://127.0.0.1:28086/ratings/0)"
+    say "  RSS: ratings v1 $(rss_mb $RATINGS_V1_PID) MB, v2 $(rss_mb $RATINGS_V2_PID) MB, MariaDB $(rss_mb $MYSQL_PID) MB"
 fi
 
 if [[ $WHAT == all || $WHAT == storage ]]; then

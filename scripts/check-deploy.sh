@@ -25,8 +25,10 @@ for overlay in local istio ambient; do
 done
 cat k8s/lessons/*.yaml | sed '/^#/d' >"$ARTIFACTS/rendered/lessons.yaml"
 
-out=$(hadolint docker/Dockerfile 2>&1)
-check "hadolint docker/Dockerfile" $? "$out"
+for dockerfile in docker/Dockerfile docker/mysqldb/Dockerfile; do
+    out=$(hadolint "$dockerfile" 2>&1)
+    check "hadolint $dockerfile" $? "$out"
+done
 
 mkdir -p "$ARTIFACTS/checkov"
 routes=(k8s/gateway-api/gateway.yaml k8s/gateway-api/route-*.yaml)
@@ -35,8 +37,8 @@ cp "$ARTIFACTS/rendered/istio.yaml" "$ARTIFACTS/rendered/local.yaml" "$ARTIFACTS
 for lesson in k8s/lessons/ambient/*.yaml; do cp "$lesson" "$ARTIFACTS/checkov/ambient-$(basename "$lesson")"; done
 out=$(checkov --config-file .checkov.yaml -d "$ARTIFACTS/checkov" --framework kubernetes 2>&1)
 check "checkov kubernetes (rendered overlays, lessons, ambient lessons, Gateway API routes)" $? "$(grep -E 'Check:|FAILED' <<<"$out" | head -10)"
-out=$(checkov --config-file .checkov.yaml -f docker/Dockerfile --framework dockerfile 2>&1)
-check "checkov dockerfile" $? "$(grep -E 'Check:|FAILED' <<<"$out" | head -10)"
+out=$(checkov --config-file .checkov.yaml -f docker/Dockerfile -f docker/mysqldb/Dockerfile --framework dockerfile 2>&1)
+check "checkov dockerfiles" $? "$(grep -E 'Check:|FAILED' <<<"$out" | head -10)"
 
 out=$(python3 scripts/mesh_check.py "$ARTIFACTS/rendered/istio.yaml" k8s/lessons/*.yaml "${routes[@]}" --bake docker/docker-bake.hcl 2>&1)
 status=$?

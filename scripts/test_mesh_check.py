@@ -73,6 +73,13 @@ class MeshCheckTests(unittest.TestCase):
                     d["metadata"]["labels"]["istio-injection"] = "enabled"
         self.assertFails("no sidecar-only setting", change=inject)
 
+    def test_the_database_port_named_for_sniffing(self):
+        def rename(docs):
+            for d in docs:
+                if d["kind"] == "Service" and d["metadata"]["name"] == "mysqldb":
+                    d["spec"]["ports"][0]["name"] = "mysql"
+        self.assertFails("port 3306 (MySQL, server-first) is named tcp", change=rename)
+
     def test_a_misspelt_field(self):
         self.assertFails("operation fields of the current API", extra=[waypoint_policy("details", operation={"method": ["GET"]})])
 

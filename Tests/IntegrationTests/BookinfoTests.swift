@@ -236,7 +236,7 @@ final class Bookinfo: @unchecked Sendable {
 
     @Test func badSettingsExitTwoNamingTheVariable() throws {
         for (binary, name, value) in [
-            ("details", "PORT", "abc"), ("ratings", "SERVICE_VERSION", "v2"), ("reviews", "STAR_COLOR", "Red!"),
+            ("details", "PORT", "abc"), ("ratings", "SERVICE_VERSION", "v3"), ("reviews", "STAR_COLOR", "Red!"),
             ("productpage", "FLOOD_FACTOR", "-1"), ("storage-app", "ETCD_API", "v4"),
             ("productpage", "HTTP_SERVER_IDLE_TIMEOUT", "forever"),
             ("details", "HTTP_SERVER_SCHEDULING", "fast"),
@@ -248,7 +248,7 @@ final class Bookinfo: @unchecked Sendable {
         // A setting with a fixed set of values takes exactly those, and says which they are.
         for (binary, name, value, allowed) in [
             ("reviews", "SERVICE_VERSION", "v9", "v1, v2, v3"),
-            ("ratings", "SERVICE_VERSION", "v9", "v1, v-faulty, v-delayed, v-unavailable, v-unhealthy"),
+            ("ratings", "SERVICE_VERSION", "v9", "v1, v2, v-faulty, v-delayed, v-unavailable, v-unhealthy"),
             ("details", "SERVICE_VERSION", "v3", "v1, v2"), ("productpage", "SERVICE_VERSION", "v2", "v1, v-flooding"),
             ("reviews", "ENABLE_RATINGS", "maybe", "true or false"), ("reviews", "STAR_COLOR", "blue", "black, red"),
             ("details", "ENABLE_EXTERNAL_BOOK_SERVICE", "yes", "true or false"),

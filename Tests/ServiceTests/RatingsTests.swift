@@ -90,7 +90,7 @@ import TestSupport
     }
 
     @Test func badSettingsNameTheVariable() {
-        for (name, value) in [("SERVICE_VERSION", "v2"), ("FAULT_PROBABILITY", "2"), ("RAND_SEED", "x")] {
+        for (name, value) in [("SERVICE_VERSION", "v3"), ("FAULT_PROBABILITY", "2"), ("RAND_SEED", "x")] {
             do {
                 _ = try router([name: value])
                 Issue.record("\(name)=\(value) accepted")
@@ -100,5 +100,8 @@ import TestSupport
                 Issue.record("\(error)")
             }
         }
+        // v2 without DB_TYPE=mysql means MongoDB in the original: DB_TYPE is the variable to fix.
+        #expect(throws: SettingError.self) { try router(["SERVICE_VERSION": "v2"]) }
+        #expect((try? router(["SERVICE_VERSION": "v2", "DB_TYPE": "mongodb"])) == nil)
     }
 }
