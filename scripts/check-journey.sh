@@ -83,21 +83,45 @@ check "the storage demo's PUT through the storage app to etcd" \
 check "the storage demo's GET reads it back" \
     "$([[ $get == 'nodeAppTesting(etcd-service) ->{"action":"get","node":{"key":"/istioTestNode","value":"Testing Istio using NodePort"'* ]] && echo 0 || echo 1)"
 
-# ratings v2 on the database (Istio's TCP lessons): Istio's own command reads the table inside the mysqldb pod, and
-# a rating changed there is what ratings-v2-mysql answers at once. (The ratings Service has both versions behind it
-# and podman has no load balancing, so v2-mysql is reached by its per-version Service; the rating is put back.)
+# ratings v2 on the database (Istio's TCP lessons): Istio's own command reads the table inside the mysqldb pod, and a
+# rating changed there shows at once in ratings-v2-mysql and on the page. The ratings Service has both versions
+# behind it and podman has no routing, so the page comes from a second productpage and reviews v3, made from their
+# Deployments, whose ratings calls go to ratings-v2-mysql as virtual-service-ratings-mysql.yaml sends them.
+python3 - "$WORK/local.yaml" >"$WORK/mysql-page.yaml" <<'PY'
+import copy, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+def variant(name, new_name, app, env):
+    d = copy.deepcopy(next(x for x in docs if x["kind"] == "Deployment" and x["metadata"]["name"] == name))
+    d["metadata"]["name"] = new_name
+    labels = dict(d["spec"]["template"]["metadata"]["labels"], app=app)
+    d["spec"]["selector"]["matchLabels"] = labels
+    d["spec"]["template"]["metadata"]["labels"] = labels
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    c["env"] = [e for e in c.get("env", []) if e["name"] not in env] + [{"name": k, "value": v} for k, v in env.items()]
+    return d
+service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "reviews-mysql"},
+           "spec": {"selector": {"app": "reviews-mysql"}, "ports": [{"name": "http", "port": 9080, "targetPort": "http"}]}}
+yaml.safe_dump_all([service, variant("reviews-v3", "reviews-v3-mysql", "reviews-mysql", {"RATINGS_HOSTNAME": "ratings-v2-mysql"}),
+                    variant("productpage-v1", "productpage-mysql", "productpage-mysql", {"REVIEWS_HOSTNAME": "reviews-mysql"})],
+                   sys.stdout)
+PY
+out=$(python3 scripts/podman_deploy.py up "$WORK/mysql-page.yaml" "$WORK/state" 2>&1)
+check "kube play of productpage and reviews v3 calling ratings-v2-mysql" $? "$out"
 db() { podman exec mysqldb-v1-0-mysqldb mysql -u root -ppassword test -e "$1" 2>&1; }
+stars() { podman exec productpage-mysql-0-productpage curl -s --max-time 10 localhost:9080/productpage | grep -o 'glyphicon glyphicon-star"' | wc -l; }
 rows=$(db "select * from ratings;" | tr '\t\n' ' ')
 say "  \$ podman exec mysqldb-v1-0-mysqldb mysql -u root -ppassword test -e \"select * from ratings;\""
 say "  $rows"
 check "Istio's mysql command in the mysqldb pod reads the two ratings" "$([ "$rows" = "ReviewID Rating 1 5 2 4 " ] && echo 0 || echo 1)"
-before=$(inside productpage-v1-0-productpage ratings-v2-mysql:9080/ratings/0)
+before=$(inside productpage-v1-0-productpage ratings-v2-mysql:9080/ratings/0) stars_before=$(stars)
 db "update ratings set rating=1 where reviewid=1;" >/dev/null
-after=$(inside productpage-v1-0-productpage ratings-v2-mysql:9080/ratings/0)
+after=$(inside productpage-v1-0-productpage ratings-v2-mysql:9080/ratings/0) stars_after=$(stars)
 db "update ratings set rating=5 where reviewid=1;" >/dev/null
 say "  ratings-v2-mysql: $before, after the update: $after"
 check "ratings-v2-mysql answers the database's stars, and a change to them at once" \
     "$([[ $before == *'"Reviewer1":5,"Reviewer2":4'* && $after == *'"Reviewer1":1,"Reviewer2":4'* ]] && echo 0 || echo 1)"
+check "the page shows the database's stars: $stars_before filled, then $stars_after after the update (5 + 4, 1 + 4)" \
+    "$([ "$stars_before" = 9 ] && [ "$stars_after" = 5 ] && echo 0 || echo 1)"
 
 # The ratings fault-mode images, each as a pod made from the ratings Deployment with its image and the fault's
 # settings made exact (no Service selects them, so reviews keeps calling ratings-v1).

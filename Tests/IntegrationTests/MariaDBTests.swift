@@ -1,6 +1,6 @@
 import Foundation
 import HTTPKit
-import MySQLKit
+@testable import MySQLKit
 import Synchronization
 import TestSupport
 import Testing
@@ -84,6 +84,30 @@ struct MariaDBTests {
         let nopass = try MySQLConnection(
             configuration(server, password: "", user: "nopass"), deadline: .after(seconds: 5))
         #expect(try nopass.query("SELECT CURRENT_USER()", deadline: .after(seconds: 5)).rows == [["nopass@%"]])
+    }
+
+    @Test func closeSaysQuitAndTheServerLetsTheSessionGo() throws {
+        let server = try MariaDBProcess()
+        let root = try admin(server)
+        func sessions() throws -> Int {
+            let result = try root.query(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE User = 'root'", deadline: .after(seconds: 5))
+            return Int(result.rows.first?.first.flatMap { $0 } ?? "") ?? -1
+        }
+        // A client that goes without COM_QUIT counts as aborted; one that says it does not.
+        func aborted() throws -> String? {
+            try root.query("SHOW GLOBAL STATUS LIKE 'Aborted_clients'", deadline: .after(seconds: 5)).rows.first?[1]
+        }
+        let before = try aborted()
+        let other = try admin(server)
+        #expect(try sessions() == 2)
+        other.close()
+        #expect(!other.isUsable)
+        #expect(eventually(timeout: 5) { (try? sessions()) == 1 }, "the server's session ends")
+        #expect(try aborted() == before)
+        let dropped = try admin(server)
+        dropped.socket.close()
+        #expect(eventually(timeout: 5) { (try? aborted()) != before }, "without COM_QUIT the server counts an abort")
     }
 
     @Test func tooManyRowsBreakTheConnectionCleanly() throws {
