@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: unit and integration tests (swift test, against a real etcd), browser checks in headless
+# Runs every test: unit and integration tests (swift test, against a real etcd and MariaDB), browser checks in headless
 # Chromium, the smoke test against the locally started suite, the local suite's life cycle, and the deployment
 # checks, after checking the formatting. Installs what it needs. The local suite runs on free ports; TEST_PORT_BASE=N uses N…N+8 instead.
 set -uo pipefail

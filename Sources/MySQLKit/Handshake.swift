@@ -1,3 +1,5 @@
+import HTTPKit
+
 /// The server's first packet (Protocol::HandshakeV10).
 public struct ServerHandshake: Sendable, Equatable {
     public var serverVersion: String
