@@ -16,7 +16,8 @@ enum StorageApp {
             "ETCD_API", "v3", "etcd API: v3 (JSON gateway, etcd 3.4+) or v2 (keys API, needs --enable-v2)",
             .oneOf(["v3", "v2"])),
         Setting(
-            "ETCD_TIMEOUT", "2s", "Total time for one etcd operation, retries and failover included; then 503",
+            "ETCD_TIMEOUT", "5s",
+            "Total time for one etcd operation, retries and failover included (long enough for an election); then 503",
             .duration),
         Setting("STORAGE_MAX_KEY_BYTES", "256", "Longest key", .integer(1...4096)),
         Setting("STORAGE_MAX_VALUE_BYTES", "65536", "Longest value; longer is 413", .integer(0...1_048_576)),

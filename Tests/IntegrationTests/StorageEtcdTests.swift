@@ -88,7 +88,7 @@ struct StorageEtcdTests {
 
     @Test func etcdStoppedIs503FastAndRestartKeepsTheData() throws {
         let etcd = try EtcdProcess()
-        let app = try ServiceProcess("storage-app", ["ETCD_ENDPOINTS": etcd.url])
+        let app = try ServiceProcess("storage-app", ["ETCD_ENDPOINTS": etcd.url, "ETCD_TIMEOUT": "2s"])
         defer { app.stop() }
         #expect(try put(app, "durable", "kept").status == .created)
         etcd.stop()

@@ -49,6 +49,6 @@ import Testing
         }
         let storage = try StorageSettings(
             try context("storage-app", StorageApp.table, ["ETCD_ENDPOINTS": "http://a:1,http://b:2"]).settings)
-        #expect(storage.endpointURLs == ["http://a:1", "http://b:2"] && storage.api == "v3" && storage.timeout == 2)
+        #expect(storage.endpointURLs == ["http://a:1", "http://b:2"] && storage.api == "v3" && storage.timeout == 5)
     }
 }
