@@ -24,6 +24,16 @@ for overlay in local istio ambient; do
     check "kubernetes-validate --strict overlays/$overlay (core kinds; Istio kinds are checked by mesh_check)" $status "$(grep -v -e '^INFO' -e "Couldn't find schema" <<<"$out" | head -5)"
 done
 cat k8s/lessons/*.yaml | sed '/^#/d' >"$ARTIFACTS/rendered/lessons.yaml"
+# The single-member etcd variant (k8s/etcd-single), as an overlay would use it.
+mkdir -p "$ARTIFACTS/rendered/etcd-single"
+printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\ncomponents:\n  - %s\n' \
+    "$(realpath --relative-to="$ARTIFACTS/rendered/etcd-single" k8s/base)" \
+    "$(realpath --relative-to="$ARTIFACTS/rendered/etcd-single" k8s/etcd-single)" >"$ARTIFACTS/rendered/etcd-single/kustomization.yaml"
+kubectl kustomize "$ARTIFACTS/rendered/etcd-single" >"$ARTIFACTS/rendered/etcd-single.yaml" 2>&1
+check "kustomize renders the single-member etcd component" $? "$(head -3 "$ARTIFACTS/rendered/etcd-single.yaml")"
+out=$(python3 scripts/mesh_check.py "$ARTIFACTS/rendered/etcd-single.yaml" --bake docker/docker-bake.hcl 2>&1)
+check "mesh consistency of the single-member etcd variant (one member, every client pointed at it, no budget)" $? \
+    "$(grep FAIL <<<"$out" | head -5)"
 
 for dockerfile in docker/Dockerfile docker/mysqldb/Dockerfile; do
     out=$(hadolint "$dockerfile" 2>&1)

@@ -5,6 +5,7 @@ service that dies on its own is reported with status 1, and --with-mysql runs ra
 
 Usage: check_local_suite.py [--no-build]   (ports are picked free; prints 'local-suite: N passed, N failed')
 """
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,6 +62,18 @@ def get(url):
             return response.read().decode()
     except Exception as error:  # noqa: BLE001 - the text goes into a failed check's detail
         return f"{url}: {error}"
+
+
+def put(url, key, value):
+    body = json.dumps({"key": key, "value": value}).encode()
+    request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except Exception:  # noqa: BLE001 - no answer
+        return None
 
 
 def read(path):
@@ -136,6 +150,34 @@ def main():
     else:
         check("the suite starts again after Ctrl-C", False, read(third_log)[-300:])
         third.kill()
+
+    # --etcd-members 3: a cluster on loopback; a member lost leaves the storage app writing and the suite running.
+    env["ETCD_CLIENT_PORT"], env["ETCD_PEER_PORT"] = map(str, free_ports(2))
+    cluster_log = os.path.join(work, "cluster.log")
+    with open(cluster_log, "w") as log:
+        cluster = start(env, log, extra=["--etcd-members", "3"])
+    if wait_for(cluster_log, "READY", cluster, 90):
+        members = [c for c in children_of(cluster.pid) if "--name m" in c[2]]
+        check("--etcd-members 3 starts three members", len(members) == 3, str([c[2][:60] for c in members]))
+        storage = f"http://127.0.0.1:{env['STORAGE_PORT']}/storage"
+        check("--etcd-members 3: the storage app writes", put(storage, "k1", "one") == 201)
+        if members:
+            os.kill(int(members[0][0]), signal.SIGKILL)
+        time.sleep(0.5)
+        check("--etcd-members 3: with a member lost, writes go on", put(storage, "k2", "two") == 201)
+        time.sleep(2.5)
+        check("--etcd-members 3: a lost member is reported, and the suite goes on", cluster.poll() is None
+              and "an etcd member" in read(cluster_log), read(cluster_log)[-300:])
+        os.killpg(cluster.pid, signal.SIGINT)
+        try:
+            status = cluster.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            status = None
+        check("--etcd-members 3: Ctrl-C stops every member", status == 0 and not any(
+            listening(int(env["ETCD_CLIENT_PORT"]) + 2 * i) for i in range(3)), f"status {status}")
+    else:
+        check("--etcd-members 3 starts", False, read(cluster_log)[-400:])
+        cluster.kill()
 
     # --with-mysql: MariaDB with the ratings database, ratings v2 reading it, reviews showing what it holds.
     env["MYSQL_PORT"] = str(free_ports(1)[0])

@@ -246,6 +246,52 @@ for name, svc in services.items():
             check(f"Service {name}: targetPort {target} is a container port of {pod['metadata']['name']}",
                   any(p.get("name") == target or p["containerPort"] == target for p in ports))
 
+# etcd: the StatefulSet's pods are the members --initial-cluster names, by their stable names; every client names
+# every member; a disruption budget keeps the quorum; liveness does not need a leader; the policies that select the
+# members let them reach each other's peer port.
+for sts in kind("StatefulSet"):
+    c = sts["spec"]["template"]["spec"]["containers"][0]
+    flags = dict(a.split("=", 1) for a in c.get("command", []) + c.get("args", []) if a.startswith("--") and "=" in a)
+    if "--initial-cluster" not in flags:
+        continue
+    name, service, replicas = sts["metadata"]["name"], sts["spec"]["serviceName"], sts["spec"].get("replicas", 1)
+    members = [m.split("=", 1) for m in flags["--initial-cluster"].split(",")]
+    expected = [[f"{name}-{i}", f"http://{name}-{i}.{service}:2380"] for i in range(replicas)]
+    check(f"StatefulSet {name}: --initial-cluster is its {replicas} pods by their stable names", members == expected,
+          flags["--initial-cluster"])
+    urls = [f"http://{name}-{i}.{service}:2379" for i in range(replicas)]
+    for w in workloads:
+        for wc in w["spec"]["template"]["spec"]["containers"]:
+            endpoints = next((e.get("value", "") for e in wc.get("env", []) if e["name"] == "ETCD_ENDPOINTS"), None)
+            if endpoints is not None:
+                check(f"{w['metadata']['name']}: ETCD_ENDPOINTS names every member of {name}",
+                      all(u in endpoints.split(",") for u in urls), endpoints)
+    labels = sts["spec"]["template"]["metadata"]["labels"]
+    budgets = [p for p in kind("PodDisruptionBudget")
+               if all(labels.get(k) == v for k, v in p["spec"]["selector"]["matchLabels"].items())]
+    quorum = replicas // 2 + 1
+    if replicas > 1:
+        check(f"StatefulSet {name}: a PodDisruptionBudget keeps a quorum of {quorum}",
+              any(b["spec"].get("minAvailable") == quorum or b["spec"].get("maxUnavailable") == replicas - quorum
+                  for b in budgets), str([b["spec"] for b in budgets]))
+        check(f"StatefulSet {name}: members start together (podManagementPolicy Parallel)",
+              sts["spec"].get("podManagementPolicy") == "Parallel")
+    else:
+        check(f"StatefulSet {name}: no disruption budget blocks draining its only member",
+              not any(b["spec"].get("minAvailable", 0) >= 1 for b in budgets))
+    check(f"StatefulSet {name}: liveness does not need a leader (not /health)",
+          c.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/health")
+    account = sts["spec"]["template"]["spec"].get("serviceAccountName")
+    for policy in kind("AuthorizationPolicy"):
+        selector = policy["spec"].get("selector", {}).get("matchLabels", {})
+        if replicas > 1 and selector and all(labels.get(k) == v for k, v in selector.items()):
+            peers = any(any(principal.endswith(f"/sa/{account}") for source in rule.get("from", [])
+                            for principal in source["source"].get("principals", []))
+                        and any("2380" in to.get("operation", {}).get("ports", []) for to in rule.get("to", []))
+                        for rule in policy["spec"].get("rules", []))
+            check(f"AuthorizationPolicy {policy['metadata']['name']}: the {name} members reach each other's peer port",
+                  peers)
+
 # Every workload is hardened and probed; every image it names is built by the bake file.
 built = bake_images(bake)
 for w in workloads:

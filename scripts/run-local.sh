@@ -8,13 +8,15 @@ source scripts/lib.sh
 
 usage() {
     cat <<USAGE
-Usage: scripts/run-local.sh [--clean] [--debug] [--no-build] [--with-mysql]
+Usage: scripts/run-local.sh [--clean] [--debug] [--no-build] [--with-mysql] [--etcd-members N]
 
   --clean       start with empty etcd and MariaDB data directories (they are kept between runs otherwise)
   --debug       use a debug build (faster to build, slower to run)
   --no-build    use what is already built
   --with-mysql  also start Debian's MariaDB (installed when missing) with the ratings database, and run ratings
                 as v2 reading its stars from it (MYSQL_ROOT_PASSWORD, default password; loopback only)
+  --etcd-members N  run etcd as a cluster of N members (1, 3 or 5; default 1), member i on ETCD_CLIENT_PORT+2i
+                and ETCD_PEER_PORT+2i with its own data; the storage app is pointed at every member
 
 Ports (environment): PRODUCTPAGE_PORT=9080 DETAILS_PORT=9081 RATINGS_PORT=9082 REVIEWS_V1_PORT=9083
 REVIEWS_V2_PORT=9084 REVIEWS_V3_PORT=9085 STORAGE_PORT=9090 ETCD_CLIENT_PORT=2379 ETCD_PEER_PORT=2380 MYSQL_PORT=3306
@@ -22,9 +24,12 @@ State (etcd and MariaDB data, logs): STATE_DIR=.local
 USAGE
 }
 
-CLEAN=0 CONFIG=release BUILD=1 MYSQL=0
-for arg in "$@"; do
+CLEAN=0 CONFIG=release BUILD=1 MYSQL=0 ETCD_MEMBERS=1
+while [ $# -gt 0 ]; do
+    arg=$1; shift
     case $arg in
+        --etcd-members) ETCD_MEMBERS=${1:-}; shift ;;
+        --etcd-members=*) ETCD_MEMBERS=${arg#*=} ;;
         --clean) CLEAN=1 ;;
         --with-mysql) MYSQL=1 ;;
         --debug) CONFIG=debug ;;
@@ -33,6 +38,7 @@ for arg in "$@"; do
         *) usage >&2; exit 2 ;;
     esac
 done
+case $ETCD_MEMBERS in 1 | 3 | 5) ;; *) echo "--etcd-members must be 1, 3 or 5 (got \"$ETCD_MEMBERS\")" >&2; exit 2 ;; esac
 
 PRODUCTPAGE_PORT=${PRODUCTPAGE_PORT:-9080} DETAILS_PORT=${DETAILS_PORT:-9081} RATINGS_PORT=${RATINGS_PORT:-9082}
 REVIEWS_V1_PORT=${REVIEWS_V1_PORT:-9083} REVIEWS_V2_PORT=${REVIEWS_V2_PORT:-9084} REVIEWS_V3_PORT=${REVIEWS_V3_PORT:-9085}
@@ -50,7 +56,8 @@ flock -n 9 || fail "another copy of scripts/run-local.sh is running with STATE_D
 echo $$ >"$STATE_DIR/lock.pid"
 
 for pair in productpage:$PRODUCTPAGE_PORT details:$DETAILS_PORT ratings:$RATINGS_PORT reviews-v1:$REVIEWS_V1_PORT \
-    reviews-v2:$REVIEWS_V2_PORT reviews-v3:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT etcd:$ETCD_CLIENT_PORT etcd-peer:$ETCD_PEER_PORT \
+    reviews-v2:$REVIEWS_V2_PORT reviews-v3:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT \
+    $(for ((i = 0; i < ETCD_MEMBERS; i++)); do echo "etcd-$i:$((ETCD_CLIENT_PORT + 2 * i)) etcd-$i-peer:$((ETCD_PEER_PORT + 2 * i))"; done) \
     $([ $MYSQL = 1 ] && echo "mysql:$MYSQL_PORT"); do
     port_in_use "${pair#*:}" && fail "port ${pair#*:} (${pair%%:*}) is already in use: stop what uses it or choose another port (see --help)"
 done
@@ -70,14 +77,14 @@ if [ $BUILD = 1 ]; then
 fi
 BIN=$(swift build -c "$CONFIG" --show-bin-path)
 
-[ $CLEAN = 1 ] && rm -rf "$STATE_DIR/etcd-data" "$STATE_DIR/mysql-data"
+[ $CLEAN = 1 ] && rm -rf "$STATE_DIR/etcd-data" "$STATE_DIR"/etcd-*-members "$STATE_DIR/mysql-data"
 PIDS=()
 stop_all() {
     trap - INT TERM HUP EXIT
     [ ${#PIDS[@]} -gt 0 ] && kill -TERM "${PIDS[@]}" 2>/dev/null
     wait 2>/dev/null
     rm -f "$STATE_DIR/lock.pid"
-    say "stopped everything; logs in $STATE_DIR/logs, data kept in $STATE_DIR/etcd-data$([ $MYSQL = 1 ] && echo " and $STATE_DIR/mysql-data") (--clean removes it)"
+    say "stopped everything; logs in $STATE_DIR/logs, data kept in $STATE_DIR/etcd-$([ $ETCD_MEMBERS = 1 ] && echo data || echo "$ETCD_MEMBERS-members")$([ $MYSQL = 1 ] && echo " and $STATE_DIR/mysql-data") (--clean removes it)"
 }
 trap stop_all EXIT
 trap 'exit 0' INT TERM HUP
@@ -85,10 +92,28 @@ trap 'exit 0' INT TERM HUP
 # then stops them in order; a process that exits is then one that died on its own.
 set -m
 
-if [ $HAVE_ETCD = 1 ]; then
+ETCD_URLS=() MEMBER_PIDS=()
+for ((i = 0; i < ETCD_MEMBERS; i++)); do ETCD_URLS+=("http://127.0.0.1:$((ETCD_CLIENT_PORT + 2 * i))"); done
+if [ $HAVE_ETCD = 1 ] && [ "$ETCD_MEMBERS" = 1 ]; then
     start_etcd "$STATE_DIR/etcd-data" "$ETCD_CLIENT_PORT" "$ETCD_PEER_PORT" "$STATE_DIR/logs/etcd.log" 9>&- \
         || fail "etcd did not start; see $STATE_DIR/logs/etcd.log"
     PIDS+=("$ETCD_PID")
+elif [ $HAVE_ETCD = 1 ]; then
+    # The members start together (each waits for a quorum), then each must report a leader.
+    cluster=""
+    for ((i = 0; i < ETCD_MEMBERS; i++)); do cluster+="${cluster:+,}m$i=http://127.0.0.1:$((ETCD_PEER_PORT + 2 * i))"; done
+    for ((i = 0; i < ETCD_MEMBERS; i++)); do
+        client="http://127.0.0.1:$((ETCD_CLIENT_PORT + 2 * i))" peer="http://127.0.0.1:$((ETCD_PEER_PORT + 2 * i))"
+        etcd --name "m$i" --data-dir "$STATE_DIR/etcd-$ETCD_MEMBERS-members/m$i" \
+            --listen-client-urls "$client" --advertise-client-urls "$client" --listen-peer-urls "$peer" \
+            --initial-advertise-peer-urls "$peer" --initial-cluster "$cluster" --initial-cluster-state new \
+            --enable-v2=true --logger=zap --log-outputs=stderr >"$STATE_DIR/logs/etcd-m$i.log" 2>&1 9>&- &
+        PIDS+=($!)
+        MEMBER_PIDS+=($!)
+    done
+    for url in "${ETCD_URLS[@]}"; do
+        wait_http "$url/health" 30 '"health":"true"' || fail "etcd member $url did not become healthy; see $STATE_DIR/logs/etcd-m*.log"
+    done
 else
     say "warning: etcd is not installed and cannot be installed here (apt-get install etcd-server); the storage app will answer 503"
 fi
@@ -123,7 +148,7 @@ done
 start productpage "$PRODUCTPAGE_PORT" productpage HTTP_SERVER_HOST=127.0.0.1 HOSTNAME=productpage-v1-local \
     DETAILS_HOSTNAME=127.0.0.1 DETAILS_SERVICE_PORT="$DETAILS_PORT" RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$RATINGS_PORT" \
     REVIEWS_ENDPOINTS="127.0.0.1:$REVIEWS_V1_PORT,127.0.0.1:$REVIEWS_V2_PORT,127.0.0.1:$REVIEWS_V3_PORT"
-start storage-app "$STORAGE_PORT" storage-app HTTP_SERVER_HOST=127.0.0.1 ETCD_ENDPOINTS="http://127.0.0.1:$ETCD_CLIENT_PORT"
+start storage-app "$STORAGE_PORT" storage-app HTTP_SERVER_HOST=127.0.0.1 ETCD_ENDPOINTS="$(IFS=,; echo "${ETCD_URLS[*]}")"
 
 for pair in productpage:$PRODUCTPAGE_PORT details:$DETAILS_PORT ratings:$RATINGS_PORT reviews-v1:$REVIEWS_V1_PORT \
     reviews-v2:$REVIEWS_V2_PORT reviews-v3:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT; do
@@ -136,7 +161,7 @@ The suite is running. Point a browser at:
   Bookinfo      http://localhost:$PRODUCTPAGE_PORT/productpage   (reload: reviews v1, v2, v3 in turn; sign in as jason)
   Storage UI    http://localhost:$STORAGE_PORT/web/
   API           http://localhost:$PRODUCTPAGE_PORT/api/v1/products/0/reviews
-  etcd          http://127.0.0.1:$ETCD_CLIENT_PORT/health
+  etcd          $(for url in "${ETCD_URLS[@]}"; do printf '%s/health ' "$url"; done)
 Metrics: productpage :$PRODUCTPAGE_PORT  details :$DETAILS_PORT  ratings :$RATINGS_PORT  reviews :$REVIEWS_V1_PORT :$REVIEWS_V2_PORT :$REVIEWS_V3_PORT  storage-app :$STORAGE_PORT  (path /metrics)
 Logs: $STATE_DIR/logs/. Press Ctrl-C to stop.
 URLS
@@ -148,9 +173,16 @@ MYSQL
 fi
 echo READY
 
+# A cluster member may be lost (that is what a cluster is for): it is reported once, and the suite goes on.
+declare -A LOST
 while true; do
     for pid in "${PIDS[@]}"; do
-        kill -0 "$pid" 2>/dev/null || fail "a process of the suite (pid $pid) exited; see $STATE_DIR/logs/"
+        kill -0 "$pid" 2>/dev/null && continue
+        if [[ " ${MEMBER_PIDS[*]} " == *" $pid "* ]]; then
+            [ -z "${LOST[$pid]:-}" ] && LOST[$pid]=1 && say "warning: an etcd member (pid $pid) exited; the cluster serves while a majority is left"
+            continue
+        fi
+        fail "a process of the suite (pid $pid) exited; see $STATE_DIR/logs/"
     done
     sleep 2 9>&- &
     wait $! 2>/dev/null

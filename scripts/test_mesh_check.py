@@ -80,6 +80,22 @@ class MeshCheckTests(unittest.TestCase):
                     d["spec"]["ports"][0]["name"] = "mysql"
         self.assertFails("port 3306 (MySQL, server-first) is named tcp", change=rename)
 
+    def test_an_etcd_cluster_that_does_not_match_its_pods(self):
+        def shrink(docs):
+            for d in docs:
+                if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "etcd":
+                    d["spec"]["replicas"] = 5
+        self.assertFails("--initial-cluster is its 5 pods by their stable names", change=shrink)
+        self.assertFails("ETCD_ENDPOINTS names every member of etcd", change=shrink)
+        self.assertFails("a PodDisruptionBudget keeps a quorum of 3", change=shrink)
+
+    def test_etcd_peers_shut_out_by_policy(self):
+        def close_peers(docs):
+            for d in docs:
+                if d["kind"] == "AuthorizationPolicy" and d["metadata"]["name"] == "etcd-ztunnel":
+                    d["spec"]["rules"] = d["spec"]["rules"][:1]
+        self.assertFails("the etcd members reach each other's peer port", change=close_peers)
+
     def test_a_misspelt_field(self):
         self.assertFails("operation fields of the current API", extra=[waypoint_policy("details", operation={"method": ["GET"]})])
 
