@@ -161,6 +161,86 @@ check "ratings v-unavailable switches between available and not every period:$se
 check "ratings v-unhealthy switches between healthy and not every period:$seen_health" \
     "$([[ $seen_health == *200* && $seen_health == *500* ]] && echo 0 || echo 1)"
 
+# The three etcd members under writes through the storage app: the leader's container killed (SIGKILL), then a
+# second member's pod stopped (no quorum), then both back.
+etcd_in() { podman exec storage-app-v1-0-storage-app curl -s --max-time 5 -XPOST "$@"; }
+leader=""
+for i in 0 1 2; do
+    status=$(etcd_in "etcd-$i.etcd:2379/v3/maintenance/status" -d '{}')
+    own=$(sed -n 's/.*"member_id":"\([0-9]*\)".*/\1/p' <<<"$status") lead=$(sed -n 's/.*"leader":"\([0-9]*\)".*/\1/p' <<<"$status")
+    [ -n "$own" ] && [ "$own" = "$lead" ] && leader=$i
+done
+check "the three etcd members elected a leader (etcd-${leader:-?})" "$([ -n "$leader" ] && echo 0 || echo 1)"
+if [ -n "$leader" ]; then
+    python3 - "http://127.0.0.1:$STORAGE" "$leader" >"$WORK/etcd-load.json" <<'PY' &
+import json, subprocess, sys, threading, time, urllib.error, urllib.request
+base, leader = sys.argv[1], sys.argv[2]
+stop, lock, acked, failed, slowest = threading.Event(), threading.Lock(), [], [], [0.0]
+def writer(w):
+    n = 0
+    while not stop.is_set():
+        key = f"j{w}-{n}"; n += 1
+        body = json.dumps({"key": key, "value": f"v-{key}"}).encode()
+        request = urllib.request.Request(base + "/storage", data=body, method="PUT", headers={"Content-Type": "application/json"})
+        start = time.time()
+        try:
+            with urllib.request.urlopen(request, timeout=15) as r:
+                ok, text = r.status == 201, ""
+        except urllib.error.HTTPError as e:
+            ok, text = False, f"{e.code} {e.read().decode()[:200]}"
+        except Exception as e:
+            ok, text = False, str(e)
+        with lock:
+            slowest[0] = max(slowest[0], time.time() - start)
+            (acked if ok else failed).append(key if ok else f"{key}: {text}")
+threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+for t in threads: t.start()
+time.sleep(1.5)
+subprocess.run(["podman", "kill", "-s", "KILL", f"etcd-{leader}-etcd"], capture_output=True)
+time.sleep(4.5)
+stop.set()
+for t in threads: t.join()
+print(json.dumps({"acked": acked, "failed": failed, "slowest": slowest[0]}))
+PY
+    wait $!
+    acked=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["acked"]))' "$WORK/etcd-load.json")
+    failures=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["failed"]), "; ".join(d["failed"][:2]))' "$WORK/etcd-load.json")
+    slowest=$(python3 -c 'import json,sys; print("%.2f" % json.load(open(sys.argv[1]))["slowest"])' "$WORK/etcd-load.json")
+    check "etcd leader killed under 4 writers: $acked writes acknowledged, none failed, the slowest ${slowest} s" \
+        "$([ "${failures%% *}" = 0 ] && [ "$acked" -gt 50 ] && awk -v s="$slowest" 'BEGIN {exit !(s < 5)}' && echo 0 || echo 1)" "$failures"
+    # Every acknowledged write is in etcd: one range read of the keys /j… from a surviving member.
+    survivor=$(( (leader + 1) % 3 ))
+    stored=$(etcd_in "etcd-$survivor.etcd:2379/v3/kv/range" -d "{\"key\":\"$(printf '/j' | base64)\",\"range_end\":\"$(printf '/k' | base64)\",\"keys_only\":true}")
+    printf '%s' "$stored" >"$WORK/etcd-stored.json"
+    missing=$(python3 - "$WORK/etcd-load.json" "$WORK/etcd-stored.json" <<'PY'
+import base64, json, sys
+acked = set(json.load(open(sys.argv[1]))["acked"])
+kvs = json.loads(open(sys.argv[2]).read() or "{}").get("kvs", [])
+stored = {base64.b64decode(kv["key"]).decode().lstrip("/") for kv in kvs}
+print(len(acked - stored))
+PY
+)
+    check "every acknowledged write is in etcd (read from etcd-$survivor directly): $missing missing" "$([ "$missing" = 0 ] && echo 0 || echo 1)"
+    second=$survivor
+    podman pod stop -t 5 "etcd-$second" >/dev/null 2>&1
+    podman pod stop -t 0 "etcd-$leader" >/dev/null 2>&1
+    start=$(date +%s%N)
+    code=$(curl -s -o "$WORK/noquorum" -w '%{http_code}' --max-time 15 "http://127.0.0.1:$STORAGE/storage" -XPUT \
+        -H "Content-Type: application/json" -d '{"key":"noquorum","value":"x"}')
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    check "two of three members down: a write answers $code in ${ms} ms naming the endpoints" \
+        "$([ "$code" = 503 ] && [ $ms -lt 7000 ] && grep -q "etcd-$(( (leader + 2) % 3 )).etcd" "$WORK/noquorum" && echo 0 || echo 1)" "$(cat "$WORK/noquorum")"
+    podman pod start "etcd-$leader" "etcd-$second" >/dev/null 2>&1
+    code=000
+    for _ in $(seq 60); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 "http://127.0.0.1:$STORAGE/storage" -XPUT \
+            -H "Content-Type: application/json" -d '{"key":"quorum","value":"back"}')
+        [ "$code" = 201 ] && break
+        sleep 0.5
+    done
+    check "both members back: the storage app writes again without a restart ($code)" "$([ "$code" = 201 ] && echo 0 || echo 1)"
+fi
+
 # A rolling update's SIGTERM to productpage under load: it drains for SHUTDOWN_DELAY while still serving, then
 # exits with status 0 within the pod's terminationGracePeriodSeconds.
 grace=$(python3 -c "import sys, yaml; print(next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d['kind'] == 'Deployment' and d['metadata']['name'] == 'productpage-v1')['spec']['template']['spec']['terminationGracePeriodSeconds'])" "$WORK/local.yaml")

@@ -13,6 +13,8 @@ the host. So, without changing what the manifests say, this script:
   name (`etcd-0.etcd`);
 - turns each volumeClaimTemplate and emptyDir into a podman volume owned by the pod's user and fsGroup (a new one
   per pod, as an emptyDir is), and each Secret into a podman secret that the pods' secretKeyRef env reads;
+- expands `$(VAR)` in env values, command and args from the container's env, with the pod's name for a fieldRef to
+  metadata.name, as the kubelet does (podman knows neither);
 - publishes only the ports of the Services named in PUBLISH, each on a free port of loopback;
 - checks what podman does not enforce: a container that would run as root is refused, and the deployment is up
   only once every readiness probe answers as written.
@@ -20,6 +22,7 @@ the host. So, without changing what the manifests say, this script:
 import base64
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -84,6 +87,24 @@ def secret_payload(secret):
     return json.dumps(data)
 
 
+def expand_variables(container, pod_name):
+    """The kubelet's `$(VAR)` expansion: env in order (each may use the ones before it), then command and args."""
+    known = {}
+
+    def expand(text):
+        return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: known.get(m.group(1), m.group(0)), text)
+
+    for e in container.get("env", []):
+        if "value" in e:
+            e["value"] = known[e["name"]] = expand(e["value"])
+        elif e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
+            e.pop("valueFrom")
+            e["value"] = known[e["name"]] = pod_name
+    for key in ("command", "args"):
+        if key in container:
+            container[key] = [expand(a) for a in container[key]]
+
+
 def plan(docs, pick_port=free_port, user_of_image=image_user):
     """The pods to play: (pod name, Pod manifest, network aliases, volumes to create), and the published ports."""
     services = [d for d in docs if d["kind"] == "Service"]
@@ -116,6 +137,7 @@ def plan(docs, pick_port=free_port, user_of_image=image_user):
                     for sp in s["spec"]["ports"]:
                         exposed[container_port(spec["containers"][0], sp.get("targetPort", sp["port"]))] = s
             for c in spec["containers"]:
+                expand_variables(c, pod_name)
                 for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
                     if "httpGet" in c.get(probe, {}):
                         c[probe]["httpGet"]["port"] = container_port(c, c[probe]["httpGet"]["port"])

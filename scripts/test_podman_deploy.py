@@ -22,7 +22,7 @@ class PlanTests(unittest.TestCase):
         self.by_name = {name: (pod, aliases, volumes) for name, pod, aliases, volumes in self.pods}
 
     def test_every_deployment_replica_and_statefulset_ordinal_is_a_pod(self):
-        self.assertEqual(sorted(self.by_name), ["details-v1-0", "etcd-0", "mysqldb-v1-0", "productpage-v1-0",
+        self.assertEqual(sorted(self.by_name), ["details-v1-0", "etcd-0", "etcd-1", "etcd-2", "mysqldb-v1-0", "productpage-v1-0",
                                                 "ratings-v1-0", "ratings-v2-mysql-0", "reviews-v1-0", "reviews-v2-0",
                                                 "reviews-v3-0", "storage-app-v1-0"])
 
@@ -50,6 +50,14 @@ class PlanTests(unittest.TestCase):
         pod, _, volumes = self.by_name["etcd-0"]
         self.assertEqual(volumes, ["data-etcd-0"])
         self.assertIn({"name": "data", "persistentVolumeClaim": {"claimName": "data-etcd-0"}}, pod["spec"]["volumes"])
+
+    def test_each_etcd_member_is_named_after_its_pod(self):
+        for i in range(3):
+            container = self.by_name[f"etcd-{i}"][0]["spec"]["containers"][0]
+            self.assertIn(f"--name=etcd-{i}", container["command"])
+            self.assertIn(f"--initial-advertise-peer-urls=http://etcd-{i}.etcd:2380", container["command"])
+            self.assertIn({"name": "POD_NAME", "value": f"etcd-{i}"}, container["env"])
+            self.assertIn(f"etcd-{i}.etcd", self.by_name[f"etcd-{i}"][1])
 
     def test_each_emptydir_is_a_volume_of_its_own_pod(self):
         pod, aliases, volumes = self.by_name["mysqldb-v1-0"]
