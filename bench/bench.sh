@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks with wrk on loopback, side by side with nginx (one worker, a constant reply) measured in the same run.
-#   bench/bench.sh [http|bookinfo|ratings|storage|all]     DURATION=5s CONNECTIONS=50 SOAK_REQUESTS=1000000 ROUNDS=5
+#   bench/bench.sh [http|bookinfo|ratings|storage|cluster|all]     DURATION=5s CONNECTIONS=50 SOAK_REQUESTS=1000000 ROUNDS=5
 #                                                  STORAGE_ROUNDS=12 STORAGE_DURATION=2s
 # Prints req/s, p50/p99 latency and memory; the ratios are what to compare between machines, not the absolutes.
 # Each comparison with its reference (nginx, direct etcd) measures the two ROUNDS times, in turn, and reports the
@@ -213,4 +213,28 @@ if [[ $WHAT == all || $WHAT == storage ]]; then
     say "    through nginx:$(cpu "$(pgrep -P "$NGINX_PID" | head -1),$ETCD_PID" http://127.0.0.1:28085/v3/kv/range -s bench/range.lua)"
     say "    etcd direct:$(cpu "$ETCD_PID" http://127.0.0.1:22379/v3/kv/range -s bench/range.lua)"
     say "  storage-app RSS $(rss_mb $STORAGE_PID) MB"
+fi
+
+if [[ $WHAT == all || $WHAT == cluster ]]; then
+    # Writes through the storage app to one etcd member and to a three-member cluster (every member named), in the
+    # same rounds: what replication (a quorum of two fsyncs a write) costs on this machine.
+    command -v etcd >/dev/null || fail "etcd is needed for the cluster benchmark (apt-get install etcd-server)"
+    if [ -z "${STORAGE_PID:-}" ]; then
+        start_etcd "$WORK/etcd" 22379 22380 "$WORK/etcd.log" || fail "etcd did not start"
+        PIDS+=("$ETCD_PID")
+        start_service storage-app 28090 ETCD_ENDPOINTS=http://127.0.0.1:22379
+    fi
+    cluster="m0=http://127.0.0.1:22480,m1=http://127.0.0.1:22482,m2=http://127.0.0.1:22484"
+    for i in 0 1 2; do
+        etcd --name "m$i" --data-dir "$WORK/cluster-m$i" --listen-client-urls "http://127.0.0.1:$((22479 + 2 * i))" \
+            --advertise-client-urls "http://127.0.0.1:$((22479 + 2 * i))" --listen-peer-urls "http://127.0.0.1:$((22480 + 2 * i))" \
+            --initial-advertise-peer-urls "http://127.0.0.1:$((22480 + 2 * i))" --initial-cluster "$cluster" \
+            --logger=zap --log-outputs=stderr >"$WORK/cluster-m$i.log" 2>&1 &
+        PIDS+=($!)
+    done
+    for i in 0 1 2; do wait_http "http://127.0.0.1:$((22479 + 2 * i))/health" 30 '"health":"true"' || fail "etcd member m$i did not start"; done
+    start_service storage-app 28091 ETCD_ENDPOINTS=http://127.0.0.1:22479,http://127.0.0.1:22481,http://127.0.0.1:22483
+    header "storage writes: three etcd members against one (PUT /storage through the app)"
+    ROUNDS=$STORAGE_ROUNDS DURATION=$STORAGE_DURATION compare "app -> 3 members: PUT" http://127.0.0.1:28091/storage \
+        "app -> 1 member: PUT" http://127.0.0.1:28090/storage --both -s bench/put.lua
 fi
