@@ -210,7 +210,12 @@ PY
         "$([ "${failures%% *}" = 0 ] && [ "$acked" -gt 50 ] && awk -v s="$slowest" 'BEGIN {exit !(s < 5)}' && echo 0 || echo 1)" "$failures"
     # Every acknowledged write is in etcd: one range read of the keys /j… from a surviving member.
     survivor=$(( (leader + 1) % 3 ))
-    stored=$(etcd_in "etcd-$survivor.etcd:2379/v3/kv/range" -d "{\"key\":\"$(printf '/j' | base64)\",\"range_end\":\"$(printf '/k' | base64)\",\"keys_only\":true}")
+    # A linearizable read: it waits for the cluster to settle after the kill, so it is tried until it answers.
+    for _ in $(seq 30); do
+        stored=$(etcd_in "etcd-$survivor.etcd:2379/v3/kv/range" -d "{\"key\":\"$(printf '/j' | base64)\",\"range_end\":\"$(printf '/k' | base64)\",\"keys_only\":true}")
+        [[ $stored == *'"kvs"'* ]] && break
+        sleep 0.5
+    done
     printf '%s' "$stored" >"$WORK/etcd-stored.json"
     missing=$(python3 - "$WORK/etcd-load.json" "$WORK/etcd-stored.json" <<'PY'
 import base64, json, sys
