@@ -106,7 +106,7 @@ elif [ $HAVE_ETCD = 1 ]; then
         client="http://127.0.0.1:$((ETCD_CLIENT_PORT + 2 * i))" peer="http://127.0.0.1:$((ETCD_PEER_PORT + 2 * i))"
         etcd --name "m$i" --data-dir "$STATE_DIR/etcd-$ETCD_MEMBERS-members/m$i" \
             --listen-client-urls "$client" --advertise-client-urls "$client" --listen-peer-urls "$peer" \
-            --initial-advertise-peer-urls "$peer" --initial-cluster "$cluster" --initial-cluster-state new \
+            --initial-advertise-peer-urls "$peer" --initial-cluster "$cluster" --initial-cluster-state new --pre-vote=true \
             --enable-v2=true --logger=zap --log-outputs=stderr >"$STATE_DIR/logs/etcd-m$i.log" 2>&1 9>&- &
         PIDS+=($!)
         MEMBER_PIDS+=($!)
