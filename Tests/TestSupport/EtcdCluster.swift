@@ -40,7 +40,8 @@ public final class EtcdCluster: @unchecked Sendable {
             "--listen-client-urls", member.url, "--advertise-client-urls", member.url,
             "--listen-peer-urls", "http://127.0.0.1:\(member.peerPort)",
             "--initial-advertise-peer-urls", "http://127.0.0.1:\(member.peerPort)",
-            "--initial-cluster", cluster, "--initial-cluster-state", "new", "--pre-vote=true", "--logger=zap", "--log-outputs=stderr",
+            "--initial-cluster", cluster, "--initial-cluster-state", "new", "--pre-vote=true", "--logger=zap",
+            "--log-outputs=stderr",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
