@@ -100,11 +100,11 @@ final class EtcdEndpoints: Sendable {
         }
     }
 
-    /// One try gets what is left, but at most a quarter of the total (at least 0.5 s): a member that holds a write
-    /// it forwarded to a dead leader answers only when its own request timeout ends, and by then the election is
-    /// over and another member would have taken the write.
+    /// One try gets what is left, but at most a tenth of the total (at least 0.5 s): a member that holds a write it
+    /// forwarded to a dead leader answers only when its own request timeout ends, long after the election, so
+    /// short tries keep asking until a member with the new leader takes the write.
     private func attemptTimeout(_ deadline: Deadline) -> Double {
-        min(Double(deadline.remainingMilliseconds) / 1000, max(0.5, totalTimeout / 4))
+        min(Double(deadline.remainingMilliseconds) / 1000, max(0.5, totalTimeout / 10))
     }
 }
 
