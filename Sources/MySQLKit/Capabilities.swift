@@ -7,11 +7,8 @@ public struct Capabilities: OptionSet, Sendable, Hashable {
     public static let longFlag = Capabilities(rawValue: 1 << 2)
     public static let connectWithDatabase = Capabilities(rawValue: 1 << 3)
     public static let protocol41 = Capabilities(rawValue: 1 << 9)
-    public static let ssl = Capabilities(rawValue: 1 << 11)
     public static let transactions = Capabilities(rawValue: 1 << 13)
     public static let secureConnection = Capabilities(rawValue: 1 << 15)
-    public static let multiStatements = Capabilities(rawValue: 1 << 16)
-    public static let multiResults = Capabilities(rawValue: 1 << 17)
     public static let pluginAuth = Capabilities(rawValue: 1 << 19)
     public static let deprecateEOF = Capabilities(rawValue: 1 << 24)
 

@@ -82,11 +82,4 @@ public final class MySQLPool: Sendable {
         }
         return nil
     }
-
-    /// Closes the idle connections.
-    public func close() {
-        for connection in idle.withLock({ list in
-            defer { list = [] }; return list
-        }) { connection.close() }
-    }
 }
