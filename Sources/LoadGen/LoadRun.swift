@@ -49,7 +49,7 @@ struct LoadRun {
         do { url = try HTTPClient.URL(options.url) } catch { return Report(text: "loadgen: \(error)\n", succeeded: 0) }
         let client = HTTPClient()
         let next = Atomic<Int>(0)
-        let samples = Mutex<[Sample]>([])
+        let samples = Lock<[Sample]>([])
         let start = Deadline.now
         let headers = HTTPHeaders(options.headers)
         let group = DispatchGroup()

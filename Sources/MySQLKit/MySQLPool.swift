@@ -7,7 +7,7 @@ import Synchronization
 public final class MySQLPool: Sendable {
     public let configuration: MySQLConfiguration
     public let size: Int
-    private let idle = Mutex<[MySQLConnection]>([])
+    private let idle = Lock<[MySQLConnection]>([])
     private let slots: DispatchSemaphore
     private let opened = Atomic<Int>(0)
 

@@ -1,5 +1,4 @@
 import HTTPKit
-import Synchronization
 
 /// Ratings posted per product id, kept in memory with a cap on ids and on each entry's size.
 final class RatingsStore: Sendable {
@@ -7,7 +6,7 @@ final class RatingsStore: Sendable {
         case full(Int)
     }
 
-    private let entries = Mutex<[Int: JSON]>([:])
+    private let entries = Lock<[Int: JSON]>([:])
     let maxEntries: Int
 
     init(maxEntries: Int) { self.maxEntries = maxEntries }

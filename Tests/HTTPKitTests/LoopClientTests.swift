@@ -1,6 +1,5 @@
 import Foundation
 @testable import HTTPKit
-import Synchronization
 import Testing
 import TestSupport
 

@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 import TestSupport
 
@@ -6,7 +5,7 @@ import TestSupport
 
 /// Runs `body` on a thread of its own (the policy is per thread) and waits for its result.
 private func onFreshThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T? {
-    let result = Mutex<T?>(nil)
+    let result = Lock<T?>(nil)
     #expect(
         startThread {
             let value = body(); result.withLock { $0 = value }

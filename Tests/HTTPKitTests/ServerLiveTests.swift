@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import HTTPKit
 import Testing
 import TestSupport

@@ -175,7 +175,7 @@ final class Bookinfo: @unchecked Sendable {
         let ratings = try ServiceProcess(
             "ratings", ["SERVICE_VERSION": "v-delayed", "FAULT_PROBABILITY": "1", "FAULT_DELAY": "1s"])
         let url = ratings.baseURL + "/ratings/0"
-        let result = Mutex<ClientResponse?>(nil)
+        let result = Lock<ClientResponse?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             result.withLock { $0 = try? HTTPClient().get(url, timeout: 5) }

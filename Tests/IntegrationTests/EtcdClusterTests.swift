@@ -22,7 +22,7 @@ struct EtcdClusterTests {
 
     /// Writers putting distinct keys through the app until `stop` is set.
     func write(_ app: ServiceProcess, writers: Int, stop: Flag) -> Outcome {
-        let outcome = Mutex(Outcome())
+        let outcome = Lock(Outcome())
         DispatchQueue.concurrentPerform(iterations: writers) { writer in
             let client = HTTPClient()
             var n = 0

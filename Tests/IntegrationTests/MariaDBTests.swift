@@ -1,7 +1,6 @@
 import Foundation
 import HTTPKit
 @testable import MySQLKit
-import Synchronization
 import TestSupport
 import Testing
 
@@ -127,7 +126,7 @@ struct MariaDBTests {
     @Test func thePoolSharesFewConnectionsAndOutlivesAServerRestart() throws {
         let server = try MariaDBProcess()
         let pool = MySQLPool(configuration(server), size: 3)
-        let failures = Mutex<[String]>([])
+        let failures = Lock<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             for _ in 0..<40 {
                 do {

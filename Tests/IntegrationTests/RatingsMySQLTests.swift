@@ -1,7 +1,6 @@
 import Foundation
 import HTTPKit
 import MySQLKit
-import Synchronization
 import TestSupport
 import Testing
 
@@ -68,7 +67,7 @@ struct RatingsMySQLTests {
     @Test func concurrentRequestsShareThePool() throws {
         let server = try MariaDBProcess()
         let ratings = try ratings(server, ["MYSQL_POOL_SIZE": "2"])
-        let failures = Mutex<[String]>([])
+        let failures = Lock<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
             let http = HTTPClient()
             for i in 0..<25 {

@@ -1,6 +1,5 @@
 import Foundation
 import HTTPKit
-import Synchronization
 import Testing
 import TestSupport
 
@@ -123,7 +122,7 @@ struct StorageEtcdTests {
         let etcd = try EtcdProcess()
         let app = try ServiceProcess("storage-app", ["ETCD_ENDPOINTS": etcd.url])
         defer { app.stop() }
-        let acknowledged = Mutex<[String: [String]]>([:])
+        let acknowledged = Lock<[String: [String]]>([:])
         let group = DispatchGroup()
         for writer in 0..<8 {
             group.enter()

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPKit
 @testable import Reviews
-import Synchronization
 import Testing
 import TestSupport
 

@@ -1,9 +1,8 @@
 import HTTPKit
-import Synchronization
 
 /// Records what a fake upstream received.
 public final class Recorder: Sendable {
-    let requests = Mutex<[Request]>([])
+    let requests = Lock<[Request]>([])
     public init() {}
     public func record(_ request: Request) { requests.withLock { $0.append(request) } }
     public var count: Int { requests.withLock { $0.count } }

@@ -1,6 +1,5 @@
 import Foundation
 import HTTPKit
-import Synchronization
 
 /// A raw TCP conversation: send exact bytes, read exact bytes.
 public final class RawConnection {
@@ -124,7 +123,7 @@ public func eventually(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
 public func countFailuresConcurrently(threads: Int, iterations: Int, _ body: @escaping @Sendable (Int, Int) -> Bool)
     -> Int
 {
-    let failures = Mutex(0)
+    let failures = Lock(0)
     let group = DispatchGroup()
     for thread in 0..<threads {
         group.enter()
@@ -139,7 +138,7 @@ public func countFailuresConcurrently(threads: Int, iterations: Int, _ body: @es
 
 /// A GET made on a thread of its own; `body` is empty until its answer (or "failed") is in.
 public final class BackgroundGet: Sendable {
-    private let result = Mutex<String>("")
+    private let result = Lock<String>("")
 
     public init(_ url: String, timeout: Double = 8) {
         Thread.detachNewThread { [self] in

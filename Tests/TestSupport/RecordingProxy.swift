@@ -1,12 +1,11 @@
 import Foundation
 import HTTPKit
-import Synchronization
 
 /// Sits in front of a real service: records each request's headers, then forwards it unchanged.
 public final class RecordingProxy: @unchecked Sendable {
     public let server: TestServer
     private final class Log: Sendable {
-        let entries = Mutex<[HTTPHeaders]>([])
+        let entries = Lock<[HTTPHeaders]>([])
     }
     private let seen = Log()
     public var port: Int { server.port }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Why an outbound request failed; services map these to statuses.
 public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidURL(String)
@@ -72,7 +70,7 @@ public final class HTTPClient: Sendable {
     /// Idle connections, in stripes picked by the calling thread: many threads calling at once rarely wait on
     /// each other, and a thread tends to get back the connection it used last.
     private final class PoolStripe: Sendable {
-        let idle = Mutex<[String: [(socket: Socket, idleSince: UInt64)]]>([:])
+        let idle = Lock<[String: [(socket: Socket, idleSince: UInt64)]]>([:])
     }
     private let stripes = (0..<16).map { _ in PoolStripe() }
     private var pool: PoolStripe { stripes[threadStripe(of: stripes.count)] }

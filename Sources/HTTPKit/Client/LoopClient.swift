@@ -2,7 +2,6 @@
 @preconcurrency import Glibc
 #endif
 import Dispatch
-import Synchronization
 
 /// The outbound calls of one event loop: non-blocking sockets in the loop's own epoll, a keep-alive pool of its
 /// own (no locks: only the loop touches it), and deadlines the loop checks between waits. It behaves like
@@ -57,7 +56,7 @@ final class LoopClient: @unchecked Sendable {
     private let epoll: Epoll
     private let count: @Sendable (Int) -> Void
     /// Work for the loop's thread from elsewhere (name lookups), run by `runPosted`.
-    private let posted = Mutex<[@Sendable () -> Void]>([])
+    private let posted = Lock<[@Sendable () -> Void]>([])
     private var exchanges: [UInt64: Exchange] = [:]
     private var idle: [String: [Exchange]] = [:]
     private var nextToken = LoopClient.firstToken

@@ -7,15 +7,15 @@ import Synchronization
 /// Collects log lines and writes them in batches from a background thread (every few milliseconds, or at once
 /// when 64 KiB are waiting), so that a busy server does not pay a system call per request. Lines stay whole.
 final class LogSink: Sendable {
-    private static let sinks = Mutex<[Int32: LogSink]>([:])
+    private static let sinks = Lock<[Int32: LogSink]>([:])
     private final class Stripe: Sendable {
-        let buffer = Mutex<[UInt8]>([])
+        let buffer = Lock<[UInt8]>([])
     }
     private let fd: Int32
     /// Striped by thread so that concurrent requests rarely wait on each other to log.
     private let stripes = (0..<16).map { _ in Stripe() }
     /// Held while writing; its value is the empty buffer the next stripe to be written gets in exchange.
-    private let writing = Mutex<[UInt8]>([])
+    private let writing = Lock<[UInt8]>([])
     /// Set by the first line after a flush, which also wakes the flusher: an idle service's flusher sleeps.
     private let armed = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)

@@ -2,7 +2,6 @@
 @preconcurrency import Glibc
 #endif
 import Dispatch
-import Synchronization
 
 /// Writes JSON lines, whole, in batches, to standard output (or any descriptor).
 public struct Logger: Sendable {

@@ -1,11 +1,10 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
-import Synchronization
 
 /// A Prometheus registry: counters, gauges and histograms with labels, rendered in text format 0.0.4.
 public final class MetricsRegistry: Sendable {
-    private let families = Mutex<[MetricFamily]>([])
+    private let families = Lock<[MetricFamily]>([])
 
     public init() {}
 
@@ -55,12 +54,12 @@ final class MetricSeries: Sendable {
 
     let labels: [String]
     let buckets: [Double]
-    private let values: Mutex<Values>
+    private let values: Lock<Values>
 
     init(labels: [String], buckets: [Double]) {
         self.labels = labels
         self.buckets = buckets
-        values = Mutex(Values(bucketCounts: Array(repeating: 0, count: buckets.count)))
+        values = Lock(Values(bucketCounts: Array(repeating: 0, count: buckets.count)))
     }
 
     func add(_ amount: Double) {
@@ -101,7 +100,7 @@ final class MetricFamily: Sendable {
     let buckets: [Double]
     let reader: (@Sendable () -> Double)?
     /// The series by labels, and in the order they first appeared (the order they are rendered in).
-    private let series = Mutex<(byLabels: [[String]: MetricSeries], ordered: [MetricSeries])>(([:], []))
+    private let series = Lock<(byLabels: [[String]: MetricSeries], ordered: [MetricSeries])>(([:], []))
 
     init(
         name: String, help: String, type: String, labelNames: [String], buckets: [Double],

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The server's request counter (by method, route and status code) and duration histogram (by method and route).
 /// Every request updates one series of each: they are looked up by their label strings once per route, method
 /// and status, then kept in a table indexed by route and method, so answering a request hashes no labels.
@@ -16,7 +14,7 @@ final class RequestMetrics: Sendable {
     private let duration: MetricFamily
     private let routeCount: Int
     /// `(routeCount + 1) × (methods + 1)` slots: the last route row is for requests no route matched.
-    private let slots: Mutex<[Slot]>
+    private let slots: Lock<[Slot]>
 
     init(registry: MetricsRegistry, routeCount: Int) {
         requests =
@@ -30,7 +28,7 @@ final class RequestMetrics: Sendable {
                 labels: ["method", "route"]
             ).family
         self.routeCount = routeCount
-        slots = Mutex(Array(repeating: Slot(), count: (routeCount + 1) * (Self.methods.count + 1)))
+        slots = Lock(Array(repeating: Slot(), count: (routeCount + 1) * (Self.methods.count + 1)))
     }
 
     /// Counts one answered request. `route` is the label of `routeIndex` (or of no route, when it is nil).

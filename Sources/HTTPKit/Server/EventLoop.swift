@@ -9,7 +9,7 @@ final class EventLoop: @unchecked Sendable {
     private let core: ServerCore
     private let epoll: Epoll
     /// New connections (`evicts`: accepted at the connection limit) and those a worker has finished with.
-    private let inbox = Mutex<[(connection: Connection, evicts: Bool)]>([])
+    private let inbox = Lock<[(connection: Connection, evicts: Bool)]>([])
     private var connections: [UInt64: Connection] = [:]
     /// Owned by this loop for its lifetime: a constant pointer, so reading into it needs no exclusivity check.
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)

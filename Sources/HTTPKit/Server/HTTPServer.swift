@@ -8,8 +8,8 @@ import Synchronization
 public final class HTTPServer: Sendable {
     public let configuration: ServerConfiguration
     private let core: ServerCore
-    private let listener: Mutex<Listener?> = Mutex(nil)
-    private let loops: Mutex<[EventLoop]> = Mutex([])
+    private let listener: Lock<Listener?> = Lock(nil)
+    private let loops: Lock<[EventLoop]> = Lock([])
     private let boundPort = Atomic<Int>(0)
     private let acceptLoopDone = Atomic<Bool>(false)
     private let nextToken = Atomic<UInt64>(1)

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
-import Synchronization
 
 /// Runs a service process: settings, `--help`, start-up line, server, request logs and metrics, signals.
 public enum ServiceRunner {

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// An upstream service called over HTTP, with its outbound metrics.
 public struct Upstream: Sendable {
     public let name: String
@@ -82,7 +80,7 @@ final class UpstreamMetrics: Sendable {
     private let name: String
     private let requests: MetricFamily
     private let duration: MetricSeries
-    private let byCode = Mutex(KnownSeries<String>())
+    private let byCode = Lock(KnownSeries<String>())
 
     init(name: String, requests: Counter, duration: Histogram) {
         self.name = name

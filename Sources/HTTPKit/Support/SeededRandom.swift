@@ -1,12 +1,11 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
-import Synchronization
 
 /// A random source shared between threads. Given a seed it repeats its sequence, so fault injection can be
 /// tested exactly (SplitMix64).
 public final class SeededRandom: Sendable {
-    private let state: Mutex<UInt64>
+    private let state: Lock<UInt64>
 
     public init(seed: UInt64? = nil) {
         var initial = seed ?? 0
@@ -15,7 +14,7 @@ public final class SeededRandom: Sendable {
             clock_gettime(CLOCK_REALTIME, &ts)
             initial = UInt64(ts.tv_nsec) ^ (UInt64(ts.tv_sec) << 20) ^ UInt64(getpid())
         }
-        state = Mutex(initial)
+        state = Lock(initial)
     }
 
     /// A number in [0, 1).

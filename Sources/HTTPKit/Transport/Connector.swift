@@ -2,7 +2,6 @@
 @preconcurrency import Glibc
 #endif
 import Dispatch
-import Synchronization
 
 /// Why an outbound connection failed.
 public enum ConnectError: Error, Sendable, Equatable {
@@ -22,7 +21,7 @@ struct SocketAddress: Sendable {
 /// than its deadline, and keeps answers for a few seconds.
 public final class Resolver: Sendable {
     public static let shared = Resolver()
-    private let cache = Mutex<[String: (addresses: [SocketAddress], expires: UInt64)]>([:])
+    private let cache = Lock<[String: (addresses: [SocketAddress], expires: UInt64)]>([:])
     let ttlNanos: UInt64 = 5_000_000_000
     private let lookupName: @Sendable (String, Int) throws -> [SocketAddress]
 
@@ -53,7 +52,7 @@ public final class Resolver: Sendable {
         let key = "\(host):\(port)"
         let now = monotonicNanos()
         final class Box: Sendable {
-            let result = Mutex<Result<[SocketAddress], ConnectError>?>(nil)
+            let result = Lock<Result<[SocketAddress], ConnectError>?>(nil)
             let done = DispatchSemaphore(value: 0)
         }
         let box = Box()

@@ -1,4 +1,3 @@
-import Synchronization
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -46,7 +45,7 @@ private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
 }
 
 private final class SecondsText: Sendable {
-    let cached = Mutex<(seconds: Int, text: [UInt8])>((-1, []))
+    let cached = Lock<(seconds: Int, text: [UInt8])>((-1, []))
 }
 /// Striped by thread: every request's log line asks for the time.
 private let secondsCaches = (0..<16).map { _ in SecondsText() }
