@@ -80,57 +80,18 @@ struct EtcdV3Store: EtcdStore {
         }
     }
 
-    /// `call` for the results that read etcd's whole answer as a tree.
-    private func call(
-        _ path: String, _ body: JSON, then: @escaping Then, tree: @escaping @Sendable (JSON, String) -> EtcdResult
-    ) -> Reply {
-        call(path, body.bytes(), then: then) { text, host in tree(try JSON.parse(text), host) }
-    }
-
     private static let jsonHeaders: HTTPHeaders = ["Content-Type": "application/json"]
 
-    private func b64(_ text: String) -> JSON { .string(Base64.encode(Array(text.utf8))) }
-
-    private func text(_ json: JSON?) -> String { text(json?.stringValue) }
-
-    /// A base64 value as text; etcd leaves `value` out when it is empty.
-    private func text(_ encoded: String?) -> String {
-        guard let encoded, let bytes = Base64.decode(encoded) else { return "" }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private func revision(_ json: JSON?) -> JSON { .number(revisionText(json)) }
-
-    /// etcd's revisions are int64 in strings; v2's indexes are numbers.
-    private func revisionText(_ json: JSON?) -> String {
-        guard let text = json?.stringValue, Int(text) != nil else { return "0" }
-        return text
-    }
-
-    /// A v3 key-value as a v2 node named `key`.
-    private func node(_ key: String, _ kv: JSON) -> JSON {
-        V2Node.node(
-            key: key, value: text(kv["value"]), modified: revision(kv["mod_revision"]),
-            created: revision(kv["create_revision"]))
-    }
+    private static func b64(_ text: String) -> JSON { .string(Base64.encode(Array(text.utf8))) }
 
     func put(_ key: String, _ value: String, then: @escaping Then) -> Reply {
         let name = "/" + key
-        return call(
-            "/v3/kv/put", .object([("key", b64(name)), ("value", b64(value)), ("prev_kv", .bool(true))]), then: then,
-            tree: { json, host in
-                let rev = revision(json["header"]?["revision"])
-                var members: [(String, JSON)] = [
-                    ("action", .string("set")),
-                    ("node", V2Node.node(key: name, value: value, modified: rev, created: rev)),
-                ]
-                if let prev = json["prev_kv"] { members.append(("prevNode", node(name, prev))) }
-                return EtcdResult(status: 201, json: .object(members), host: host)
-            })
+        let body = JSON.object([("key", Self.b64(name)), ("value", Self.b64(value)), ("prev_kv", .bool(true))])
+        return call("/v3/kv/put", body.bytes(), then: then) { text, host in
+            try Self.putResult(text, name: name, value: value, host: host)
+        }
     }
 
-    /// Reads only what the result needs from etcd's range answer and writes the v2 result straight out, with no
-    /// trees: the read path is the one under load.
     func get(_ key: String, then: @escaping Then) -> Reply {
         let name = "/" + key
         var request: [UInt8] = []
@@ -139,76 +100,120 @@ struct EtcdV3Store: EtcdStore {
         Base64.append(encoding: Array(name.utf8), to: &request)
         request.append(contentsOf: #""}"#.utf8)
         return call("/v3/kv/range", request, then: then) { text, host in
-            var revision: JSON?, found = false, value: String?, modified: JSON?, created: JSON?
-            try JSON.read(text) { reader in
-                try reader.readObject { field, reader in
-                    if field == "header" {
+            try Self.rangeResult(text, name: name, host: host)
+        }
+    }
+
+    func list(then: @escaping Then) -> Reply {
+        let body = JSON.object([("key", Self.b64("/")), ("range_end", Self.b64("0")), ("limit", .int(10_000))])
+        return call("/v3/kv/range", body.bytes(), then: then) { text, host in try Self.listResult(text, host: host) }
+    }
+
+    func delete(_ key: String, then: @escaping Then) -> Reply {
+        let name = "/" + key
+        let body = JSON.object([("key", Self.b64(name)), ("prev_kv", .bool(true))])
+        return call("/v3/kv/deleterange", body.bytes(), then: then) { text, host in
+            try Self.deleteResult(text, name: name, host: host)
+        }
+    }
+}
+
+/// etcd's v3 answers as v2 results; each throws for text that is not JSON.
+extension EtcdV3Store {
+    static func putResult(_ text: [UInt8], name: String, value: String, host: String) throws -> EtcdResult {
+        let json = try JSON.parse(text)
+        let rev = revision(json["header"]?["revision"])
+        var members: [(String, JSON)] = [
+            ("action", .string("set")),
+            ("node", V2Node.node(key: name, value: value, modified: rev, created: rev)),
+        ]
+        if let prev = json["prev_kv"] { members.append(("prevNode", node(name, prev))) }
+        return EtcdResult(status: 201, json: .object(members), host: host)
+    }
+
+    /// Reads only what the result needs from etcd's range answer and writes the v2 result straight out, with no
+    /// trees: the read path is the one under load.
+    static func rangeResult(_ text: [UInt8], name: String, host: String) throws -> EtcdResult {
+        var revision: JSON?, found = false, value: String?, modified: JSON?, created: JSON?
+        try JSON.read(text) { reader in
+            try reader.readObject { field, reader in
+                if field == "header" {
+                    try reader.readObject { field, reader in
+                        if field == "revision" { revision = try reader.readValue() }
+                    }
+                } else if field == "kvs" {
+                    try reader.readArray { index, reader in
+                        guard index == 0 else { return }
+                        found = true
                         try reader.readObject { field, reader in
-                            if field == "revision" { revision = try reader.readValue() }
-                        }
-                    } else if field == "kvs" {
-                        try reader.readArray { index, reader in
-                            guard index == 0 else { return }
-                            found = true
-                            try reader.readObject { field, reader in
-                                if field == "value" {
-                                    value = try reader.readString()
-                                } else if field == "mod_revision" {
-                                    modified = try reader.readValue()
-                                } else if field == "create_revision" {
-                                    created = try reader.readValue()
-                                }
+                            if field == "value" {
+                                value = try reader.readString()
+                            } else if field == "mod_revision" {
+                                modified = try reader.readValue()
+                            } else if field == "create_revision" {
+                                created = try reader.readValue()
                             }
                         }
                     }
                 }
             }
-            guard found else {
-                return EtcdResult(
-                    status: 404, json: V2Node.keyNotFound(name, index: self.revision(revision)), host: host)
-            }
-            return EtcdResult(
-                status: 200,
-                body: V2Node.getText(
-                    key: name, value: self.text(value), modified: self.revisionText(modified),
-                    created: self.revisionText(created)
-                ), host: host)
         }
+        guard found else {
+            return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: Self.revision(revision)), host: host)
+        }
+        return EtcdResult(
+            status: 200,
+            body: V2Node.getText(
+                key: name, value: Self.text(value), modified: revisionText(modified), created: revisionText(created)),
+            host: host)
     }
 
-    func list(then: @escaping Then) -> Reply {
-        call(
-            "/v3/kv/range", .object([("key", b64("/")), ("range_end", b64("0")), ("limit", .int(10_000))]), then: then,
-            tree: { json, host in
-                let nodes: [JSON] = (json["kvs"]?.arrayValue ?? []).map { kv in node(text(kv["key"]), kv) }
-                var members: [(String, JSON)] = [("dir", .bool(true))]
-                if !nodes.isEmpty { members.append(("nodes", .array(nodes))) }
-                return EtcdResult(
-                    status: 200, json: .object([("action", .string("get")), ("node", .object(members))]), host: host)
-            })
+    static func listResult(_ text: [UInt8], host: String) throws -> EtcdResult {
+        let json = try JSON.parse(text)
+        let nodes: [JSON] = (json["kvs"]?.arrayValue ?? []).map { kv in node(self.text(kv["key"]), kv) }
+        var members: [(String, JSON)] = [("dir", .bool(true))]
+        if !nodes.isEmpty { members.append(("nodes", .array(nodes))) }
+        return EtcdResult(
+            status: 200, json: .object([("action", .string("get")), ("node", .object(members))]), host: host)
     }
 
-    func delete(_ key: String, then: @escaping Then) -> Reply {
-        let name = "/" + key
-        return call(
-            "/v3/kv/deleterange", .object([("key", b64(name)), ("prev_kv", .bool(true))]), then: then,
-            tree: { json, host in
-                let rev = revision(json["header"]?["revision"])
-                guard let prev = json["prev_kvs"]?.arrayValue?.first else {
-                    return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: rev), host: host)
-                }
-                return EtcdResult(
-                    status: 200,
-                    json: .object([
-                        ("action", .string("delete")),
-                        (
-                            "node",
-                            V2Node.node(
-                                key: name, value: nil, modified: rev, created: revision(prev["create_revision"]))
-                        ),
-                        ("prevNode", node(name, prev)),
-                    ]), host: host)
-            })
+    static func deleteResult(_ text: [UInt8], name: String, host: String) throws -> EtcdResult {
+        let json = try JSON.parse(text)
+        let rev = revision(json["header"]?["revision"])
+        guard let prev = json["prev_kvs"]?.arrayValue?.first else {
+            return EtcdResult(status: 404, json: V2Node.keyNotFound(name, index: rev), host: host)
+        }
+        let deleted = V2Node.node(key: name, value: nil, modified: rev, created: revision(prev["create_revision"]))
+        return EtcdResult(
+            status: 200,
+            json: .object([("action", .string("delete")), ("node", deleted), ("prevNode", node(name, prev))]),
+            host: host)
+    }
+
+    private static func text(_ json: JSON?) -> String { text(json?.stringValue) }
+
+    /// A base64 value as text; etcd leaves `value` out when it is empty.
+    private static func text(_ encoded: String?) -> String {
+        guard let encoded, let bytes = Base64.decode(encoded) else { return "" }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func revision(_ json: JSON?) -> JSON { .number(revisionText(json)) }
+
+    /// etcd's revisions are int64 in strings; v2's indexes are numbers, written as JSON number text, so only
+    /// plain digits pass (`Int` also takes "+5", which is not JSON).
+    private static func revisionText(_ json: JSON?) -> String {
+        guard let text = json?.stringValue, !text.isEmpty, text.utf8.count <= 19,
+            text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else { return "0" }
+        return text
+    }
+
+    /// A v3 key-value as a v2 node named `key`.
+    private static func node(_ key: String, _ kv: JSON) -> JSON {
+        V2Node.node(
+            key: key, value: text(kv["value"]), modified: revision(kv["mod_revision"]),
+            created: revision(kv["create_revision"]))
     }
 }
 
