@@ -18,7 +18,7 @@ public struct RequestParser {
             case let (.error(a), .error(b)): return a == b
             case let (.request(a), .request(b)):
                 return a.method == b.method && a.target == b.target && a.version == b.version
-                    && a.headers == b.headers && a.body == b.body
+                    && a.headers == b.headers && a.trailers == b.trailers && a.body == b.body
             default: return false
             }
         }
@@ -127,7 +127,7 @@ public struct RequestParser {
     private mutating func finish(_ request: Request, _ decoder: BodyDecoder) -> Event {
         var complete = request
         complete.body = decoder.body
-        for (name, value) in decoder.trailers { complete.headers.add(name, value) }
+        complete.trailers = decoder.trailers
         state = .head
         return .request(complete)
     }

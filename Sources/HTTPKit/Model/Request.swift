@@ -6,6 +6,9 @@ public struct Request: Sendable {
     public var version: HTTPVersion
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// The trailer fields of a chunked body, kept apart from `headers` (RFC 9110 §6.5.1: a trailer is not merged
+    /// into the header section, or a client could add a Host or a Content-Length after the head was checked).
+    public var trailers = HTTPHeaders()
     /// The raw (still percent-encoded) path of the target.
     public var path: String
     /// The raw query of the target, without `?`.
