@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: unit and integration tests (swift test, against a real etcd and MariaDB), browser checks in headless
-# Chromium, the smoke test against the locally started suite, the local suite's life cycle, and the deployment
-# checks, after checking the formatting. Installs what it needs. The local suite runs on free ports; TEST_PORT_BASE=N uses N…N+8 instead.
+# Runs every test: unit and integration tests (swift test, against a real etcd and MariaDB), the same under
+# ThreadSanitizer and AddressSanitizer, a short run of every fuzz target, browser checks in headless Chromium, the
+# smoke test against the locally started suite, the local suite's life cycle, and the deployment checks, after
+# checking the formatting. Installs what it needs. The local suite runs on free ports; TEST_PORT_BASE=N uses N…N+8
+# instead; FUZZ_SECONDS=N fuzzes each target N s (30).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -23,8 +25,8 @@ ensure_packages chromium || say "warning: could not install chromium; browser ch
 command -v chromium >/dev/null && ensure_pip playwright
 stage_start=$SECONDS
 
-say "== swift format (configuration in .swift-format; fix with: swift format -i -r Sources Tests Package.swift)"
-swift format lint -r --strict Sources Tests Package.swift >"$ARTIFACTS/format.log" 2>&1
+say "== swift format (configuration in .swift-format; fix with: swift format -i -r Sources Tests Fuzz Package.swift)"
+swift format lint -r --strict Sources Tests Fuzz Package.swift >"$ARTIFACTS/format.log" 2>&1
 format_status=$?
 head -20 "$ARTIFACTS/format.log"
 stage "swift format lint" "$([ "$format_status" -eq 0 ] && echo PASS || echo FAIL)" "$((1 - (format_status != 0)))" "$((format_status != 0))"
@@ -39,17 +41,48 @@ if ! swift build --build-tests >"$ARTIFACTS/swift-build.log" 2>&1; then
 fi
 stage "swift build" PASS 0 0
 
+# Runs `swift test` with the given options and records it as a stage: every failure in full (a failing test's lines
+# up to the next test event), then swift test's own summary line.
+swift_test_stage() {
+    local name=$1 log=$2; shift 2
+    SWIFT_BACKTRACE=enable=no swift test "$@" >"$log" 2>&1
+    local status=$?
+    awk '/^✘/ { show = 1 } /^(◇|✔)/ { show = 0 } show' "$log" | grep -v '^✘ Suite' | head -200
+    grep -E '^(error|fatal error):|Fatal error|^SUMMARY: [A-Za-z]+Sanitizer' "$log" | head -20
+    local races
+    races=$(grep -c 'WARNING: ThreadSanitizer' "$log")
+    [ "$races" -gt 0 ] && say "ThreadSanitizer reported $races race(s): see $log" && status=1
+    local summary total failing
+    summary=$(grep -E '^. Test run with [0-9]+ test' "$log" | tail -1)
+    say "${summary:-swift test printed no summary (it stopped early: see $log)}"
+    total=$(sed -nE 's/.*Test run with ([0-9]+) test.*/\1/p' <<<"$summary")
+    failing=$(grep -E '^✘ Test .* failed after ' "$log" | grep -vc '^✘ Test run with')
+    if [ "$status" -eq 0 ]; then
+        stage "$name" PASS "${total:-0}" 0
+    else
+        stage "$name" FAIL "$(( ${total:-0} - failing ))" "$(( failing > 0 ? failing : 1 ))"
+    fi
+}
+
 say "== swift test (unit and integration)"
-swift test >"$ARTIFACTS/swift-test.log" 2>&1
-swift_status=$?
-# Every failure in full (a failing test's lines up to the next test event), then swift test's own summary line.
-awk '/^✘/ { show = 1 } /^(◇|✔)/ { show = 0 } show' "$ARTIFACTS/swift-test.log" | grep -v '^✘ Suite' | head -200
-grep -E '^(error|fatal error):|Fatal error' "$ARTIFACTS/swift-test.log" | head -20
-summary=$(grep -E '^. Test run with [0-9]+ test' "$ARTIFACTS/swift-test.log" | tail -1)
-say "${summary:-swift test printed no summary (it stopped early: see $ARTIFACTS/swift-test.log)}"
-total=$(sed -nE 's/.*Test run with ([0-9]+) test.*/\1/p' <<<"$summary")
-failing=$(grep -E '^✘ Test .* failed after ' "$ARTIFACTS/swift-test.log" | grep -vc '^✘ Test run with')
-if [ "$swift_status" -eq 0 ]; then stage "swift test" PASS "${total:-0}" 0; else stage "swift test" FAIL "$(( ${total:-0} - failing ))" "$(( failing > 0 ? failing : 1 ))"; fi
+swift_test_stage "swift test" "$ARTIFACTS/swift-test.log" --skip-build
+
+# The sanitized runs build the package again in folders of their own (a few minutes each on two cores).
+say "== swift test under ThreadSanitizer (every test)"
+swift_test_stage "swift test (thread san.)" "$ARTIFACTS/swift-test-tsan.log" --sanitize=thread --scratch-path .build-tsan
+
+# LeakSanitizer (on by default with ASan) is off: it reports allocations in the toolchain (FoundationEssentials'
+# String(contentsOf:), XCTest) and objects alive at exit; docs/design.md says what it found in ours.
+say "== swift test under AddressSanitizer (every test)"
+ASAN_OPTIONS=detect_leaks=0 swift_test_stage "swift test (address san.)" "$ARTIFACTS/swift-test-asan.log" \
+    --sanitize=address --scratch-path .build-asan
+
+say "== fuzzing: every target in Fuzz/Targets for ${FUZZ_SECONDS:-30} s (scripts/fuzz.sh)"
+ARTIFACTS=$ARTIFACTS scripts/fuzz.sh all "${FUZZ_SECONDS:-30}" >"$ARTIFACTS/fuzz.log" 2>&1
+fuzz_status=$?
+grep -E '^(PASS|FAIL|     input|error)' "$ARTIFACTS/fuzz.log"
+counts=$(sed -nE 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/fuzz.log")
+stage "fuzzing" "$([ "$fuzz_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
 
 say "== the local suite, browser and smoke checks"
 if [ -n "${TEST_PORT_BASE:-}" ]; then

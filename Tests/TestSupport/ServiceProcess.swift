@@ -41,6 +41,10 @@ public final class ServiceProcess: @unchecked Sendable {
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PORT": "0",
             "HTTP_SERVER_HOST": "127.0.0.1",
         ]
+        // A sanitized test run's settings reach the services it starts (built with the same sanitizer).
+        for name in ["ASAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS", "SWIFT_BACKTRACE"] {
+            if let value = ProcessInfo.processInfo.environment[name] { env[name] = value }
+        }
         env.merge(environment) { $1 }
         process.environment = env
         let handle = try FileHandle(forWritingTo: logURL)
