@@ -1,8 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import HTTPKit
 import Testing
 import TestSupport
 
 @Suite struct MetricsTests {
+    @Test func procStatFieldsAreReadAfterACommandNameWithSpaces() throws {
+        let text =
+            "4242 (my (odd) svc) S 1 4242 4242 0 -1 4194560 500 0 0 0 250 125 0 0 20 0 9 0 7000 "
+            + "221147136 3116 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0\n"
+        let stat = try #require(ProcessMetrics.Stat.parse(text))
+        #expect(stat.userTicks == 250 && stat.systemTicks == 125)
+        #expect(stat.startTicks == 7000 && stat.virtualBytes == 221_147_136 && stat.residentPages == 3116)
+        #expect(ProcessMetrics.Stat.parse("4242 (cut short) S 1 2") == nil)
+    }
+
+    /// The process metrics of the standard client libraries, and the info metric, with values that make sense.
+    @Test func contextExportsProcessAndInfoMetrics() throws {
+        let context = try ServiceContext(testing: "details", table: [])
+        var spin = 0.0
+        for i in 0..<3_000_000 { spin += Double(i).squareRoot() }
+        #expect(spin > 0)
+        let text = context.metrics.render()
+        func value(_ name: String) throws -> Double {
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix(name + " ") }, "\(name)")
+            return try #require(Double(line.split(separator: " ")[1]))
+        }
+        #expect(text.contains(#"service_info{app="details",version="test",build="dev"} 1"#))
+        #expect(text.contains("# TYPE process_cpu_seconds_total counter"))
+        #expect(try value("process_cpu_seconds_total") > 0)
+        #expect(try value("process_resident_memory_bytes") > 1_000_000)
+        #expect(try value("process_virtual_memory_bytes") >= value("process_resident_memory_bytes"))
+        #expect(try value("process_open_fds") >= 3)
+        #expect(try value("process_open_fds") <= value("process_max_fds"))
+        let now = Double(time(nil))
+        #expect(try value("process_start_time_seconds") > now - 24 * 3600)
+        #expect(try value("process_start_time_seconds") <= now + 1)
+    }
+
     @Test func registryRendersCountersAndCumulativeHistograms() {
         let registry = MetricsRegistry()
         let hits = registry.counter("hits_total", "Hits", labels: ["path"])

@@ -14,6 +14,18 @@ public final class MetricsRegistry: Sendable {
         return Counter(family: family)
     }
 
+    /// A counter read when scraped, for totals kept elsewhere (the kernel's CPU time).
+    public func counter(_ name: String, _ help: String, read: @escaping @Sendable () -> Double) {
+        register(MetricFamily(name: name, help: help, type: "counter", labelNames: [], buckets: [], reader: read))
+    }
+
+    /// An info metric: one series with these labels and the value 1 (Prometheus' `*_info` convention).
+    public func info(_ name: String, _ help: String, labels: [(String, String)]) {
+        let family = MetricFamily(name: name, help: help, type: "gauge", labelNames: labels.map(\.0), buckets: [])
+        family.series(labels.map(\.1)).add(1)
+        register(family)
+    }
+
     /// A gauge read when scraped.
     public func gauge(_ name: String, _ help: String, read: @escaping @Sendable () -> Double) {
         let family = MetricFamily(name: name, help: help, type: "gauge", labelNames: [], buckets: [], reader: read)

@@ -15,12 +15,17 @@ public final class ServiceContext: Sendable {
     private let clientDuration: Histogram
     private let draining = Atomic<Bool>(false)
 
-    public init(name: String, version: String, settings: Settings, logger: Logger? = nil) {
+    /// `build` is the program's own version (`--version`); `version` the deployment's (`SERVICE_VERSION`).
+    public init(name: String, version: String, build: String = "dev", settings: Settings, logger: Logger? = nil) {
         self.name = name
         self.version = version
         self.settings = settings
         self.logger = logger ?? Logger(service: name, version: version, logsRequests: settings.bool("LOG_REQUESTS"))
         metrics = MetricsRegistry()
+        metrics.info(
+            "service_info", "The service, its version and its build",
+            labels: [("app", name), ("version", version), ("build", build)])
+        ProcessMetrics.register(in: metrics)
         client = HTTPClient(configuration: ServerSettings.clientConfiguration(settings))
         clientRequests = metrics.counter(
             "http_client_requests_total", "Outbound requests by upstream and result", labels: ["upstream", "code"])

@@ -58,7 +58,8 @@ public enum ServiceRunner {
         let schedulingRefused = scheduling == .normal ? nil : scheduling.apply()
         let context = ServiceContext(
             name: definition.name,
-            version: settings.valueIfPresent("SERVICE_VERSION") ?? definition.version, settings: settings)
+            version: settings.valueIfPresent("SERVICE_VERSION") ?? definition.version, build: definition.version,
+            settings: settings)
         let router: Router
         do {
             router = try definition.build(context)
