@@ -8,7 +8,7 @@ source scripts/lib.sh
 
 usage() {
     cat <<USAGE
-Usage: scripts/run-local.sh [--clean] [--debug] [--no-build] [--with-mysql] [--etcd-members N]
+Usage: scripts/run-local.sh [--clean] [--debug] [--no-build] [--with-mysql] [--etcd-members N] [--observe]
 
   --clean       start with empty etcd and MariaDB data directories (they are kept between runs otherwise)
   --debug       use a debug build (faster to build, slower to run)
@@ -17,14 +17,17 @@ Usage: scripts/run-local.sh [--clean] [--debug] [--no-build] [--with-mysql] [--e
                 as v2 reading its stars from it (MYSQL_ROOT_PASSWORD, default password; loopback only)
   --etcd-members N  run etcd as a cluster of N members (1, 3 or 5; default 1), member i on ETCD_CLIENT_PORT+2i
                 and ETCD_PEER_PORT+2i with its own data; the storage app is pointed at every member
+  --observe     also start Debian's Prometheus (installed when missing) scraping every service and etcd every 2 s,
+                with the rules of k8s/observability/rules; targets are read from STATE_DIR/prometheus/targets/*.json
 
 Ports (environment): PRODUCTPAGE_PORT=9080 DETAILS_PORT=9081 RATINGS_PORT=9082 REVIEWS_V1_PORT=9083
 REVIEWS_V2_PORT=9084 REVIEWS_V3_PORT=9085 STORAGE_PORT=9090 ETCD_CLIENT_PORT=2379 ETCD_PEER_PORT=2380 MYSQL_PORT=3306
+PROMETHEUS_PORT=9095
 State (etcd and MariaDB data, logs): STATE_DIR=.local
 USAGE
 }
 
-CLEAN=0 CONFIG=release BUILD=1 MYSQL=0 ETCD_MEMBERS=1
+CLEAN=0 CONFIG=release BUILD=1 MYSQL=0 ETCD_MEMBERS=1 OBSERVE=0
 while [ $# -gt 0 ]; do
     arg=$1; shift
     case $arg in
@@ -32,6 +35,7 @@ while [ $# -gt 0 ]; do
         --etcd-members=*) ETCD_MEMBERS=${arg#*=} ;;
         --clean) CLEAN=1 ;;
         --with-mysql) MYSQL=1 ;;
+        --observe) OBSERVE=1 ;;
         --debug) CONFIG=debug ;;
         --no-build) BUILD=0 ;;
         -h|--help) usage; exit 0 ;;
@@ -43,7 +47,7 @@ case $ETCD_MEMBERS in 1 | 3 | 5) ;; *) echo "--etcd-members must be 1, 3 or 5 (g
 PRODUCTPAGE_PORT=${PRODUCTPAGE_PORT:-9080} DETAILS_PORT=${DETAILS_PORT:-9081} RATINGS_PORT=${RATINGS_PORT:-9082}
 REVIEWS_V1_PORT=${REVIEWS_V1_PORT:-9083} REVIEWS_V2_PORT=${REVIEWS_V2_PORT:-9084} REVIEWS_V3_PORT=${REVIEWS_V3_PORT:-9085}
 STORAGE_PORT=${STORAGE_PORT:-9090} ETCD_CLIENT_PORT=${ETCD_CLIENT_PORT:-2379} ETCD_PEER_PORT=${ETCD_PEER_PORT:-2380}
-MYSQL_PORT=${MYSQL_PORT:-3306} MYSQL_ROOT_PASSWORD=${MYSQL_ROOT_PASSWORD:-password}
+MYSQL_PORT=${MYSQL_PORT:-3306} MYSQL_ROOT_PASSWORD=${MYSQL_ROOT_PASSWORD:-password} PROMETHEUS_PORT=${PROMETHEUS_PORT:-9095}
 STATE_DIR=${STATE_DIR:-.local}
 
 command -v swift >/dev/null || fail "no Swift toolchain on PATH: install Swift 6 (swift.org) and put its usr/bin on PATH"
@@ -58,7 +62,7 @@ echo $$ >"$STATE_DIR/lock.pid"
 for pair in productpage:$PRODUCTPAGE_PORT details:$DETAILS_PORT ratings:$RATINGS_PORT reviews-v1:$REVIEWS_V1_PORT \
     reviews-v2:$REVIEWS_V2_PORT reviews-v3:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT \
     $(for ((i = 0; i < ETCD_MEMBERS; i++)); do echo "etcd-$i:$((ETCD_CLIENT_PORT + 2 * i)) etcd-$i-peer:$((ETCD_PEER_PORT + 2 * i))"; done) \
-    $([ $MYSQL = 1 ] && echo "mysql:$MYSQL_PORT"); do
+    $([ $MYSQL = 1 ] && echo "mysql:$MYSQL_PORT") $([ $OBSERVE = 1 ] && echo "prometheus:$PROMETHEUS_PORT"); do
     port_in_use "${pair#*:}" && fail "port ${pair#*:} (${pair%%:*}) is already in use: stop what uses it or choose another port (see --help)"
 done
 
@@ -71,13 +75,17 @@ if [ $MYSQL = 1 ] && [ ! -x /usr/sbin/mariadbd ]; then
     ensure_packages mariadb-server || fail "--with-mysql needs MariaDB: apt-get install mariadb-server"
 fi
 
+if [ $OBSERVE = 1 ] && ! command -v prometheus >/dev/null; then
+    ensure_packages prometheus || fail "--observe needs Prometheus: apt-get install prometheus"
+fi
+
 if [ $BUILD = 1 ]; then
     say "building ($CONFIG)…"
     swift build -c "$CONFIG" >/dev/null || { swift build -c "$CONFIG"; fail "build failed"; }
 fi
 BIN=$(swift build -c "$CONFIG" --show-bin-path)
 
-[ $CLEAN = 1 ] && rm -rf "$STATE_DIR/etcd-data" "$STATE_DIR"/etcd-*-members "$STATE_DIR/mysql-data"
+[ $CLEAN = 1 ] && rm -rf "$STATE_DIR/etcd-data" "$STATE_DIR"/etcd-*-members "$STATE_DIR/mysql-data" "$STATE_DIR/prometheus/data"
 PIDS=()
 stop_all() {
     trap - INT TERM HUP EXIT
@@ -155,6 +163,34 @@ for pair in productpage:$PRODUCTPAGE_PORT details:$DETAILS_PORT ratings:$RATINGS
     wait_http "http://127.0.0.1:${pair#*:}/ready" 20 || fail "${pair%%:*} did not become ready; see $STATE_DIR/logs/${pair%%:*}.log"
 done
 
+if [ $OBSERVE = 1 ]; then
+    # One target file for the suite; a test or a user may add others beside it, which Prometheus picks up.
+    prom="$(realpath "$STATE_DIR")/prometheus"
+    mkdir -p "$prom/targets"
+    targets=""
+    for pair in productpage:$PRODUCTPAGE_PORT details:$DETAILS_PORT ratings:$RATINGS_PORT reviews:$REVIEWS_V1_PORT \
+        reviews:$REVIEWS_V2_PORT reviews:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT \
+        $(for url in "${ETCD_URLS[@]}"; do echo "etcd:${url##*:}"; done); do
+        targets+="${targets:+,}"$'\n'"  {\"targets\": [\"127.0.0.1:${pair#*:}\"], \"labels\": {\"job\": \"${pair%%:*}\"}}"
+    done
+    printf '[%s\n]\n' "$targets" >"$prom/targets/suite.json"
+    cat >"$prom/prometheus.yml" <<PROMETHEUS
+global:
+  scrape_interval: 2s
+  evaluation_interval: 2s
+rule_files:
+  - $(realpath k8s/observability/rules/mesh-samples.rules.yml)
+scrape_configs:
+  - job_name: mesh-samples
+    file_sd_configs:
+      - files: ["$prom/targets/*.json"]
+PROMETHEUS
+    prometheus --config.file="$prom/prometheus.yml" --storage.tsdb.path="$prom/data" --storage.tsdb.retention.time=1d \
+        --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --log.level=warn >"$STATE_DIR/logs/prometheus.log" 2>&1 9>&- &
+    PIDS+=($!)
+    wait_http "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" 30 || fail "Prometheus did not start; see $STATE_DIR/logs/prometheus.log"
+fi
+
 cat <<URLS
 
 The suite is running. Point a browser at:
@@ -165,6 +201,12 @@ The suite is running. Point a browser at:
 Metrics: productpage :$PRODUCTPAGE_PORT  details :$DETAILS_PORT  ratings :$RATINGS_PORT  reviews :$REVIEWS_V1_PORT :$REVIEWS_V2_PORT :$REVIEWS_V3_PORT  storage-app :$STORAGE_PORT  (path /metrics)
 Logs: $STATE_DIR/logs/. Press Ctrl-C to stop.
 URLS
+if [ $OBSERVE = 1 ]; then
+    cat <<PROM
+Prometheus    http://localhost:$PROMETHEUS_PORT/graph   (every service and etcd, scraped every 2 s; try the
+              rule app_version:http_server_requests:rate1m, or ALERTS; drive traffic with loadgen)
+PROM
+fi
 if [ $MYSQL = 1 ]; then
     cat <<MYSQL
 MariaDB       mysql://127.0.0.1:$MYSQL_PORT/test   ratings v2 reads its stars there; change one and reload the page:

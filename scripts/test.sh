@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit and integration tests (swift test, against a real etcd and MariaDB), the same under
 # ThreadSanitizer and AddressSanitizer, a short run of every fuzz target, browser checks in headless Chromium, the
-# smoke test against the locally started suite, the local suite's life cycle, and the deployment checks, after
+# smoke test against the locally started suite, the local suite's life cycle, Prometheus on the local suite
+# (scripts/check_observability.py), and the deployment checks, after
 # checking the formatting. Installs what it needs. The local suite runs on free ports; TEST_PORT_BASE=N uses N…N+8
 # instead; FUZZ_SECONDS=N fuzzes each target N s (30).
 set -uo pipefail
@@ -20,7 +21,7 @@ stage() {
 
 command -v swift >/dev/null || fail "no Swift toolchain on PATH"
 say "== installing what the tests need (when missing)"
-ensure_packages etcd-server etcd-client curl mariadb-server || say "warning: could not install etcd or MariaDB; their tests will fail in CI"
+ensure_packages etcd-server etcd-client curl mariadb-server prometheus || say "warning: could not install etcd, MariaDB or Prometheus; their tests will fail in CI"
 ensure_packages chromium || say "warning: could not install chromium; browser checks will be skipped"
 command -v chromium >/dev/null && ensure_pip playwright
 stage_start=$SECONDS
@@ -126,6 +127,13 @@ life_status=$?
 grep -E '^FAIL' "$ARTIFACTS/local-suite.log"; tail -1 "$ARTIFACTS/local-suite.log"
 counts=$(sed -nE 's/^local-suite: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/local-suite.log")
 stage "local suite life cycle" "$([ "$life_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+
+say "== observability: Prometheus on the local suite, the rules, the dashboard's queries (scripts/check_observability.py)"
+python3 scripts/check_observability.py "$ARTIFACTS" >"$ARTIFACTS/observability.log" 2>&1
+observe_status=$?
+grep -E '^(FAIL|SKIP)' "$ARTIFACTS/observability.log"; tail -1 "$ARTIFACTS/observability.log"
+counts=$(sed -nE 's/^observability: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/observability.log")
+stage "observability (Prometheus)" "$([ "$observe_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
 
 if [ -x scripts/check-deploy.sh ]; then
     say "== deployment checks (images, manifests)"
