@@ -11,13 +11,14 @@ Usage: check_observability.py ARTIFACTS_DIR   (ports are picked free; prints 'ob
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
+
+from check_local_suite import free_ports  # the same free-port picking as the life-cycle check
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OBSERVABILITY = os.path.join(ROOT, "k8s", "observability")
@@ -31,16 +32,6 @@ def check(label, ok, detail=""):
     results.append(bool(ok))
     print(("PASS" if ok else "FAIL") + " observability: " + label + ("" if ok or not detail else " — " + detail),
           flush=True)
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def run(command, cwd=ROOT):
