@@ -17,7 +17,7 @@ public func fuzzURI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     if text.hasPrefix("/") {
         let (path, query) = URI.split(target: text)
-        let joined = text.contains("?") ? path + "?" + query : path
+        let joined = text.utf8.contains(UInt8(ascii: "?")) ? path + "?" + query : path
         require(joined == text, "split \(text) into \(path) and \(query)")
     }
     let pairs = URI.parseForm(text)

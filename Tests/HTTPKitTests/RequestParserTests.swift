@@ -269,6 +269,15 @@ let parserCases: [ParserCase] = [
         #expect(Request(method: .get, target: "http://h").path == "/")
     }
 
+    /// Found by the fuzzer (Fuzz/Corpus/uri/finding-combining-mark-query): the query began one character past the
+    /// "?", and a combining mark right after it forms one character with it, so the mark was lost. The parser takes
+    /// only ASCII targets, but code builds requests from any string.
+    @Test func theQueryStartsRightAfterTheQuestionMarkByte() {
+        #expect(URI.split(target: "/a?\u{5A4}b=1") == ("/a", "\u{5A4}b=1"))
+        #expect(URI.split(target: "http://h?\u{301}x") == ("/", "\u{301}x"))
+        #expect(URI.split(target: "/p?q") == ("/p", "q"))
+    }
+
     @Test func failedParserStaysFailed() {
         var parser = RequestParser()
         parser.append(Array("BAD\r\n\r\n".utf8))

@@ -14,13 +14,14 @@ public enum URI {
                     utf8[authority...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }
                     ?? utf8.endIndex
                 if start == utf8.endIndex || utf8[start] == UInt8(ascii: "?") {
-                    let query = start == utf8.endIndex ? "" : String(target[target.index(after: start)...])
+                    let query = start == utf8.endIndex ? "" : String(target[utf8.index(after: start)...])
                     return ("/", query)
                 }
             }
         }
         guard let mark = utf8[start...].firstIndex(of: UInt8(ascii: "?")) else { return (String(target[start...]), "") }
-        return (String(target[start..<mark]), String(target[target.index(after: mark)...]))
+        // Past the "?" byte, not the character: a combining mark after it would go with it.
+        return (String(target[start..<mark]), String(target[utf8.index(after: mark)...]))
     }
 
     /// Decodes `%XX` escapes; with `plusAsSpace`, also `+` (form encoding). Nil for a bad escape or bad UTF-8.
