@@ -201,10 +201,11 @@ extension EtcdV3Store {
     private static func revision(_ json: JSON?) -> JSON { .number(revisionText(json)) }
 
     /// etcd's revisions are int64 in strings; v2's indexes are numbers, written as JSON number text, so only
-    /// plain digits pass (`Int` also takes "+5", which is not JSON).
+    /// plain digits pass, without a leading zero (`Int` also takes "+5" and "07", which are not JSON).
     private static func revisionText(_ json: JSON?) -> String {
         guard let text = json?.stringValue, !text.isEmpty, text.utf8.count <= 19,
-            text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+            text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            text == "0" || text.utf8.first != UInt8(ascii: "0")
         else { return "0" }
         return text
     }

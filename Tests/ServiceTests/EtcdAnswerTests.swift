@@ -14,8 +14,9 @@ import Testing
         #expect(try node(result) == JSON.parse(#"{"key":"/a","value":"x","modifiedIndex":5,"createdIndex":2}"#))
     }
 
-    /// Found by the fuzzer: `Int` accepts "+5", and the revision went out as `+5`, which is not JSON.
-    @Test(arguments: ["+5", "-1", "", "5x", "1e3", "99999999999999999999"])
+    /// Found by the fuzzer: `Int` accepts "+5" and "07", and the revision went out as `+5` or `07`, which are not
+    /// JSON numbers.
+    @Test(arguments: ["+5", "07", "00", "-1", "", "5x", "1e3", "99999999999999999999"])
     func revisionsThatAreNotPlainDigitsBecomeZero(_ revision: String) throws {
         let answer = #"{"kvs":[{"mod_revision":"\#(revision)","create_revision":"\#(revision)"}]}"#
         let result = try EtcdV3Store.rangeResult(Array(answer.utf8), name: "/a", host: "etcd")
