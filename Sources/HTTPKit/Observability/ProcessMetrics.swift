@@ -37,8 +37,7 @@ enum ProcessMetrics {
         var residentPages: Double
 
         static func read() -> Stat? {
-            guard let text = readSmallFile("/proc/self/stat") else { return nil }
-            return parse(text)
+            parse(readSmallFile("/proc/self/stat"))
         }
 
         /// The fields after the command name, which is in parentheses and may hold spaces.
@@ -57,8 +56,8 @@ enum ProcessMetrics {
 
     /// The boot time from /proc/stat plus the process's start in ticks after boot.
     static func startTime() -> Double {
-        guard let stat = Stat.read(), let text = readSmallFile("/proc/stat"),
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
+        guard let stat = Stat.read(),
+            let line = readSmallFile("/proc/stat").split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
             let boot = Double(line.dropFirst(6).trimmingPrefix(" "))
         else { return 0 }
         return boot + stat.startTicks / ticksPerSecond
@@ -72,20 +71,5 @@ enum ProcessMetrics {
             if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
         }
         return count - 1  // the descriptor opendir holds
-    }
-
-    /// A file of /proc, which reports no size: read until the end, at most 64 KB.
-    static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 65_536 {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
-            if n <= 0 { break }
-            bytes += chunk[..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -140,14 +140,20 @@ func availableCPUs() -> Int {
     return cpus
 }
 
-/// The first few KiB of a file, or "" when it cannot be read.
+/// A small file's text (cgroup and /proc files, which report no size), read to its end but at most 64 KiB; "" when
+/// it cannot be read.
 func readSmallFile(_ path: String) -> String {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return "" }
     defer { close(fd) }
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while bytes.count < 65_536 {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count <= 0 { break }
+        bytes += chunk[..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// The text of an errno value.
