@@ -73,7 +73,7 @@ say "== swift test under ThreadSanitizer (every test)"
 swift_test_stage "swift test (thread san.)" "$ARTIFACTS/swift-test-tsan.log" --sanitize=thread --scratch-path .build-tsan
 
 # LeakSanitizer (on by default with ASan) is off: it reports allocations in the toolchain (FoundationEssentials'
-# String(contentsOf:), XCTest) and objects alive at exit; docs/design.md says what it found in ours.
+# String(contentsOf:), XCTest) and objects alive at exit; docs/fuzzing.md says what it found in ours.
 say "== swift test under AddressSanitizer (every test)"
 ASAN_OPTIONS=detect_leaks=0 swift_test_stage "swift test (address san.)" "$ARTIFACTS/swift-test-asan.log" \
     --sanitize=address --scratch-path .build-asan
