@@ -84,7 +84,11 @@ public func openSocketCount(port: Int) -> Int {
     // Socket inodes on that port, local or remote, from the kernel's tables.
     var inodes: Set<String> = []
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+        // Read to the end: String(contentsOfFile:) stops at the first read of a /proc file, and these tables
+        // outgrow it on a machine with many sockets (a local mesh running beside the tests, say).
+        guard let handle = FileHandle(forReadingAtPath: table) else { continue }
+        let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        try? handle.close()
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
             guard fields.count > 9 else { continue }
@@ -148,4 +152,33 @@ public final class BackgroundGet: Sendable {
     }
 
     public var body: String { result.withLock { $0 } }
+}
+
+/// `text` without its `Date` field when that field is a valid IMF-fixdate (RFC 9110 §5.6.7); with it otherwise, so
+/// an exact comparison of the rest fails on a missing or malformed date.
+public func droppingDate(_ text: String) -> String {
+    let bytes = Array(text.utf8), field = Array("\r\nDate: ".utf8)
+    guard
+        let start = (0...max(0, bytes.count - field.count)).first(where: {
+            bytes[$0..<$0 + field.count].elementsEqual(field)
+        }),
+        bytes.count >= field.count
+    else { return text }
+    let valueStart = start + field.count
+    let valueEnd = bytes[valueStart...].firstIndex(of: UInt8(ascii: "\r")) ?? bytes.count
+    guard isIMFFixdate(String(decoding: bytes[valueStart..<valueEnd], as: UTF8.self)) else { return text }
+    return String(decoding: bytes[..<start] + bytes[valueEnd...], as: UTF8.self)
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`: day name, two-digit day, month name, four-digit year, time, GMT.
+public func isIMFFixdate(_ value: String) -> Bool {
+    let parts = value.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+    let days = ["Sun,", "Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,"]
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    guard parts.count == 6, days.contains(parts[0]), parts[1].count == 2,
+        Int(parts[1]).map({ (1...31).contains($0) }) == true,
+        months.contains(parts[2]), parts[3].count == 4, Int(parts[3]) != nil, parts[5] == "GMT"
+    else { return false }
+    let clock = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+    return clock.count == 3 && clock.allSatisfy { $0.count == 2 && Int($0) != nil }
 }

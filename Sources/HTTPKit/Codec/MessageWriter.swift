@@ -34,7 +34,7 @@ public enum MessageWriter {
             $0 > 0 && version != .http1_0 && response.status.mayHaveBody ? $0 : nil
         }
         let sendsBody = !isHead && response.status.mayHaveBody
-        var bound = 128 + response.status.reason.utf8.count + fieldsBound(response.headers)
+        var bound = 168 + response.status.reason.utf8.count + fieldsBound(response.headers)
         if sendsBody { bound += body.count + (chunkSize.map { (body.count / $0 + 2) * 20 } ?? 0) }
         return try ByteWriter.withWritten(
             upTo: bound,
@@ -46,6 +46,7 @@ public enum MessageWriter {
                     out.append(utf8: response.status.reason)
                 }
                 out.appendCRLF()
+                if response.headers["date"] == nil { HTTPDate.appendField(to: &out) }
                 try writeFields(response.headers, skippingHost: false, to: &out)
                 if chunkSize != nil {
                     out.append(literal: "Transfer-Encoding: chunked\r\n")
@@ -132,10 +133,11 @@ public enum MessageWriter {
     /// The canned reply to a protocol error, after which the server closes the connection.
     public static func errorReply(_ status: HTTPStatus, message: String) -> [UInt8] {
         let body = "{\"error\":" + JSON.quoted(message) + "}"
-        return Array(
-            ("HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: "
-                + "application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
-                + body).utf8
-        )
+        var out = Array("HTTP/1.1 \(status.code) \(status.reason)\r\n".utf8)
+        HTTPDate.appendField(to: &out)
+        out += Array(
+            ("Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+                + body).utf8)
+        return out
     }
 }

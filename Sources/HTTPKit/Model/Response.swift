@@ -1,4 +1,4 @@
-/// A response a handler returns. The server adds `Content-Length`, `Date`-free framing and `Connection`.
+/// A response a handler returns. The server adds `Date` (unless set), `Content-Length` or chunked framing, and `Connection`.
 public struct Response: Sendable {
     public var status: HTTPStatus
     public var headers: HTTPHeaders

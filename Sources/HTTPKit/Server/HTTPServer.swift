@@ -71,6 +71,13 @@ public final class HTTPServer: Sendable {
         startThread(stackSize: 256 * 1024) { [self] in acceptLoop(listener, loops) }
     }
 
+    /// From now on every response carries `Connection: close` and its connection closes after it, while new
+    /// connections are still accepted: a proxy pooling connections to this server stops reusing them before
+    /// `shutdown` closes the listener, instead of sending on a connection the server is closing.
+    public func closeConnectionsAfterResponses() {
+        core.closingAfterResponses.store(true, ordering: .relaxed)
+    }
+
     /// Stops accepting, closes idle connections, lets in-flight requests finish until `timeout` passes.
     /// Returns true when every connection finished in time.
     @discardableResult

@@ -9,7 +9,9 @@ public struct ServerConfiguration: Sendable {
     /// keep-alive connection between requests, or one that has not sent a byte); with none idle it is answered
     /// 503 and closed.
     public var maxConnections: Int = 4096
-    /// How long a new connection may stay silent before its first request starts; then it is closed.
+    /// How long a new connection may stay silent before its first request starts; then it is closed. A proxy opens
+    /// connections it may not use at once, so the services set it above Envoy's upstream idle timeout, as the
+    /// idle timeout; silent clients are also bounded by `maxConnections`, which closes the oldest idle one first.
     public var firstRequestTimeout: Double = 5
     /// From the first byte of a request to the end of its head (slow-client protection); then 408.
     public var headerTimeout: Double = 10

@@ -18,6 +18,8 @@ final class ServerCore: Sendable {
     /// Connections the loops hold to upstreams, busy or pooled.
     let outbound = Atomic<Int>(0)
     let draining = Atomic<Bool>(false)
+    /// Set from SIGTERM until the shutdown: every response closes its connection, new ones are still accepted.
+    let closingAfterResponses = Atomic<Bool>(false)
     let forceClose = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
 
@@ -66,7 +68,7 @@ final class ServerCore: Sendable {
     /// Queues the bytes of a response to `request` on the connection, honouring keep-alive, draining and HEAD;
     /// returns what follows once they are written.
     func queue(_ response: Response, for request: Request, on connection: Connection) -> Connection.AfterResponse {
-        let keepAlive = request.keepAlive && !isDraining
+        let keepAlive = request.keepAlive && !isDraining && !closingAfterResponses.load(ordering: .relaxed)
         do {
             try MessageWriter.withResponse(
                 response, version: request.version, keepAlive: keepAlive, isHead: request.method == .head

@@ -92,6 +92,7 @@ public enum ServiceRunner {
         var signalNumber: Int32 = 0
         sigwait(&blocked, &signalNumber)
         context.beginDraining()
+        server.closeConnectionsAfterResponses()
         context.logger.info(
             "received \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"), draining", [("event", .string("drain"))])
         let delay = settings.seconds("SHUTDOWN_DELAY")

@@ -19,13 +19,16 @@ public enum ServerSettings {
                 + "the new one gets 503",
             .integer(1...1_000_000)),
         Setting(
-            "HTTP_SERVER_MAX_REQUEST_LINE_BYTES", "8192", "Longest request line; longer is 414",
+            "HTTP_SERVER_MAX_REQUEST_LINE_BYTES", "65536", "Longest request line; longer is 414 (Envoy's 60 KiB fits)",
             .integer(64...1_048_576)),
         Setting(
-            "HTTP_SERVER_MAX_HEADER_BYTES", "16384", "Largest request head; larger is 431", .integer(256...1_048_576)),
+            "HTTP_SERVER_MAX_HEADER_BYTES", "98304",
+            "Largest request head; larger is 431 (above Envoy's 60 KiB and what proxies add)",
+            .integer(256...1_048_576)),
         Setting(
             "HTTP_SERVER_MAX_HEADER_COUN"
-                + "T", "100", "Most header fields in a request; more is 431", .integer(1...10_000)),
+                + "T", "150", "Most header fields in a request; more is 431 (above Envoy's 100 and what proxies add)",
+            .integer(1...10_000)),
         Setting(
             "HTTP_SERVER_MAX_BODY_BYTES", "1048576", "Largest request body; larger is 413, unread",
             .integer(0...1_073_741_824)),
@@ -34,14 +37,16 @@ public enum ServerSettings {
             .duration),
         Setting("HTTP_SERVER_BODY_TIMEOUT", "30s", "Time to receive a request body; then 408", .duration),
         Setting(
-            "HTTP_SERVER_FIRST_REQUEST_TIMEOUT", "5s",
-            "Time a new connection may stay silent before its first request starts; then it is closed", .duration),
+            "HTTP_SERVER_FIRST_REQUEST_TIMEOUT", "65m",
+            "Time a new connection may stay silent before its first request; above Envoy's 1h upstream idle timeout",
+            .duration),
         Setting(
             "HTTP_SERVER_IDLE_TIMEOUT", "65m", "Keep-alive idle time; above Envoy's 1h upstream default", .duration),
         Setting("HTTP_SERVER_WRITE_TIMEOUT", "30s", "Time one response write may block", .duration),
         Setting("SHUTDOWN_TIMEOUT", "20s", "After SIGTERM, how long in-flight requests may finish", .duration),
         Setting(
-            "SHUTDOWN_DELAY", "0s", "After SIGTERM, how long to keep serving with /ready at 503 before closing",
+            "SHUTDOWN_DELAY", "0s",
+            "After SIGTERM, how long to keep serving (/ready 503, Connection: close on each response) before closing",
             .duration),
         Setting("HTTP_CLIENT_KEEP_ALIVES", "true", "Reuse outbound connections per host:port", .boolean),
         Setting(
