@@ -412,6 +412,44 @@ func echoRouter() -> Router {
         #expect(connection.isClosedByPeer(timeout: 1))
     }
 
+    /// From SIGTERM until the shutdown: each response closes its connection (a pooling proxy stops reusing it),
+    /// and new connections are still served.
+    @Test func afterSIGTERMEachResponseClosesItsConnection() throws {
+        let server = try TestServer(router: echoRouter())
+        defer { server.stop() }
+        let pooled = try RawConnection(port: server.port)
+        try pooled.send("GET /echo/before HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(pooled.readResponses(1).first?.bodyText == "before")
+        server.server.closeConnectionsAfterResponses()
+        try pooled.send("GET /echo/after HTTP/1.1\r\nHost: t\r\n\r\n")
+        let text = pooled.readToEnd(timeout: 2)
+        #expect(text.contains("\r\nConnection: close\r\n") && text.hasSuffix("after"), "\(text)")
+        #expect(pooled.isClosedByPeer(timeout: 1))
+        let newcomer = try RawConnection(port: server.port)
+        try newcomer.send("GET /echo/new HTTP/1.1\r\nHost: t\r\n\r\n")
+        let answer = newcomer.readToEnd(timeout: 2)
+        #expect(answer.contains("\r\nConnection: close\r\n") && answer.hasSuffix("new"), "\(answer)")
+    }
+
+    /// A connection accepted just before the shutdown whose first request comes a little later is answered, not
+    /// reset; one that stays silent is closed when the grace ends.
+    @Test func aConnectionAcceptedBeforeTheShutdownGetsItsFirstRequestAnswered() throws {
+        let server = try TestServer(configure: { $0.shutdownFirstRequestGrace = 2 }, router: echoRouter())
+        let late = try RawConnection(port: server.port)
+        let silent = try RawConnection(port: server.port)
+        #expect(eventually { server.server.openConnections == 2 })
+        let started = Deadline.now
+        let stopper = Thread { server.server.shutdown(timeout: 10) }
+        stopper.start()
+        usleep(300_000)
+        try late.send("GET /echo/late HTTP/1.1\r\nHost: t\r\n\r\n")
+        let text = late.readToEnd(timeout: 3)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK") && text.contains("Connection: close") && text.hasSuffix("late"), "\(text)")
+        #expect(silent.isClosedByPeer(timeout: 5))
+        let waited = secondsSince(started)
+        #expect(waited >= 1.5 && waited < 8, "the silent connection was closed after \(waited) s")
+    }
+
     @Test func dualStackListenerAcceptsIPv4AndIPv6() throws {
         let server = try TestServer(configure: { $0.host = "::" }, router: echoRouter())
         defer { server.stop() }

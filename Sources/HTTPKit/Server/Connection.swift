@@ -117,6 +117,12 @@ final class Connection: @unchecked Sendable {
     }
 
     /// Waiting for a request with nothing of one buffered: may be closed to make room.
+    /// Accepted and not yet sent a byte of its first request.
+    var isFresh: Bool {
+        if case .idle(_, fresh: true) = state { return parser.isIdle }
+        return false
+    }
+
     var isIdle: Bool {
         if case .idle = state { return parser.isIdle && !hasPendingOutput }
         return false

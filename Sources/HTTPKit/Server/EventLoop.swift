@@ -249,11 +249,19 @@ final class EventLoop: @unchecked Sendable {
     private func awaitInput(_ connection: Connection) -> Bool {
         let idle = connection.parser.isIdle
         if idle, core.isDraining {
-            // A request that already arrived is still answered (with Connection: close); then close.
+            // A request that already arrived is still answered (with Connection: close); then close. A connection
+            // accepted just before the listener closed gets a short grace for its first request, which a proxy
+            // sends right after connecting: closing it first would reset that request.
             connection.noteEvent(0)
-            if read(connection) == .data { return true }
-            close(connection)
-            return false
+            switch read(connection) {
+            case .data:
+                return true
+            case .wouldBlock where connection.isFresh && core.inShutdownGrace:
+                return false
+            default:
+                close(connection)
+                return false
+            }
         }
         if !idle { move(connection, .partialRequest(inBody: connection.parser.isReadingBody)) }
         if connection.input == .gone {

@@ -83,7 +83,12 @@ public final class HTTPServer: Sendable {
     @discardableResult
     public func shutdown(timeout: Double? = nil) -> Bool {
         let deadline = Deadline.after(seconds: timeout ?? configuration.shutdownTimeout)
+        core.drainingSince.store(monotonicNanos(), ordering: .relaxed)
         core.draining.store(true, ordering: .sequentiallyConsistent)
+        // Connections the kernel has completed but the accept thread not yet taken would be reset when the listener
+        // closes: let it take them first (it still serves what it accepts while draining), for at most 100 ms.
+        let backlogDeadline = Deadline.after(seconds: 0.1)
+        while listener.withLock({ $0?.hasPending ?? false }), !backlogDeadline.hasPassed { usleep(200) }
         listener.withLock { $0?.shutdown() }
         let loops = self.loops.withLock { $0 }
         for loop in loops { loop.wake() }
@@ -110,10 +115,6 @@ public final class HTTPServer: Sendable {
         var next = 0
         while true {
             guard let (socket, peer) = try? listener.accept(nonBlocking: true) else { return }
-            if core.isDraining {
-                core.refuse(socket, .serviceUnavailable, "server is shutting down")
-                continue
-            }
             var loop = loops[next % loops.count]
             next &+= 1
             let atLimit = core.open.load(ordering: .relaxed) >= configuration.maxConnections

@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     public var writeTimeout: Double = 30
     /// How long in-flight requests may run after SIGTERM before the process exits anyway.
     public var shutdownTimeout: Double = 20
+    /// At shutdown, how long a connection accepted just before the listener closed may take to send its first
+    /// request (a proxy sends it right after connecting); then it is closed.
+    public var shutdownFirstRequestGrace: Double = 1
     public var listenBacklog: Int32 = 1024
     /// Event-loop threads reading and writing connections; handlers that block run on a separate worker pool.
     public var eventLoops: Int = 2

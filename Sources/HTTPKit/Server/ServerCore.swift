@@ -36,6 +36,11 @@ final class ServerCore: Sendable {
     }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
+    /// When the shutdown began (monotonic nanoseconds), for the grace of connections accepted just before it.
+    let drainingSince = Atomic<UInt64>(0)
+    var inShutdownGrace: Bool {
+        nanos(since: drainingSince.load(ordering: .relaxed)) < UInt64(configuration.shutdownFirstRequestGrace * 1e9)
+    }
 
     /// After a burst of connections has mostly closed, returns the heap memory they freed to the system: glibc
     /// keeps it otherwise, and a service that once held 2,000 connections would go on showing their 20 MB.

@@ -83,6 +83,12 @@ public final class Listener: Sendable {
     }
 
     /// Stops accepting: a blocked `accept` returns nil.
+    /// True when a connection waits to be accepted.
+    public var hasPending: Bool {
+        var entry = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 1 && entry.revents & Int16(POLLIN) != 0
+    }
+
     public func shutdown() {
         socket.shutdown()
     }
