@@ -444,7 +444,9 @@ func echoRouter() -> Router {
         usleep(300_000)
         try late.send("GET /echo/late HTTP/1.1\r\nHost: t\r\n\r\n")
         let text = late.readToEnd(timeout: 3)
-        #expect(text.hasPrefix("HTTP/1.1 200 OK") && text.contains("Connection: close") && text.hasSuffix("late"), "\(text)")
+        #expect(
+            text.hasPrefix("HTTP/1.1 200 OK") && text.contains("Connection: close") && text.hasSuffix("late"), "\(text)"
+        )
         #expect(silent.isClosedByPeer(timeout: 5))
         let waited = secondsSince(started)
         #expect(waited >= 1.5 && waited < 8, "the silent connection was closed after \(waited) s")
