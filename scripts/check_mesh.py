@@ -144,18 +144,18 @@ class Recorder(ThreadingHTTPServer):
 class Suite:
     """scripts/run-local.sh --mesh on free ports, in a state directory of its own."""
 
-    def __init__(self, artifacts, binaries, zipkin):
+    def __init__(self, artifacts, binaries, zipkin, extra=(), name="mesh-run-local"):
         self.state = tempfile.mkdtemp(prefix="mesh-suite-")
-        ports = free_ports(len(PORT_NAMES))
-        self.ports = dict(zip(PORT_NAMES, ports))
-        base = 20000 + (os.getpid() % 200) * 100
+        ports = free_ports(len(PORT_NAMES) + 1)
+        self.ports = dict(zip(PORT_NAMES + ["MYSQL_PORT"], ports))
+        base = 20000 + (os.getpid() % 100) * 200 + (100 if extra else 0)
         self.env = dict(os.environ, STATE_DIR=self.state, MESH_PORT_BASE=str(base), MESH_ZIPKIN_ADDRESS=zipkin,
                         **{k: str(v) for k, v in self.ports.items()})
         if binaries:
             self.env["SUITE_BIN"] = binaries
-        self.log_path = os.path.join(artifacts, "mesh-run-local.log")
+        self.log_path = os.path.join(artifacts, name + ".log")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(["scripts/run-local.sh", "--mesh", "--debug", "--no-build"], cwd=ROOT, env=self.env,
+        self.proc = subprocess.Popen(["scripts/run-local.sh", "--mesh", "--debug", "--no-build", *extra], cwd=ROOT, env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.gateway = f"http://127.0.0.1:{self.ports['GATEWAY_PORT']}"
 
@@ -179,14 +179,28 @@ class Suite:
         path = os.path.join(self.state, "logs", "mesh", proxy + ".access.log")
         return open(path).read().splitlines() if os.path.exists(path) else []
 
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+    def processes(self):
+        """Processes still running whose command line names this suite's state directory (the proxies)."""
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
-                self.proc.wait(timeout=60)
+                if self.state in open(f"/proc/{pid}/cmdline").read():
+                    found.append(int(pid))
+            except OSError:
+                pass
+        return found
+
+    def stop(self):
+        """Ctrl-C as a terminal sends it (SIGINT to the script's process group); returns the exit status."""
+        status = None
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                status = self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
         self.log.close()
+        return status
 
 
 def login(gateway, user):
@@ -329,6 +343,29 @@ def lessons(suite, jason):
         delete(G + "route-reviews-test-v2.yaml")
     seen = pages(suite.gateway, 6)
     check("after every lesson is removed, reviews v1, v2 and v3 are back in turn", sorted(seen) == ["v1", "v1", "v2", "v2", "v3", "v3"], seen)
+
+
+def mysql_lesson(artifacts, binaries, zipkin):
+    """virtual-service-ratings-mysql.yaml on a mesh whose ratings is v2 on Debian's MariaDB (--with-mysql)."""
+    suite = Suite(artifacts, binaries, zipkin, extra=["--with-mysql"], name="mesh-run-local-mysql")
+    try:
+        if not suite.wait_ready():
+            check("--mesh --with-mysql starts MariaDB, ratings v2-mysql and the proxies", False, open(suite.log_path).read()[-1500:])
+            return
+        code, out = suite.mesh("apply", "k8s/lessons/virtual-service-ratings-mysql.yaml")
+
+        def stars():
+            status, _, html = request("GET", suite.gateway + "/productpage")
+            return status, html.count('glyphicon glyphicon-star"'), 'style="color:red"' in html
+
+        before = stars()
+        update = subprocess.run(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", str(suite.ports["MYSQL_PORT"]), "-u", "root",
+                                 "-ppassword", "test", "-e", "update ratings set rating=1 where reviewid=1;"], capture_output=True, text=True)
+        after = stars()
+        check(f"ratings-mysql: red stars from the database, {before[1]} filled, then {after[1]} after the update (5 + 4, 1 + 4)",
+              code == 0 and before == (200, 9, True) and update.returncode == 0 and after == (200, 5, True), (out, before, after, update.stderr))
+    finally:
+        suite.stop()
 
 
 def refusals(suite):
@@ -658,7 +695,11 @@ def main(argv):
             summary["load"] = load(suite, os.path.join(binary_dir, "loadgen"))[2]
             summary["memory"] = memory(suite)
     finally:
-        suite.stop()
+        status = suite.stop()
+    listening = [p for p in (suite.ports["GATEWAY_PORT"], suite.ports["DETAILS_PORT"]) if socket.socket().connect_ex(("127.0.0.1", p)) == 0]
+    check(f"Ctrl-C stops the suite (status {status}) and every proxy with it", status == 0 and not suite.processes() and not listening,
+          (status, suite.processes(), listening))
+    mysql_lesson(artifacts, binaries, f"127.0.0.1:{recorder.server_address[1]}")
     summary["sigterm"] = sigterm_under_load(suite, binary_dir, artifacts)[:2]
     silent_clients(binary_dir, artifacts)
     with open(os.path.join(artifacts, "mesh-summary.json"), "w") as f:
