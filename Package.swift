@@ -1,9 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Linux only: the server runs on epoll, eventfd and accept4 (through the CLinux shim), and reads /proc and cgroups.
 let package = Package(
     name: "mesh-samples",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "HTTPKit", targets: ["HTTPKit"]),
         .library(name: "MySQLKit", targets: ["MySQLKit"]),
@@ -16,7 +16,8 @@ let package = Package(
     ],
     dependencies: [],
     targets: [
-        .target(name: "HTTPKit"),
+        .target(name: "CLinux"),
+        .target(name: "HTTPKit", dependencies: ["CLinux"]),
         .target(name: "MySQLKit", dependencies: ["HTTPKit"]),
         .target(name: "Bookinfo", dependencies: ["HTTPKit"]),
         .executableTarget(name: "ProductPage", dependencies: ["HTTPKit", "Bookinfo"]),

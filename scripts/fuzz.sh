@@ -19,7 +19,38 @@ if [ "$target" != all ] && ! grep -qx "$target" <<<"$targets"; then
 fi
 [[ "$seconds" =~ ^[0-9]+$ ]] || fail "SECONDS must be a whole number, not '$seconds'"
 
-flags=(-O -wmo -parse-as-library -sanitize=fuzzer,address -enable-testing -I "$build" -L "$build" -swift-version 6)
+# The modules the targets import and those they depend on, in build order, read from Package.swift (swift package
+# describe): "swift NAME FILE…" (an executable without its @main file) or "c NAME INCLUDE FILE…".
+plan=$(swift package describe --type json 2>/dev/null | python3 -c '
+import json, os, re, sys
+targets = {t["name"]: t for t in json.load(sys.stdin)["targets"]}
+wanted = set()
+for name in os.listdir("Fuzz/Targets"):
+    wanted |= set(re.findall(r"^(?:@testable )?import (\w+)", open("Fuzz/Targets/" + name).read(), re.M))
+order = []
+def visit(name):
+    if name in targets and name not in order:
+        for dependency in targets[name].get("target_dependencies", []):
+            visit(dependency)
+        order.append(name)
+for name in sorted(wanted):
+    visit(name)
+for name in order:
+    target = targets[name]
+    files = [os.path.join(target["path"], f) for f in target["sources"]]
+    if all(f.endswith(".c") for f in files):
+        print("c", name, os.path.join(target["path"], "include"), *files)
+    else:
+        print("swift", name, *[f for f in files if "@main" not in open(f).read()])
+')
+[ -n "$plan" ] || fail "swift package describe did not list the modules"
+includes=() libraries=()
+while read -r kind name rest; do
+    [ "$kind" = c ] && includes+=(-I "${rest%% *}")
+    libraries=("-l$name" "${libraries[@]}")
+done <<<"$plan"
+
+flags=(-O -wmo -parse-as-library -sanitize=fuzzer,address -enable-testing -I "$build" -L "$build" "${includes[@]}" -swift-version 6)
 # A module as a static library, built again only when one of its sources is newer than it.
 module() {
     local name=$1; shift
@@ -31,21 +62,36 @@ module() {
         -emit-library -static -o "$lib" "${sources[@]}" 2>&1 | grep -E 'error' | head -20
     [ -f "$lib" ] && [ "${PIPESTATUS[0]}" -eq 0 ]
 }
-swift_files() { find "$1" -name '*.swift' ! -name "${2:-__none__}" | sort; }
+# A C module (a shim over system calls) as a static library.
+c_module() {
+    local name=$1 include=$2; shift 2
+    local lib="$build/lib$name.a" objects=()
+    if [ -f "$lib" ] && [ -z "$(find "$@" "$include" -newer "$lib" 2>/dev/null | head -1)" ]; then return 0; fi
+    say "   building $name"
+    for source in "$@"; do
+        objects+=("$build/$name-$(basename "$source" .c).o")
+        ${CC:-clang} -O2 -I "$include" -c "$source" -o "${objects[-1]}" || return 1
+    done
+    rm -f "$lib" && ar rcs "$lib" "${objects[@]}"
+}
 
 say "== building the fuzz targets in $build"
-module HTTPKit $(swift_files Sources/HTTPKit) || fail "HTTPKit did not build for fuzzing"
-module MySQLKit $(swift_files Sources/MySQLKit) || fail "MySQLKit did not build for fuzzing"
-module Bookinfo $(swift_files Sources/Bookinfo) || fail "Bookinfo did not build for fuzzing"
-module ProductPage $(swift_files Sources/ProductPage ProductPageMain.swift) || fail "ProductPage did not build for fuzzing"
-module StorageApp $(swift_files Sources/StorageApp StorageMain.swift) || fail "StorageApp did not build for fuzzing"
+while read -r kind name rest; do
+    if [ "$kind" = c ]; then
+        read -r -a files <<<"$rest"
+        c_module "$name" "${files[@]}" || fail "$name did not build for fuzzing"
+    else
+        # shellcheck disable=SC2086 # the file list is split on purpose
+        module "$name" $rest || fail "$name did not build for fuzzing"
+    fi
+done <<<"$plan"
 for t in $targets; do
     [ "$target" = all ] || [ "$target" = "$t" ] || continue
     binary="$build/fuzz-$t"
     if [ -x "$binary" ] && [ -z "$(find Fuzz/FuzzInput.swift "Fuzz/Targets/$t.swift" "$build"/*.a -newer "$binary" | head -1)" ]; then
         continue
     fi
-    swiftc "${flags[@]}" -lProductPage -lStorageApp -lBookinfo -lMySQLKit -lHTTPKit -module-name "fuzz_${t//-/_}" \
+    swiftc "${flags[@]}" "${libraries[@]}" -module-name "fuzz_${t//-/_}" \
         Fuzz/FuzzInput.swift "Fuzz/Targets/$t.swift" -o "$binary" 2>&1 | grep -E 'error' | head -20
     [ -x "$binary" ] || fail "fuzz target $t did not build"
 done

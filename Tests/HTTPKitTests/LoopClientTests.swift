@@ -165,12 +165,13 @@ private func describe(_ result: Result<ClientResponse, HTTPClientError>) -> Stri
     }
 
     @Test func aPooledConnectionTheUpstreamClosedIsRetriedOnce() throws {
-        let upstream = try TestServer(configure: { $0.idleTimeout = 0.2 }, router: echoRouter())
+        let peer = try ClosingPeer(closing: 1)
         let proxy = try TestServer(configure: { $0.eventLoops = 1 }, router: proxyRouter())
-        defer { proxy.stop(); upstream.stop() }
-        #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/a").bodyText == "200 a")
-        usleep(400_000)
-        #expect(try get(proxy, "/call?url=\(upstream.baseURL)/echo/b").bodyText == "200 b")
+        defer { proxy.stop(); peer.stop() }
+        #expect(try get(proxy, "/call?url=http://127.0.0.1:\(peer.port)/echo/a").bodyText == "200 a")
+        #expect(try get(proxy, "/call?url=http://127.0.0.1:\(peer.port)/echo/b").bodyText == "200 b")
+        #expect(
+            peer.connections == 2 && peer.requests == 3, "\(peer.connections) connections, \(peer.requests) requests")
     }
 
     @Test func anUpstreamThatClosesAfterEachAnswerStillWorks() throws {

@@ -30,7 +30,14 @@ extension FakeBackends {
         #expect(html.contains("<button id=\"sign-in-button\""))
         #expect(html.contains(#"<form method="post" action="login" name="login_form">"#))
         #expect(html.contains(#"name="passwd""#))
-        #expect(!html.contains("http://") || !html.contains("<script src="))
+        // Nothing is loaded from another host: no script file at all, every stylesheet and image from this one.
+        #expect(!html.contains("<script src="))
+        for attribute in ["src=\"", "<link rel=\"stylesheet\" href=\""] {
+            for part in html.components(separatedBy: attribute).dropFirst() {
+                #expect(!part.hasPrefix("http") && !part.hasPrefix("//"), "\(attribute)\(part.prefix(40))")
+            }
+        }
+        #expect(html.contains("<link rel=\"stylesheet\" href=\"static/bookinfo.css\">"))
     }
 
     @Test func failuresShowTheDocumentedTextsAndStill200() throws {

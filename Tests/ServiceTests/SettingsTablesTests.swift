@@ -1,3 +1,4 @@
+import Foundation
 @testable import Details
 import HTTPKit
 @testable import ProductPage
@@ -14,11 +15,43 @@ import Testing
     }
 
     @Test func everyServiceBuildsFromItsDefaults() throws {
-        _ = try DetailsApp.makeRouter(try context("details", DetailsApp.table))
-        _ = try ProductPageApp.makeRouter(try context("productpage", ProductPageApp.table))
-        _ = try RatingsApp.makeRouter(try context("ratings", RatingsApp.table))
-        _ = try ReviewsApp.makeRouter(try context("reviews", ReviewsApp.table))
-        _ = try StorageApp.makeRouter(try context("storage-app", StorageApp.table))
+        let routers = [
+            ("/details/0", try DetailsApp.makeRouter(try context("details", DetailsApp.table))),
+            ("/productpage", try ProductPageApp.makeRouter(try context("productpage", ProductPageApp.table))),
+            ("/ratings/0", try RatingsApp.makeRouter(try context("ratings", RatingsApp.table))),
+            ("/reviews/0", try ReviewsApp.makeRouter(try context("reviews", ReviewsApp.table))),
+            ("/storage/key", try StorageApp.makeRouter(try context("storage-app", StorageApp.table))),
+        ]
+        for (path, router) in routers {
+            #expect(router.routePattern(for: path) != nil, "no route for \(path)")
+
+        }
+    }
+
+    /// A name read with `settings.string("…")` (or int, bool, seconds, list…) that no table holds would stop the
+    /// process at start-up; this finds one in the sources without starting anything.
+    @Test func everyNameTheSourcesReadIsInATable() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources")
+        let tables =
+            ServerSettings.table + DetailsApp.table + ProductPageApp.table + RatingsApp.table
+            + ReviewsApp.table + StorageApp.table
+        let known = Set(tables.map(\.name))
+        var read: [String: String] = [:]
+        let files = FileManager.default.enumerator(atPath: root.path)?.compactMap { $0 as? String } ?? []
+        for file in files where file.hasSuffix(".swift") {
+            let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
+            for call in ["string", "int", "bool", "seconds", "list", "valueIfPresent", "serviceURL", "isDefaultSecret"]
+            {
+                for part in text.components(separatedBy: "settings.\(call)(\"").dropFirst() {
+                    let name = String(part.prefix { $0 != "\"" })
+                    read[call == "serviceURL" ? name + "_HOSTNAME" : name] = file
+                }
+            }
+        }
+        #expect(read.count >= 30, "found only \(read.count) reads: the scan no longer matches the code")
+        let unknown = read.filter { !known.contains($0.key) }
+        #expect(unknown.isEmpty, "read but in no table: \(unknown)")
     }
 
     @Test func typedSettingsCarryTheValues() throws {

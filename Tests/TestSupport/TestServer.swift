@@ -91,3 +91,61 @@ extension Array where Element == UInt8 {
         return false
     }
 }
+
+/// A keep-alive peer that answers each GET with the last part of its path, except that each of its first `closing`
+/// connections answers one request and then closes after reading the next, unanswered: a server whose idle timeout
+/// fires as the request arrives. It counts connections and requests.
+public final class ClosingPeer: @unchecked Sendable {
+    public let listener: Listener
+    public var port: Int { listener.port }
+    private let counts = Lock((connections: 0, requests: 0))
+    public var connections: Int { counts.withLock { $0.connections } }
+    public var requests: Int { counts.withLock { $0.requests } }
+
+    public init(closing: Int) throws {
+        listener = try Listener(host: "127.0.0.1", port: 0)
+        let listener = self.listener, counts = self.counts
+        startThread {
+            while let (socket, _) = try? listener.accept() {
+                let index = counts.withLock {
+                    $0.connections += 1
+                    return $0.connections
+                }
+                startThread {
+                    var pending: [UInt8] = []
+                    var answered = 0
+                    while let head = ClosingPeer.nextHead(socket, &pending) {
+                        counts.withLock { $0.requests += 1 }
+                        if index <= closing, answered == 1 { break }
+                        let target = head.split(separator: " ").dropFirst().first ?? "/"
+                        let word = target.split(separator: "/").last.map(String.init) ?? ""
+                        try? socket.send(
+                            Array("HTTP/1.1 200 OK\r\nContent-Length: \(word.utf8.count)\r\n\r\n\(word)".utf8))
+                        answered += 1
+                    }
+                    socket.close()
+                }
+            }
+        }
+    }
+
+    /// The next request head (a GET has no body), or nil when the peer closed or went silent for 5 s.
+    static func nextHead(_ socket: Socket, _ pending: inout [UInt8]) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        while true {
+            if let end = (0..<max(0, pending.count - 3)).first(where: {
+                pending[$0..<$0 + 4].elementsEqual(Array("\r\n\r\n".utf8))
+            }) {
+                let head = String(decoding: pending[..<end], as: UTF8.self)
+                pending.removeFirst(end + 4)
+                return head
+            }
+            let n =
+                (try? buffer.withUnsafeMutableBytes { try socket.receive(into: $0, until: .after(seconds: 5)) }) ?? 0
+            if n <= 0 { return nil }
+            pending.append(contentsOf: buffer[0..<n])
+        }
+    }
+
+    public func stop() { listener.shutdown() }
+}

@@ -1,3 +1,4 @@
+import CLinux
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -52,9 +53,9 @@ final class EventLoop: @unchecked Sendable {
     func reserveEviction() { evictions.add(1, ordering: .relaxed) }
 
     func run() {
-        var events = [UInt8](repeating: 0, count: 256 * 16)
+        var events = [epoll_event](repeating: epoll_event(), count: Epoll.batch)
         while true {
-            events.withUnsafeMutableBytes { buffer in
+            events.withUnsafeMutableBufferPointer { buffer in
                 epoll.wait(
                     into: buffer, timeoutMilliseconds: client.waitMilliseconds(limit: 100, now: monotonicNanos())
                 ) { token, flags in

@@ -1,3 +1,4 @@
+import CLinux
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -61,7 +62,7 @@ public final class Listener: Sendable {
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let fd = withUnsafeMutablePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    acceptWithFlags(socket.fd, $0, &length, flags)
+                    CLinux_accept4(socket.fd, $0, &length, flags)
                 }
             }
             if fd >= 0 {
@@ -93,8 +94,3 @@ public final class Listener: Sendable {
         socket.shutdown()
     }
 }
-
-@_silgen_name("accept4")
-private func acceptWithFlags(
-    _ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?, _ flags: Int32
-) -> Int32

@@ -1,3 +1,4 @@
+import CLinux
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -117,19 +118,11 @@ public func startThread(stackSize: Int = 512 * 1024, _ body: @escaping @Sendable
     return true
 }
 
-// Glibc's module map leaves sched_getaffinity out (it needs _GNU_SOURCE); this is its ABI.
-@_silgen_name("sched_getaffinity") private func sys_sched_getaffinity(
-    _ pid: Int32, _ size: Int, _ mask: UnsafeMutablePointer<UInt8>
-) -> Int32
-
 /// The CPUs this process may run on: its affinity mask, capped by a cgroup v2 CPU quota (a container's limit).
 func availableCPUs() -> Int {
     var cpus = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-    var mask = [UInt8](repeating: 0, count: 128)
-    if sys_sched_getaffinity(0, mask.count, &mask) == 0 {
-        let count = mask.reduce(0) { $0 + $1.nonzeroBitCount }
-        if count > 0 { cpus = min(cpus, count) }
-    }
+    let count = Int(CLinux_affinityCPUCount())
+    if count > 0 { cpus = min(cpus, count) }
     // "max 100000" (no limit) or "150000 100000": a quota of 1.5 CPUs counts as 2.
     let fields = readSmallFile("/sys/fs/cgroup/cpu.max").split(separator: " ")
     if fields.count == 2, let quota = Int(fields[0]), let period = Int(fields[1].filter { $0 != "\n" }), quota > 0,
