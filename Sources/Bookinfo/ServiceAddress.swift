@@ -1,12 +1,10 @@
 import HTTPKit
 
 extension Settings {
-    /// Bookinfo's convention for a backend's address:
-    /// `http://{<NAME>_HOSTNAME}{.SERVICES_DOMAIN}:{<NAME>_SERVICE_PORT}`.
-    public func serviceURL(_ name: String) -> String {
-        let domain = string("SERVICES_DOMAIN")
-        return
-            "http://\(string("\(name)_HOSTNAME"))\(domain.isEmpty ? "" : "." + domain)"
-            + ":\(string("\(name)_SERVICE_PORT"))"
+    /// Bookinfo's convention for a backend's address: `http://{host}{.domain}:{port}`, where the three settings are
+    /// `<NAME>_HOSTNAME`, `SERVICES_DOMAIN` and `<NAME>_SERVICE_PORT`.
+    public func serviceURL(host: Setting, domain: Setting, port: Setting) -> String {
+        let suffix = string(domain)
+        return "http://\(string(host))\(suffix.isEmpty ? "" : "." + suffix):\(string(port))"
     }
 }

@@ -3,21 +3,28 @@ import HTTPKit
 /// The details service: the book's details, from constants or from a Google Books-shaped API.
 enum DetailsApp {
     static let table: [Setting] = [
-        Setting(
-            "SERVICE_VERSION", "v1", "Version label shown in logs; v2 is the external book service's image",
-            .oneOf(["v1", "v2"])),
-        Setting(
-            "ENABLE_EXTERNAL_BOOK_SERVICE", "false", "Fetch the book from the external book service (details v2)",
-            .boolean),
-        Setting(
-            "DO_NOT_ENCRYPT", "false",
-            "Call the book service over plain HTTP and let the mesh originate TLS; required with the external service",
-            .boolean),
-        Setting(
-            "BOOK_SERVICE_HOST", "www.googleapis.com", "Host of the Google Books API (or a local stand-in)", .required),
-        Setting("BOOK_SERVICE_PORT", "80", "Port of the book service", .port),
-        Setting("BOOK_SERVICE_TIMEOUT", "5s", "Deadline of a book service call", .duration),
+        serviceVersion,
+        enableExternalBookService,
+        doNotEncrypt,
+        bookServiceHost,
+        bookServicePort,
+        bookServiceTimeout,
     ]
+
+    static let serviceVersion = Setting(
+        "SERVICE_VERSION", "v1", "Version label shown in logs; v2 is the external book service's image",
+        .oneOf(["v1", "v2"]))
+    static let enableExternalBookService = Setting(
+        "ENABLE_EXTERNAL_BOOK_SERVICE", "false", "Fetch the book from the external book service (details v2)",
+        .boolean)
+    static let doNotEncrypt = Setting(
+        "DO_NOT_ENCRYPT", "false",
+        "Call the book service over plain HTTP and let the mesh originate TLS; required with the external service",
+        .boolean)
+    static let bookServiceHost = Setting(
+        "BOOK_SERVICE_HOST", "www.googleapis.com", "Host of the Google Books API (or a local stand-in)", .required)
+    static let bookServicePort = Setting("BOOK_SERVICE_PORT", "80", "Port of the book service", .port)
+    static let bookServiceTimeout = Setting("BOOK_SERVICE_TIMEOUT", "5s", "Deadline of a book service call", .duration)
 
     static let definition = ServiceRunner.Definition(
         name: "details", summary: "bookinfo details service", table: table, build: makeRouter
@@ -28,7 +35,7 @@ enum DetailsApp {
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = try DetailsSettings(context.settings)
         let external = try settings.bookServiceURL.map {
-            try context.upstream("books", baseURL: $0, setting: "BOOK_SERVICE_HOST")
+            try context.upstream("books", baseURL: $0, setting: DetailsApp.bookServiceHost.name)
         }
         let timeout = settings.bookServiceTimeout
         var router = Router()

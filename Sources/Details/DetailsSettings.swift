@@ -7,19 +7,20 @@ struct DetailsSettings: Sendable {
     var bookServiceTimeout: Double
 
     init(_ settings: Settings) throws {
-        bookServiceTimeout = settings.seconds("BOOK_SERVICE_TIMEOUT")
-        guard settings.bool("ENABLE_EXTERNAL_BOOK_SERVICE") else {
+        bookServiceTimeout = settings.seconds(DetailsApp.bookServiceTimeout)
+        guard settings.bool(DetailsApp.enableExternalBookService) else {
             bookServiceURL = nil
             return
         }
-        guard settings.bool("DO_NOT_ENCRYPT") else {
+        guard settings.bool(DetailsApp.doNotEncrypt) else {
             throw SettingError(
-                variable: "DO_NOT_ENCRYPT",
+                variable: DetailsApp.doNotEncrypt.name,
                 message:
                     "must be true when ENABLE_EXTERNAL_BOOK_SERVICE is true: this image speaks plain HTTP and "
                     + "leaves TLS to the mesh, as in Istio's egress TLS origination lesson"
             )
         }
-        bookServiceURL = "http://\(settings.string("BOOK_SERVICE_HOST")):\(settings.string("BOOK_SERVICE_PORT"))"
+        bookServiceURL =
+            "http://\(settings.string(DetailsApp.bookServiceHost)):\(settings.string(DetailsApp.bookServicePort))"
     }
 }

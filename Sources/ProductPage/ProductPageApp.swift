@@ -4,28 +4,44 @@ import HTTPKit
 /// The product page: the HTML page, sign-in, and the JSON API over details, reviews and ratings.
 enum ProductPageApp {
     static let table: [Setting] = [
-        Setting(
-            "SERVICE_VERSION", "v1", "Version label shown in the footer and logs; v-flooding is the flooding image's",
-            .oneOf(["v1", "v-flooding"])),
-        Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to every backend host name"),
-        Setting("DETAILS_HOSTNAME", "details", "Host of the details service", .required),
-        Setting("DETAILS_SERVICE_PORT", "9080", "Port of the details service", .port),
-        Setting("REVIEWS_HOSTNAME", "reviews", "Host of the reviews service", .required),
-        Setting("REVIEWS_SERVICE_PORT", "9080", "Port of the reviews service", .port),
-        Setting(
-            "REVIEWS_ENDPOINTS", "",
-            "Comma-separated host:port list used in turn instead of the reviews host (local runs without a mesh)"),
-        Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required),
-        Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port),
-        Setting(
-            "FLOOD_FACTOR", "0", "Extra reviews calls per page view (the flooding image sets 100)", .integer(0...1000)),
-        Setting("BACKEND_TIMEOUT", "3s", "Deadline of each backend call", .duration),
-        Setting("REVIEWS_ATTEMPTS", "2", "Tries of the reviews call (the original retries once)", .integer(1...10)),
-        Setting(
-            "SESSION_SECRET", "bookinfo-swift-default-session-secret",
-            "Key signing the session cookie; set the same random secret on every replica", .required, secret: true),
-        Setting("HOSTNAME", "localhost", "Pod name shown in the footer"),
+        serviceVersion,
+        servicesDomain,
+        detailsHostname,
+        detailsServicePort,
+        reviewsHostname,
+        reviewsServicePort,
+        reviewsEndpoints,
+        ratingsHostname,
+        ratingsServicePort,
+        floodFactor,
+        backendTimeout,
+        reviewsAttempts,
+        sessionSecret,
+        hostname,
     ]
+
+    static let serviceVersion = Setting(
+        "SERVICE_VERSION", "v1", "Version label shown in the footer and logs; v-flooding is the flooding image's",
+        .oneOf(["v1", "v-flooding"]))
+    static let servicesDomain = Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to every backend host name")
+    static let detailsHostname = Setting("DETAILS_HOSTNAME", "details", "Host of the details service", .required)
+    static let detailsServicePort = Setting("DETAILS_SERVICE_PORT", "9080", "Port of the details service", .port)
+    static let reviewsHostname = Setting("REVIEWS_HOSTNAME", "reviews", "Host of the reviews service", .required)
+    static let reviewsServicePort = Setting("REVIEWS_SERVICE_PORT", "9080", "Port of the reviews service", .port)
+    static let reviewsEndpoints = Setting(
+        "REVIEWS_ENDPOINTS", "",
+        "Comma-separated host:port list used in turn instead of the reviews host (local runs without a mesh)")
+    static let ratingsHostname = Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required)
+    static let ratingsServicePort = Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port)
+    static let floodFactor = Setting(
+        "FLOOD_FACTOR", "0", "Extra reviews calls per page view (the flooding image sets 100)", .integer(0...1000))
+    static let backendTimeout = Setting("BACKEND_TIMEOUT", "3s", "Deadline of each backend call", .duration)
+    static let reviewsAttempts = Setting(
+        "REVIEWS_ATTEMPTS", "2", "Tries of the reviews call (the original retries once)", .integer(1...10))
+    static let sessionSecret = Setting(
+        "SESSION_SECRET", "bookinfo-swift-default-session-secret",
+        "Key signing the session cookie; set the same random secret on every replica", .required, secret: true)
+    static let hostname = Setting("HOSTNAME", "localhost", "Pod name shown in the footer")
 
     static let definition = ServiceRunner.Definition(
         name: "productpage", summary: "bookinfo product page", table: table, build: makeRouter
@@ -34,11 +50,13 @@ enum ProductPageApp {
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = ProductPageSettings(context.settings)
         let backends = Backends(
-            details: try context.upstream("details", baseURL: settings.detailsURL, setting: "DETAILS_HOSTNAME"),
+            details: try context.upstream(
+                "details", baseURL: settings.detailsURL, setting: ProductPageApp.detailsHostname.name),
             reviews: try settings.reviewsURLs.map {
                 try context.upstream("reviews", baseURL: $0, setting: settings.reviewsSetting)
             },
-            ratings: try context.upstream("ratings", baseURL: settings.ratingsURL, setting: "RATINGS_HOSTNAME"),
+            ratings: try context.upstream(
+                "ratings", baseURL: settings.ratingsURL, setting: ProductPageApp.ratingsHostname.name),
             timeout: settings.backendTimeout, reviewsAttempts: settings.reviewsAttempts,
             results: context.metrics.counter(
                 "request_result_total", "Backend calls by destination and result",

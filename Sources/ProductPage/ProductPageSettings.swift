@@ -22,17 +22,28 @@ struct ProductPageSettings: Sendable {
     static let manifestPlaceholderSecret = "change-me-bookinfo-session-secret"
 
     init(_ settings: Settings) {
-        version = settings.string("SERVICE_VERSION")
-        podName = settings.string("HOSTNAME")
-        detailsURL = settings.serviceURL("DETAILS")
-        ratingsURL = settings.serviceURL("RATINGS")
-        let endpoints = settings.list("REVIEWS_ENDPOINTS")
-        reviewsURLs = endpoints.isEmpty ? [settings.serviceURL("REVIEWS")] : endpoints.map { "http://\($0)" }
-        reviewsSetting = endpoints.isEmpty ? "REVIEWS_HOSTNAME" : "REVIEWS_ENDPOINTS"
-        backendTimeout = settings.seconds("BACKEND_TIMEOUT")
-        reviewsAttempts = settings.int("REVIEWS_ATTEMPTS")
-        floodFactor = settings.int("FLOOD_FACTOR")
-        sessionSecret = Array(settings.string("SESSION_SECRET").utf8)
-        secretIsPublished = settings.isDefaultSecret("SESSION_SECRET", placeholder: Self.manifestPlaceholderSecret)
+        version = settings.string(ProductPageApp.serviceVersion)
+        podName = settings.string(ProductPageApp.hostname)
+        detailsURL = settings.serviceURL(
+            host: ProductPageApp.detailsHostname, domain: ProductPageApp.servicesDomain,
+            port: ProductPageApp.detailsServicePort)
+        ratingsURL = settings.serviceURL(
+            host: ProductPageApp.ratingsHostname, domain: ProductPageApp.servicesDomain,
+            port: ProductPageApp.ratingsServicePort)
+        let endpoints = settings.list(ProductPageApp.reviewsEndpoints)
+        reviewsURLs =
+            endpoints.isEmpty
+            ? [
+                settings.serviceURL(
+                    host: ProductPageApp.reviewsHostname, domain: ProductPageApp.servicesDomain,
+                    port: ProductPageApp.reviewsServicePort)
+            ] : endpoints.map { "http://\($0)" }
+        reviewsSetting = endpoints.isEmpty ? ProductPageApp.reviewsHostname.name : ProductPageApp.reviewsEndpoints.name
+        backendTimeout = settings.seconds(ProductPageApp.backendTimeout)
+        reviewsAttempts = settings.int(ProductPageApp.reviewsAttempts)
+        floodFactor = settings.int(ProductPageApp.floodFactor)
+        sessionSecret = Array(settings.string(ProductPageApp.sessionSecret).utf8)
+        secretIsPublished = settings.isDefaultSecret(
+            ProductPageApp.sessionSecret, placeholder: Self.manifestPlaceholderSecret)
     }
 }

@@ -6,36 +6,55 @@ import HTTPKit
 /// The ratings service: two reviewers' stars per product, posted ratings kept in memory, and fault modes.
 enum RatingsApp {
     static let table: [Setting] = [
-        Setting(
-            "SERVICE_VERSION", "v1",
-            "v1, v2 (ratings from MySQL, with DB_TYPE=mysql), or a fault mode: v-faulty, v-delayed, v-unavailable, v-unhealthy",
-            .oneOf(FaultMode.versions)),
-        Setting("DB_TYPE", "", "Database of v2: mysql (the original's other choice, MongoDB, is not supported)"),
-        Setting("MYSQL_DB_HOST", "mysqldb", "MySQL or MariaDB host of v2"),
-        Setting("MYSQL_DB_PORT", "3306", "Its port", .port),
-        Setting("MYSQL_DB_USER", "root", "User v2 logs in as (mysql_native_password)"),
-        Setting("MYSQL_DB_PASSWORD", "", "That user's password", secret: true),
-        Setting("MYSQL_DB_NAME", "test", "Database holding the ratings table"),
-        Setting(
-            "MYSQL_DB_TIMEOUT", "1s", "Deadline of v2's database work per request: a free connection, login, query",
-            .duration),
-        Setting("MYSQL_POOL_SIZE", "4", "Most connections v2 keeps open to the database", .integer(1...64)),
-        Setting(
-            "FAULT_PROBABILITY", "0.5", "Share of requests v-faulty fails and v-delayed delays (0 to 1)",
-            .decimal(0...1)),
-        Setting("FAULT_DELAY", "7s", "How long v-delayed waits", .duration),
-        Setting(
-            "UNAVAILABLE_PERIOD", "60s", "v-unavailable switches between available and not every period", .duration),
-        Setting("UNHEALTHY_PERIOD", "15m", "v-unhealthy switches between healthy and not every period", .duration),
-        Setting(
-            "RAND_SEE"
-                + "D", "", "Seed of the fault random source; empty: from the clock", .optional(.integer(0...Int.max))),
-        Setting(
-            "RATINGS_STORE_MAX", "1000", "Product ids whose posted ratings are kept; more are refused with 507",
-            .integer(0...1_000_000)),
-        Setting(
-            "RATINGS_MAX_ENTRY_BYTES", "4096", "Largest posted ratings body; larger is 413", .integer(2...1_048_576)),
+        serviceVersion,
+        dbType,
+        mysqlDbHost,
+        mysqlDbPort,
+        mysqlDbUser,
+        mysqlDbPassword,
+        mysqlDbName,
+        mysqlDbTimeout,
+        mysqlPoolSize,
+        faultProbability,
+        faultDelay,
+        unavailablePeriod,
+        unhealthyPeriod,
+        randSeed,
+        ratingsStoreMax,
+        ratingsMaxEntryBytes,
     ]
+
+    static let serviceVersion = Setting(
+        "SERVICE_VERSION", "v1",
+        "v1, v2 (ratings from MySQL, with DB_TYPE=mysql), or a fault mode: v-faulty, v-delayed, v-unavailable, v-unhealthy",
+        .oneOf(FaultMode.versions))
+    static let dbType = Setting(
+        "DB_TYPE", "", "Database of v2: mysql (the original's other choice, MongoDB, is not supported)")
+    static let mysqlDbHost = Setting("MYSQL_DB_HOST", "mysqldb", "MySQL or MariaDB host of v2")
+    static let mysqlDbPort = Setting("MYSQL_DB_PORT", "3306", "Its port", .port)
+    static let mysqlDbUser = Setting("MYSQL_DB_USER", "root", "User v2 logs in as (mysql_native_password)")
+    static let mysqlDbPassword = Setting("MYSQL_DB_PASSWORD", "", "That user's password", secret: true)
+    static let mysqlDbName = Setting("MYSQL_DB_NAME", "test", "Database holding the ratings table")
+    static let mysqlDbTimeout = Setting(
+        "MYSQL_DB_TIMEOUT", "1s", "Deadline of v2's database work per request: a free connection, login, query",
+        .duration)
+    static let mysqlPoolSize = Setting(
+        "MYSQL_POOL_SIZE", "4", "Most connections v2 keeps open to the database", .integer(1...64))
+    static let faultProbability = Setting(
+        "FAULT_PROBABILITY", "0.5", "Share of requests v-faulty fails and v-delayed delays (0 to 1)",
+        .decimal(0...1))
+    static let faultDelay = Setting("FAULT_DELAY", "7s", "How long v-delayed waits", .duration)
+    static let unavailablePeriod = Setting(
+        "UNAVAILABLE_PERIOD", "60s", "v-unavailable switches between available and not every period", .duration)
+    static let unhealthyPeriod = Setting(
+        "UNHEALTHY_PERIOD", "15m", "v-unhealthy switches between healthy and not every period", .duration)
+    static let randSeed = Setting(
+        "RAND_SEED", "", "Seed of the fault random source; empty: from the clock", .optional(.integer(0...Int.max)))
+    static let ratingsStoreMax = Setting(
+        "RATINGS_STORE_MAX", "1000", "Product ids whose posted ratings are kept; more are refused with 507",
+        .integer(0...1_000_000))
+    static let ratingsMaxEntryBytes = Setting(
+        "RATINGS_MAX_ENTRY_BYTES", "4096", "Largest posted ratings body; larger is 413", .integer(2...1_048_576))
 
     static let definition = ServiceRunner.Definition(
         name: "ratings", summary: "bookinfo ratings service", table: table, build: makeRouter

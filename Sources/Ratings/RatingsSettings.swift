@@ -18,30 +18,30 @@ struct RatingsSettings: Sendable {
     var poolSize: Int
 
     init(_ settings: Settings) throws {
-        let version = settings.string("SERVICE_VERSION")
+        let version = settings.string(RatingsApp.serviceVersion)
         mode = FaultMode(serviceVersion: version)
-        faultProbability = settings.number("FAULT_PROBABILITY")
-        faultDelay = settings.seconds("FAULT_DELAY")
-        unavailablePeriod = settings.seconds("UNAVAILABLE_PERIOD")
-        unhealthyPeriod = settings.seconds("UNHEALTHY_PERIOD")
-        seed = UInt64(settings.string("RAND_SEED"))
-        storeMax = settings.int("RATINGS_STORE_MAX")
-        maxEntryBytes = settings.int("RATINGS_MAX_ENTRY_BYTES")
-        databaseTimeout = settings.seconds("MYSQL_DB_TIMEOUT")
-        poolSize = settings.int("MYSQL_POOL_SIZE")
-        let type = settings.string("DB_TYPE")
+        faultProbability = settings.number(RatingsApp.faultProbability)
+        faultDelay = settings.seconds(RatingsApp.faultDelay)
+        unavailablePeriod = settings.seconds(RatingsApp.unavailablePeriod)
+        unhealthyPeriod = settings.seconds(RatingsApp.unhealthyPeriod)
+        seed = UInt64(settings.string(RatingsApp.randSeed))
+        storeMax = settings.int(RatingsApp.ratingsStoreMax)
+        maxEntryBytes = settings.int(RatingsApp.ratingsMaxEntryBytes)
+        databaseTimeout = settings.seconds(RatingsApp.mysqlDbTimeout)
+        poolSize = settings.int(RatingsApp.mysqlPoolSize)
+        let type = settings.string(RatingsApp.dbType)
         guard version == "v2" else { return }
         guard type == "mysql" else {
             throw SettingError(
-                variable: "DB_TYPE",
+                variable: RatingsApp.dbType.name,
                 message: "must be mysql for SERVICE_VERSION=v2 (got \"\(type)\"): v2 without it reads MongoDB in the "
                     + "original, which this image does not speak; set DB_TYPE=mysql and MYSQL_DB_HOST, MYSQL_DB_PORT, "
                     + "MYSQL_DB_USER and MYSQL_DB_PASSWORD")
         }
         var database = MySQLConfiguration(
-            host: settings.string("MYSQL_DB_HOST"), port: settings.int("MYSQL_DB_PORT"),
-            user: settings.string("MYSQL_DB_USER"), password: settings.string("MYSQL_DB_PASSWORD"),
-            database: settings.string("MYSQL_DB_NAME"))
+            host: settings.string(RatingsApp.mysqlDbHost), port: settings.int(RatingsApp.mysqlDbPort),
+            user: settings.string(RatingsApp.mysqlDbUser), password: settings.string(RatingsApp.mysqlDbPassword),
+            database: settings.string(RatingsApp.mysqlDbName))
         database.maxRows = 1000
         self.database = database
     }

@@ -4,22 +4,33 @@ import HTTPKit
 /// The reviews service: two reviews of the book, with stars from ratings in v2 and v3.
 enum ReviewsApp {
     static let table: [Setting] = [
-        Setting(
-            "SERVICE_VERSION", "v1", "v1 (no ratings), v2 (black stars), v3 (red stars); a preset for the two below",
-            .oneOf(["v1", "v2", "v3"])),
-        Setting("ENABLE_RATINGS", "", "Call ratings and show stars; empty: from SERVICE_VERSION", .optional(.boolean)),
-        Setting(
-            "STAR_COLOR", "", "Colour of the stars; empty: from SERVICE_VERSION (black, red for v3)",
-            .optional(.oneOf(ReviewsSettings.starColors))),
-        Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to the ratings host name"),
-        Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required),
-        Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port),
-        Setting(
-            "RATINGS_TIMEOUT", "", "Deadline of a ratings call; empty: 10s for black stars, 2.5s otherwise",
-            .optional(.duration)),
-        Setting("HOSTNAME", "null", "Pod name shown as podname"),
-        Setting("CLUSTER_NAME", "null", "Cluster name shown as clustername"),
+        serviceVersion,
+        enableRatings,
+        starColor,
+        servicesDomain,
+        ratingsHostname,
+        ratingsServicePort,
+        ratingsTimeout,
+        hostname,
+        clusterName,
     ]
+
+    static let serviceVersion = Setting(
+        "SERVICE_VERSION", "v1", "v1 (no ratings), v2 (black stars), v3 (red stars); a preset for the two below",
+        .oneOf(["v1", "v2", "v3"]))
+    static let enableRatings = Setting(
+        "ENABLE_RATINGS", "", "Call ratings and show stars; empty: from SERVICE_VERSION", .optional(.boolean))
+    static let starColor = Setting(
+        "STAR_COLOR", "", "Colour of the stars; empty: from SERVICE_VERSION (black, red for v3)",
+        .optional(.oneOf(ReviewsSettings.starColors)))
+    static let servicesDomain = Setting("SERVICES_DOMAIN", "", "Appended as .DOMAIN to the ratings host name")
+    static let ratingsHostname = Setting("RATINGS_HOSTNAME", "ratings", "Host of the ratings service", .required)
+    static let ratingsServicePort = Setting("RATINGS_SERVICE_PORT", "9080", "Port of the ratings service", .port)
+    static let ratingsTimeout = Setting(
+        "RATINGS_TIMEOUT", "", "Deadline of a ratings call; empty: 10s for black stars, 2.5s otherwise",
+        .optional(.duration))
+    static let hostname = Setting("HOSTNAME", "null", "Pod name shown as podname")
+    static let clusterName = Setting("CLUSTER_NAME", "null", "Cluster name shown as clustername")
 
     static let definition = ServiceRunner.Definition(
         name: "reviews", summary: "bookinfo reviews service", table: table, build: makeRouter
@@ -27,7 +38,8 @@ enum ReviewsApp {
 
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = ReviewsSettings(context.settings)
-        let ratings = try context.upstream("ratings", baseURL: settings.ratingsURL, setting: "RATINGS_HOSTNAME")
+        let ratings = try context.upstream(
+            "ratings", baseURL: settings.ratingsURL, setting: ReviewsApp.ratingsHostname.name)
         let logger = context.logger
         var router = Router()
         router.get("/health", execution: .inline) { _ in .json(#"{"status": "Reviews is healthy"}"#) }

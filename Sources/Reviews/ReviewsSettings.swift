@@ -16,20 +16,22 @@ struct ReviewsSettings: Equatable {
     /// `ENABLE_RATINGS` and `STAR_COLOR` win; when unset they follow the `SERVICE_VERSION` preset of the
     /// original images (v2: true/black, v3: true/red, otherwise false/black).
     init(_ settings: Settings) {
-        let version = settings.string("SERVICE_VERSION")
+        let version = settings.string(ReviewsApp.serviceVersion)
         let presetEnabled = version == "v2" || version == "v3"
         let presetColor = version == "v3" ? "red" : "black"
-        ratingsEnabled = settings.string("ENABLE_RATINGS").isEmpty ? presetEnabled : settings.bool("ENABLE_RATINGS")
-        let color = settings.string("STAR_COLOR")
+        ratingsEnabled =
+            settings.string(ReviewsApp.enableRatings).isEmpty ? presetEnabled : settings.bool(ReviewsApp.enableRatings)
+        let color = settings.string(ReviewsApp.starColor)
         starColor = color.isEmpty ? presetColor : color
-        ratingsURL = settings.serviceURL("RATINGS")
-        let timeout = settings.string("RATINGS_TIMEOUT")
+        ratingsURL = settings.serviceURL(
+            host: ReviewsApp.ratingsHostname, domain: ReviewsApp.servicesDomain, port: ReviewsApp.ratingsServicePort)
+        let timeout = settings.string(ReviewsApp.ratingsTimeout)
         if timeout.isEmpty {
             ratingsTimeout = starColor == "black" ? 10 : 2.5
         } else {
-            ratingsTimeout = settings.seconds("RATINGS_TIMEOUT")
+            ratingsTimeout = settings.seconds(ReviewsApp.ratingsTimeout)
         }
-        podName = settings.string("HOSTNAME")
-        clusterName = settings.string("CLUSTER_NAME")
+        podName = settings.string(ReviewsApp.hostname)
+        clusterName = settings.string(ReviewsApp.clusterName)
     }
 }

@@ -3,25 +3,35 @@ import HTTPKit
 /// The storage app of the "Istio is not just for microservices" demo: keys stored in etcd through HTTP.
 enum StorageApp {
     static let table: [Setting] = [
-        ServerSettings.override(
-            "HTTP_SERVER_EVENT_LOOPS", "1", "Event-loop threads; 1 here, as etcd, not this hop, bounds the throughput"),
-        ServerSettings.override(
-            "HTTP_SERVER_SCHEDULING", "batch",
-            "Linux scheduling policy of the server's threads: normal or batch; batch here, as this hop shares its "
-                + "cores with etcd"
-        ),
-        Setting(
-            "ETCD_ENDPOINTS", "http://etcd-service:2379", "Comma-separated etcd client URLs, tried in turn", .required),
-        Setting(
-            "ETCD_API", "v3", "etcd API: v3 (JSON gateway, etcd 3.4+) or v2 (keys API, needs --enable-v2)",
-            .oneOf(["v3", "v2"])),
-        Setting(
-            "ETCD_TIMEOUT", "5s",
-            "Total time for one etcd operation, retries and failover included (long enough for an election); then 503",
-            .duration),
-        Setting("STORAGE_MAX_KEY_BYTES", "256", "Longest key", .integer(1...4096)),
-        Setting("STORAGE_MAX_VALUE_BYTES", "65536", "Longest value; longer is 413", .integer(0...1_048_576)),
+        httpServerEventLoops,
+        httpServerScheduling,
+        etcdEndpoints,
+        etcdApi,
+        etcdTimeout,
+        storageMaxKeyBytes,
+        storageMaxValueBytes,
     ]
+
+    static let httpServerEventLoops = ServerSettings.override(
+        ServerSettings.httpServerEventLoops, "1",
+        "Event-loop threads; 1 here, as etcd, not this hop, bounds the throughput")
+    static let httpServerScheduling = ServerSettings.override(
+        ServerSettings.httpServerScheduling, "batch",
+        "Linux scheduling policy of the server's threads: normal or batch; batch here, as this hop shares its "
+            + "cores with etcd"
+    )
+    static let etcdEndpoints = Setting(
+        "ETCD_ENDPOINTS", "http://etcd-service:2379", "Comma-separated etcd client URLs, tried in turn", .required)
+    static let etcdApi = Setting(
+        "ETCD_API", "v3", "etcd API: v3 (JSON gateway, etcd 3.4+) or v2 (keys API, needs --enable-v2)",
+        .oneOf(["v3", "v2"]))
+    static let etcdTimeout = Setting(
+        "ETCD_TIMEOUT", "5s",
+        "Total time for one etcd operation, retries and failover included (long enough for an election); then 503",
+        .duration)
+    static let storageMaxKeyBytes = Setting("STORAGE_MAX_KEY_BYTES", "256", "Longest key", .integer(1...4096))
+    static let storageMaxValueBytes = Setting(
+        "STORAGE_MAX_VALUE_BYTES", "65536", "Longest value; longer is 413", .integer(0...1_048_576))
 
     static let definition = ServiceRunner.Definition(
         name: "storage-app", summary: "etcd-backed key store of the storage demo", table: table, build: makeRouter
@@ -32,7 +42,9 @@ enum StorageApp {
     static func makeRouter(_ context: ServiceContext) throws -> Router {
         let settings = try StorageSettings(context.settings)
         let endpoints = EtcdEndpoints(
-            try settings.endpointURLs.map { try context.upstream("etcd", baseURL: $0, setting: "ETCD_ENDPOINTS") },
+            try settings.endpointURLs.map {
+                try context.upstream("etcd", baseURL: $0, setting: StorageApp.etcdEndpoints.name)
+            },
             totalTimeout: settings.timeout)
         let store: EtcdStore =
             settings.api == "v2" ? EtcdV2Store(endpoints: endpoints) : EtcdV3Store(endpoints: endpoints)

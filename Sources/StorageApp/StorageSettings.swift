@@ -9,13 +9,14 @@ struct StorageSettings: Sendable {
     var limits: StorageApp.KeyLimits
 
     init(_ settings: Settings) throws {
-        endpointURLs = settings.list("ETCD_ENDPOINTS")
+        endpointURLs = settings.list(StorageApp.etcdEndpoints)
         guard !endpointURLs.isEmpty else {
-            throw SettingError(variable: "ETCD_ENDPOINTS", message: "must name at least one URL")
+            throw SettingError(variable: StorageApp.etcdEndpoints.name, message: "must name at least one URL")
         }
-        api = settings.string("ETCD_API")
-        timeout = max(0.1, settings.seconds("ETCD_TIMEOUT"))
+        api = settings.string(StorageApp.etcdApi)
+        timeout = max(0.1, settings.seconds(StorageApp.etcdTimeout))
         limits = StorageApp.KeyLimits(
-            maxKey: settings.int("STORAGE_MAX_KEY_BYTES"), maxValue: settings.int("STORAGE_MAX_VALUE_BYTES"))
+            maxKey: settings.int(StorageApp.storageMaxKeyBytes), maxValue: settings.int(StorageApp.storageMaxValueBytes)
+        )
     }
 }

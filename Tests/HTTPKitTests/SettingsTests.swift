@@ -112,3 +112,14 @@ import Testing
         }
     }
 }
+
+/// The ad hoc tables of these tests are read by name; a service reads its settings by their declarations.
+extension Settings {
+    fileprivate func string(_ name: String) -> String { string(Setting(name, "", "")) }
+    fileprivate func int(_ name: String) -> Int { int(Setting(name, "", "")) }
+    fileprivate func bool(_ name: String) -> Bool { bool(Setting(name, "", "")) }
+    fileprivate func seconds(_ name: String) -> Double { seconds(Setting(name, "", "")) }
+    fileprivate func isDefaultSecret(_ name: String, placeholder: String? = nil) -> Bool {
+        isDefaultSecret(Setting(name, "", ""), placeholder: placeholder)
+    }
+}

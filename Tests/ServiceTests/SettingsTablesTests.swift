@@ -1,4 +1,3 @@
-import Foundation
 @testable import Details
 import HTTPKit
 @testable import ProductPage
@@ -7,8 +6,8 @@ import HTTPKit
 @testable import StorageApp
 import Testing
 
-/// Every service reads its typed settings from its own table only: a name missing from the table would stop the
-/// process here, at start-up, rather than read as an empty string later.
+/// Every service builds from its defaults and reads its typed settings by their declarations, so a misspelt name
+/// does not compile.
 @Suite struct SettingsTablesTests {
     func context(_ name: String, _ table: [Setting], _ environment: [String: String] = [:]) throws -> ServiceContext {
         try ServiceContext(testing: name, table: table, environment: environment)
@@ -26,32 +25,6 @@ import Testing
             #expect(router.routePattern(for: path) != nil, "no route for \(path)")
 
         }
-    }
-
-    /// A name read with `settings.string("…")` (or int, bool, seconds, list…) that no table holds would stop the
-    /// process at start-up; this finds one in the sources without starting anything.
-    @Test func everyNameTheSourcesReadIsInATable() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources")
-        let tables =
-            ServerSettings.table + DetailsApp.table + ProductPageApp.table + RatingsApp.table
-            + ReviewsApp.table + StorageApp.table
-        let known = Set(tables.map(\.name))
-        var read: [String: String] = [:]
-        let files = FileManager.default.enumerator(atPath: root.path)?.compactMap { $0 as? String } ?? []
-        for file in files where file.hasSuffix(".swift") {
-            let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
-            for call in ["string", "int", "bool", "seconds", "list", "valueIfPresent", "serviceURL", "isDefaultSecret"]
-            {
-                for part in text.components(separatedBy: "settings.\(call)(\"").dropFirst() {
-                    let name = String(part.prefix { $0 != "\"" })
-                    read[call == "serviceURL" ? name + "_HOSTNAME" : name] = file
-                }
-            }
-        }
-        #expect(read.count >= 30, "found only \(read.count) reads: the scan no longer matches the code")
-        let unknown = read.filter { !known.contains($0.key) }
-        #expect(unknown.isEmpty, "read but in no table: \(unknown)")
     }
 
     @Test func typedSettingsCarryTheValues() throws {

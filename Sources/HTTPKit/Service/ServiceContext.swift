@@ -20,7 +20,8 @@ public final class ServiceContext: Sendable {
         self.name = name
         self.version = version
         self.settings = settings
-        self.logger = logger ?? Logger(service: name, version: version, logsRequests: settings.bool("LOG_REQUESTS"))
+        self.logger =
+            logger ?? Logger(service: name, version: version, logsRequests: settings.bool(ServerSettings.logRequests))
         metrics = MetricsRegistry()
         metrics.info(
             "service_info", "The service, its version and its build",

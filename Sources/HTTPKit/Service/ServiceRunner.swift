@@ -54,7 +54,7 @@ public enum ServiceRunner {
             return 2
         }
         // Before any thread starts, so that every thread of the process inherits the policy.
-        let scheduling = SchedulingPolicy(rawValue: settings.string("HTTP_SERVER_SCHEDULING")) ?? .normal
+        let scheduling = SchedulingPolicy(rawValue: settings.string(ServerSettings.httpServerScheduling)) ?? .normal
         let schedulingRefused = scheduling == .normal ? nil : scheduling.apply()
         let context = ServiceContext(
             name: definition.name,
@@ -95,7 +95,7 @@ public enum ServiceRunner {
         server.closeConnectionsAfterResponses()
         context.logger.info(
             "received \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"), draining", [("event", .string("drain"))])
-        let delay = settings.seconds("SHUTDOWN_DELAY")
+        let delay = settings.seconds(ServerSettings.shutdownDelay)
         if delay > 0 { usleep(UInt32(min(delay, 3600) * 1_000_000)) }
         let clean = server.shutdown()
         context.logger.info(

@@ -22,13 +22,13 @@ public struct Settings: Sendable {
                 guard let value = rest.popFirst() else {
                     throw SettingError(variable: "--port", message: "needs a value")
                 }
-                values["PORT"] = try Self.checkPort(value, variable: "--port")
+                values[ServerSettings.port.name] = try Self.checkPort(value, variable: "--port")
             } else if let value = argument.split(separator: "=", maxSplits: 1).dropFirst().first,
                 argument.hasPrefix("--port=")
             {
-                values["PORT"] = try Self.checkPort(String(value), variable: "--port")
+                values[ServerSettings.port.name] = try Self.checkPort(String(value), variable: "--port")
             } else if !argument.hasPrefix("-") {
-                values["PORT"] = try Self.checkPort(argument, variable: "port argument")
+                values[ServerSettings.port.name] = try Self.checkPort(argument, variable: "port argument")
             } else {
                 throw SettingError(variable: argument, message: "is not a known option (try --help)")
             }
@@ -43,22 +43,25 @@ public struct Settings: Sendable {
         return value
     }
 
-    /// The value of a setting in the table; a name that is not there is a programming error, and stops the process.
-    public func string(_ name: String) -> String {
-        guard let value = values[name] else { preconditionFailure("\(name) is not in this service's settings table") }
+    /// The value of a setting; one that is not in this service's table is a programming error, and stops the process.
+    /// Settings are named by their declarations (`ServerSettings.port`), so a misspelt name does not compile.
+    public func string(_ setting: Setting) -> String {
+        guard let value = values[setting.name] else {
+            preconditionFailure("\(setting.name) is not in this service's settings table")
+        }
         return value
     }
 
     /// The value of a setting, or nil when this service's table has no such name.
     public func valueIfPresent(_ name: String) -> String? { values[name] }
 
-    public func int(_ name: String) -> Int { Int(string(name)) ?? 0 }
-    public func bool(_ name: String) -> Bool { Self.parseBool(string(name)) ?? false }
-    public func seconds(_ name: String) -> Double { Self.parseDuration(string(name)) ?? 0 }
-    public func number(_ name: String) -> Double { Double(string(name)) ?? 0 }
+    public func int(_ setting: Setting) -> Int { Int(string(setting)) ?? 0 }
+    public func bool(_ setting: Setting) -> Bool { Self.parseBool(string(setting)) ?? false }
+    public func seconds(_ setting: Setting) -> Double { Self.parseDuration(string(setting)) ?? 0 }
+    public func number(_ setting: Setting) -> Double { Double(string(setting)) ?? 0 }
     /// A comma-separated setting, items trimmed, empty items dropped.
-    public func list(_ name: String) -> [String] {
-        string(name).split(separator: ",").map { trimOWS($0) }.filter { !$0.isEmpty }
+    public func list(_ setting: Setting) -> [String] {
+        string(setting).split(separator: ",").map { trimOWS($0) }.filter { !$0.isEmpty }
     }
 
     /// `true` or `false`, in any case (as Java's and Python's readers of the originals' settings take them).
@@ -103,8 +106,8 @@ public struct Settings: Sendable {
     }
 
     /// Whether a secret still has its built-in default (or `placeholder`, a value shipped in a manifest).
-    public func isDefaultSecret(_ name: String, placeholder: String? = nil) -> Bool {
-        let value = string(name)
-        return table.first { $0.name == name }?.defaultValue == value || value == placeholder
+    public func isDefaultSecret(_ setting: Setting, placeholder: String? = nil) -> Bool {
+        let value = string(setting)
+        return table.first { $0.name == setting.name }?.defaultValue == value || value == placeholder
     }
 }
