@@ -16,25 +16,15 @@ import time
 import urllib.error
 import urllib.request
 
+from checks import Checks, free_ports
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PORT_NAMES = ["PRODUCTPAGE_PORT", "DETAILS_PORT", "RATINGS_PORT", "REVIEWS_V1_PORT", "REVIEWS_V2_PORT",
               "REVIEWS_V3_PORT", "STORAGE_PORT", "ETCD_CLIENT_PORT", "ETCD_PEER_PORT"]
-results = []
+check = Checks("local-suite")
 
 
-def check(label, ok, detail=""):
-    results.append(ok)
-    print(("PASS" if ok else "FAIL") + " local-suite: " + label + ("" if ok or not detail else " — " + detail), flush=True)
 
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def start(env, log, sigint=signal.SIG_DFL, extra=()):
@@ -208,5 +198,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    print(f"local-suite: {sum(results)} passed, {len(results) - sum(results)} failed")
-    sys.exit(0 if all(results) else 1)
+    sys.exit(check.finish())

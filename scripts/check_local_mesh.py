@@ -4,7 +4,7 @@ demo and Bookinfo through the gateway, every lesson of the README's tables appli
 one page's Zipkin trace, load through the gateway with Envoy's counters, and the four defects Envoy showed (spare
 connections closed by the app, header limits below Envoy's, SIGTERM under load, a missing Date).
 
-Usage: check_mesh.py [ARTIFACTS] [--bin DIR]   (ports are picked free; DIR: other binaries, for a before/after
+Usage: check_local_mesh.py [ARTIFACTS] [--bin DIR]   (ports are picked free; DIR: other binaries, for a before/after
 comparison; prints 'mesh: N passed, N failed')
 """
 import http.client
@@ -25,13 +25,14 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from check_local_suite import free_ports
+from checks import Checks, free_ports
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 loader = importlib.machinery.SourceFileLoader("mesh", os.path.join(ROOT, "scripts", "mesh"))
 mesh = importlib.util.module_from_spec(importlib.util.spec_from_loader("mesh", loader))
 loader.exec_module(mesh)
-results = []
+check = Checks("local-mesh")
 PORT_NAMES = ["PRODUCTPAGE_PORT", "DETAILS_PORT", "RATINGS_PORT", "REVIEWS_V1_PORT", "REVIEWS_V2_PORT",
               "REVIEWS_V3_PORT", "STORAGE_PORT", "ETCD_CLIENT_PORT", "ETCD_PEER_PORT", "GATEWAY_PORT"]
 SORRY = "Sorry, product reviews are currently unavailable for this book."
@@ -42,10 +43,6 @@ ISTIO_LINE = re.compile(
     r'\S+ \S+ "[^"]*" \d+ \d+ \d+ (\d+|-) "[^"]*" "[^"]*" "(?P<id>[^"]*)" "[^"]*" "(?P<upstream>[^"]*)" '
     r'(?P<cluster>\S+) \S+ \S+ \S+ \S+ (?P<route>\S+)$')
 
-
-def check(label, ok, detail=""):
-    results.append(bool(ok))
-    print(("PASS" if ok else "FAIL") + " mesh: " + label + ("" if ok or not detail else " — " + str(detail)[:600]), flush=True)
 
 
 def request(method, url, headers=(), body=None, timeout=20):
@@ -706,9 +703,7 @@ def main(argv):
         json.dump(summary, f, indent=1, default=str)
     for kind, name, rss in sorted(summary.get("memory", [])):
         print(f"memory: {kind:<5} {name:<22} {rss / 1024:6.1f} MiB")
-    passed = sum(results)
-    print(f"mesh: {passed} passed, {len(results) - passed} failed")
-    return 0 if results and all(results) else 1
+    return check.finish()
 
 
 if __name__ == "__main__":
