@@ -44,8 +44,9 @@ format_status=$?
 head -20 "$ARTIFACTS/format.log"
 stage "swift format lint" "$([ "$format_status" -eq 0 ] && echo PASS || echo FAIL)" "$((1 - (format_status != 0)))" "$((format_status != 0))"
 
-say "== swift build"
-if ! swift build --build-tests >"$ARTIFACTS/swift-build.log" 2>&1; then
+# The import check keeps the layers of Package.swift: a target that imports one it does not depend on fails.
+say "== swift build (with the layers' import check)"
+if ! swift build --build-tests --explicit-target-dependency-import-check error >"$ARTIFACTS/swift-build.log" 2>&1; then
     grep -E 'error:' "$ARTIFACTS/swift-build.log" | head -40
     stage "swift build" FAIL 0 1
     printf '  %s\n' "${stages[@]}"

@@ -1,4 +1,5 @@
 @testable import HTTPKit
+@testable import SystemKit
 @testable import StorageApp
 
 /// The storage app's reading of etcd's v3 answers (range, put, delete, list). Any text as the answer gives a 502

@@ -1,4 +1,5 @@
 @testable import HTTPKit
+@testable import SystemKit
 @testable import ProductPage
 
 /// The session cookie decoder and verifier. The input as a Cookie field never crashes it and never signs anyone in

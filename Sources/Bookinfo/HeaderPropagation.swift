@@ -1,4 +1,5 @@
 import HTTPKit
+import ServiceKit
 
 /// The tracing and routing headers bookinfo copies from every inbound request to every outbound call.
 public enum HeaderPropagation {

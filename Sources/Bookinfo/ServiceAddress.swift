@@ -1,4 +1,5 @@
 import HTTPKit
+import ServiceKit
 
 extension Settings {
     /// Bookinfo's convention for a backend's address: `http://{host}{.domain}:{port}`, where the three settings are

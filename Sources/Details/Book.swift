@@ -1,5 +1,6 @@
 import Bookinfo
 import HTTPKit
+import ServiceKit
 
 /// The details JSON, with the original's key order.
 struct Book: Equatable {

@@ -1,4 +1,5 @@
 import HTTPKit
+import ServiceKit
 
 /// The details service: the book's details, from constants or from a Google Books-shaped API.
 enum DetailsApp {

@@ -1,4 +1,5 @@
 import HTTPKit
+import ServiceKit
 
 /// details' settings, read once at start-up.
 struct DetailsSettings: Sendable {

@@ -2,6 +2,8 @@
 @preconcurrency import Glibc
 #endif
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 @main
 struct LoadGenMain {

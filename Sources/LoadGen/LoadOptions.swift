@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// Command line of the load generator, in the style of npm's `loadtest` that the storage demo used.
 struct LoadOptions: Equatable {

@@ -4,6 +4,8 @@
 import Dispatch
 import HTTPKit
 import Synchronization
+import ServiceKit
+import SystemKit
 
 /// Which reviews version served a bookinfo page, from what the page shows.
 enum ReviewsVersion: String, CaseIterable {

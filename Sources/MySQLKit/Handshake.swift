@@ -1,4 +1,4 @@
-import HTTPKit
+import SystemKit
 
 /// The server's first packet (Protocol::HandshakeV10).
 public struct ServerHandshake: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import HTTPKit
+import SystemKit
 
 /// Where a MySQL server is and how to log in; the limits of one connection.
 public struct MySQLConfiguration: Sendable {

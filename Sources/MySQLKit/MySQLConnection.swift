@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
-import HTTPKit
+import SystemKit
 
 /// One logged-in connection to a MySQL server, used by one thread at a time; every call ends by its deadline.
 public final class MySQLConnection: @unchecked Sendable {

@@ -1,5 +1,5 @@
 import Dispatch
-import HTTPKit
+import SystemKit
 import Synchronization
 
 /// A few logged-in connections shared by threads: at most `size` open at once, idle ones kept for reuse and

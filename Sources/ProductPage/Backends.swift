@@ -1,5 +1,7 @@
 import HTTPKit
 import Synchronization
+import ServiceKit
+import SystemKit
 
 /// The outcome of one logical backend call, as the page and the API see it.
 struct BackendResult: Sendable {

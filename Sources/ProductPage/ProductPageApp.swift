@@ -1,5 +1,7 @@
 import Bookinfo
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// The product page: the HTML page, sign-in, and the JSON API over details, reviews and ratings.
 enum ProductPageApp {

@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// The /productpage HTML. Every string from a backend or a user is escaped; only the product's own constant
 /// description is HTML.

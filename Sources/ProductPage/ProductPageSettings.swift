@@ -1,5 +1,7 @@
 import Bookinfo
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// productpage's settings, read once at start-up.
 struct ProductPageSettings: Sendable {

@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// The signed-in user, kept in a cookie signed with HMAC-SHA-256 so that it cannot be edited. Every replica
 /// with the same secret accepts it.

@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// The page's stylesheet and avatar, compiled in: the page needs nothing from the internet or the file system.
 enum StaticAssets {

@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// The `SERVICE_VERSION` behaviours of bookinfo's ratings images.
 enum FaultMode: Equatable {

@@ -2,6 +2,8 @@
 @preconcurrency import Glibc
 #endif
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// The ratings service: two reviewers' stars per product, posted ratings kept in memory, and fault modes.
 enum RatingsApp {

@@ -1,5 +1,7 @@
 import HTTPKit
 import MySQLKit
+import ServiceKit
+import SystemKit
 
 /// v2's source of ratings: the first two rows of `SELECT Rating FROM ratings`, through a small connection pool.
 struct RatingsDatabase: Sendable {

@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 @main
 struct RatingsMain {

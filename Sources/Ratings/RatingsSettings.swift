@@ -1,5 +1,7 @@
 import HTTPKit
 import MySQLKit
+import ServiceKit
+import SystemKit
 
 /// ratings' settings, read once at start-up.
 struct RatingsSettings: Sendable {

@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// Ratings posted per product id, kept in memory with a cap on ids and on each entry's size.
 final class RatingsStore: Sendable {

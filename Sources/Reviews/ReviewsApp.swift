@@ -1,5 +1,6 @@
 import Bookinfo
 import HTTPKit
+import ServiceKit
 
 /// The reviews service: two reviews of the book, with stars from ratings in v2 and v3.
 enum ReviewsApp {

@@ -1,4 +1,5 @@
 import HTTPKit
+import ServiceKit
 
 @main
 struct ReviewsMain {

@@ -1,5 +1,6 @@
 import Bookinfo
 import HTTPKit
+import ServiceKit
 
 /// What this reviews instance is: v1 (no ratings), v2 (black stars) or v3 (red stars).
 struct ReviewsSettings: Equatable {

@@ -3,6 +3,8 @@
 #endif
 import HTTPKit
 import Synchronization
+import ServiceKit
+import SystemKit
 
 /// One or more etcd client URLs, tried in turn within a total deadline, starting from the last one that worked.
 final class EtcdEndpoints: Sendable {

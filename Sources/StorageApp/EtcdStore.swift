@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// An etcd result in etcd v2's JSON shape (action, node, prevNode), whichever API produced it.
 struct EtcdResult {

@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// The storage app of the "Istio is not just for microservices" demo: keys stored in etcd through HTTP.
 enum StorageApp {

@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// The storage app's settings, read once at start-up.
 struct StorageSettings: Sendable {

@@ -1,4 +1,6 @@
 import HTTPKit
+import ServiceKit
+import SystemKit
 
 /// The key list with add and remove, self-contained. Values are put into the page with textContent, so a value
 /// is always shown as text, never run as HTML.

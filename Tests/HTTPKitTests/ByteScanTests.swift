@@ -1,5 +1,7 @@
 @testable import HTTPKit
 import Testing
+@testable import SystemKit
+@testable import ServiceKit
 
 /// The word-at-a-time scans against the byte-at-a-time rule they replace, with the interesting byte at every
 /// position of inputs that straddle several words.

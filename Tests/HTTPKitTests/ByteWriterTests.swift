@@ -3,6 +3,8 @@ import Glibc
 #endif
 @testable import HTTPKit
 import Testing
+@testable import SystemKit
+@testable import ServiceKit
 
 /// The writers behind every response head and log line: storage is sized beforehand, so the bounds are
 /// tested at their worst case.

@@ -2,6 +2,8 @@ import Foundation
 @testable import HTTPKit
 import Testing
 import TestSupport
+@testable import SystemKit
+@testable import ServiceKit
 
 @Suite(.serialized) struct ClientTests {
     @Test func getAndPostAgainstTheServer() throws {

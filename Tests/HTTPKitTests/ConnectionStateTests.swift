@@ -1,5 +1,7 @@
 @testable import HTTPKit
 import Testing
+@testable import SystemKit
+@testable import ServiceKit
 
 /// Every move of a connection's state, as a table: where it is, what happens, where it goes.
 @Suite struct ConnectionStateTests {

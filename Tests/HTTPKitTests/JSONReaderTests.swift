@@ -1,6 +1,8 @@
 import Testing
 
 @testable import HTTPKit
+@testable import SystemKit
+@testable import ServiceKit
 
 @Suite struct JSONReaderTests {
     static let etcdRange = #"""

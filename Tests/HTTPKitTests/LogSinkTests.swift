@@ -4,6 +4,8 @@ import Glibc
 import Testing
 
 @testable import HTTPKit
+@testable import SystemKit
+@testable import ServiceKit
 
 /// The bytes that arrive on `fd` until it reaches end of file, `lines` newlines have come, or `seconds` pass.
 func readPipe(_ fd: Int32, lines: Int = .max, seconds: Double) -> [UInt8] {

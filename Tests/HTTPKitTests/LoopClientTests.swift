@@ -2,6 +2,8 @@ import Foundation
 @testable import HTTPKit
 import Testing
 import TestSupport
+@testable import SystemKit
+@testable import ServiceKit
 
 /// Replies that call upstreams, answered by the event loop's own client: `/call?url=U&timeout=S` calls U and
 /// describes the result, `/both?a=U&b=V` calls both at once, `/pause` finishes on a worker.

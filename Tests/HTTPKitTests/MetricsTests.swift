@@ -4,6 +4,8 @@ import Glibc
 @testable import HTTPKit
 import Testing
 import TestSupport
+@testable import SystemKit
+@testable import ServiceKit
 
 @Suite struct MetricsTests {
     @Test func procStatFieldsAreReadAfterACommandNameWithSpaces() throws {

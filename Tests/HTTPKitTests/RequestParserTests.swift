@@ -1,5 +1,7 @@
 import HTTPKit
 import Testing
+import SystemKit
+import ServiceKit
 
 /// What a parse produced, in a comparable form.
 enum Outcome: Equatable, CustomStringConvertible {

@@ -1,5 +1,7 @@
 import HTTPKit
 import Testing
+import SystemKit
+import ServiceKit
 
 @Suite struct ResponseParserTests {
     func parseAll(_ text: String, head: Bool = false, eof: Bool = true) -> [Result<ClientResponse, ParseError>] {

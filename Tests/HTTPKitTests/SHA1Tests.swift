@@ -1,5 +1,7 @@
 import HTTPKit
 import Testing
+import SystemKit
+import ServiceKit
 
 @Suite struct SHA1Tests {
     func hex(_ bytes: [UInt8]) -> String {

@@ -1,6 +1,8 @@
 import Foundation
 import HTTPKit
 import Testing
+import SystemKit
+import ServiceKit
 
 @Suite struct SHA256Tests {
     @Test func knownAnswers() {

@@ -2,6 +2,8 @@ import Testing
 import TestSupport
 
 @testable import HTTPKit
+@testable import SystemKit
+@testable import ServiceKit
 
 /// Runs `body` on a thread of its own (the policy is per thread) and waits for its result.
 private func onFreshThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T? {

@@ -4,6 +4,8 @@ import Glibc
 @testable import HTTPKit
 import TestSupport
 import Testing
+@testable import SystemKit
+@testable import ServiceKit
 
 @Suite struct ServerCoreTests {
     /// Freed heap memory is given back once a burst of connections has mostly closed, not on every small dip.

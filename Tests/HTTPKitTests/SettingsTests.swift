@@ -1,5 +1,7 @@
 import HTTPKit
 import Testing
+import SystemKit
+import ServiceKit
 
 @Suite struct SettingsTests {
     let table =

@@ -3,6 +3,8 @@ import Synchronization
 import HTTPKit
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 /// The real binaries, wired by their real environment variables; recording proxies sit in front of details,
 /// reviews v2 and ratings to see which headers arrive.

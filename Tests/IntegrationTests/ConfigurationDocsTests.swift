@@ -2,6 +2,8 @@ import Foundation
 import HTTPKit
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 @Suite struct ConfigurationDocsTests {
     /// docs/configuration.md is generated from --help; it must say what the binaries say.

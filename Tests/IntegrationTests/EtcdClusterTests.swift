@@ -3,6 +3,8 @@ import HTTPKit
 import Synchronization
 import TestSupport
 import Testing
+import SystemKit
+import ServiceKit
 
 /// The storage app on a real three-member etcd cluster: the leader killed under writes, then quorum lost and
 /// regained, with the app running throughout.

@@ -2,6 +2,8 @@ import Foundation
 import HTTPKit
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 @Suite struct LoadGenIntegrationTests {
     @Test func measuresTheSpreadOverReviewsVersions() throws {

@@ -3,6 +3,8 @@ import HTTPKit
 @testable import MySQLKit
 import TestSupport
 import Testing
+import SystemKit
+import ServiceKit
 
 /// MySQLKit against a real MariaDB from Debian. In CI a missing MariaDB is a failure, not a skip.
 let mariadbAvailable = MariaDBProcess.isInstalled || ProcessInfo.processInfo.environment["CI"] != nil

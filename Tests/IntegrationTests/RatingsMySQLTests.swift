@@ -3,6 +3,8 @@ import HTTPKit
 import MySQLKit
 import TestSupport
 import Testing
+import SystemKit
+import ServiceKit
 
 /// ratings v2 against a real MariaDB: the stars come from the database, failures are fast 503s naming it, and a
 /// database restart heals without restarting ratings.

@@ -2,6 +2,8 @@ import Foundation
 import HTTPKit
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 /// Against a real etcd that the harness starts. In CI a missing etcd is a failure, not a skip.
 let etcdAvailable = EtcdProcess.executable != nil || ProcessInfo.processInfo.environment["CI"] != nil

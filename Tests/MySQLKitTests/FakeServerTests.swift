@@ -1,5 +1,5 @@
 import Foundation
-import HTTPKit
+import SystemKit
 import TestSupport
 import Testing
 

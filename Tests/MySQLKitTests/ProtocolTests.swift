@@ -1,4 +1,4 @@
-import HTTPKit
+import SystemKit
 import Testing
 
 @testable import MySQLKit

@@ -5,6 +5,8 @@ import HTTPKit
 @testable import Reviews
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 /// What each producer emits is read correctly by its consumer: the real services wired together, the producers
 /// live on sockets, the consumer's router called in process.

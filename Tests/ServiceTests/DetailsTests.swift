@@ -2,6 +2,8 @@
 import HTTPKit
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 @Suite struct DetailsTests {
     let router = try! ServiceUnderTest(DetailsApp.definition)

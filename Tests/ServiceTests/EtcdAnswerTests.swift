@@ -1,6 +1,8 @@
 import HTTPKit
 @testable import StorageApp
 import Testing
+import SystemKit
+import ServiceKit
 
 /// The storage app's reading of etcd's v3 answers, including inputs the fuzzer found (Fuzz/Corpus/etcd/finding-*).
 @Suite struct EtcdAnswerTests {

@@ -1,6 +1,8 @@
 import Bookinfo
 import HTTPKit
 import Testing
+import SystemKit
+import ServiceKit
 
 /// Bookinfo's tracing and routing headers, copied from each inbound request to its outbound calls.
 @Suite struct HeaderPropagationTests {

@@ -1,6 +1,8 @@
 import HTTPKit
 @testable import LoadGen
 import Testing
+import SystemKit
+import ServiceKit
 
 @Suite struct LoadGenTests {
     @Test func optionsInTheStyleOfLoadtest() throws {

@@ -5,6 +5,8 @@ import HTTPKit
 @testable import Reviews
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 /// Product ids as Istio's bookinfo API publishes them (integer, int32), written the one canonical way, on every
 /// route that takes one.

@@ -3,6 +3,8 @@ import HTTPKit
 @testable import ProductPage
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 extension FakeBackends {
     func router(_ extra: [String: String] = [:], mode: TestMode = .router) throws -> (ServiceUnderTest, ServiceContext?)

@@ -3,6 +3,8 @@ import HTTPKit
 @testable import Ratings
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 @Suite struct RatingsTests {
     func router(_ environment: [String: String] = [:]) throws -> ServiceUnderTest {

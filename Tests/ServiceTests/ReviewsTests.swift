@@ -3,6 +3,8 @@ import HTTPKit
 @testable import Reviews
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 @Suite struct ReviewsTests {
     func router(_ environment: [String: String]) throws -> ServiceUnderTest {

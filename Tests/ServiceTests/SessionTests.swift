@@ -1,6 +1,8 @@
 import HTTPKit
 @testable import ProductPage
 import Testing
+import SystemKit
+import ServiceKit
 
 @Suite struct SessionTests {
     @Test func signatureAndTampering() {

@@ -5,6 +5,8 @@ import HTTPKit
 @testable import Reviews
 @testable import StorageApp
 import Testing
+import SystemKit
+import ServiceKit
 
 /// Every service builds from its defaults and reads its typed settings by their declarations, so a misspelt name
 /// does not compile.

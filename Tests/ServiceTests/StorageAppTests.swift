@@ -2,6 +2,8 @@ import HTTPKit
 @testable import StorageApp
 import Testing
 import TestSupport
+import SystemKit
+import ServiceKit
 
 @Suite struct StorageAppTests {
     let limits = StorageApp.KeyLimits(maxKey: 16, maxValue: 8)

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPKit
+import SystemKit
 
 /// A real etcd cluster of `size` members on loopback, each with its own data directory, started together.
 public final class EtcdCluster: @unchecked Sendable {

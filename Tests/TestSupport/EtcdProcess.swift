@@ -1,5 +1,6 @@
 import Foundation
 import HTTPKit
+import SystemKit
 
 /// A real etcd from the machine's `etcd` binary, on loopback ports and a temporary data directory.
 public final class EtcdProcess: @unchecked Sendable {

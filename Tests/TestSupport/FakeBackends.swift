@@ -1,4 +1,5 @@
 import HTTPKit
+import SystemKit
 
 /// Records what a fake upstream received.
 public final class Recorder: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPKit
+import SystemKit
 
 /// A real MariaDB from Debian's `mariadbd`, started by the suite's own `docker/mysqldb/mysqldb.sh` (as the image
 /// and `run-local.sh --with-mysql` start it) on a loopback port with a temporary data directory.

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPKit
+import SystemKit
 
 /// A raw TCP conversation: send exact bytes, read exact bytes.
 public final class RawConnection {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPKit
+import SystemKit
 
 /// Sits in front of a real service: records each request's headers, then forwards it unchanged.
 public final class RecordingProxy: @unchecked Sendable {

@@ -1,5 +1,7 @@
 import Foundation
 import HTTPKit
+import SystemKit
+import ServiceKit
 
 /// Where the built executables are: `BOOKINFO_BIN_DIR`, else beside the test bundle.
 public func binaryDirectory() -> URL {

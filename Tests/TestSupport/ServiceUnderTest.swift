@@ -1,5 +1,7 @@
 import Foundation
 import HTTPKit
+import SystemKit
+import ServiceKit
 
 /// How a service runs under test, in the spirit of Hummingbird's test modes: its router called in this process,
 /// the same router served on a socket by HTTPKit, or the built executable as a process of its own.

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPKit
+import SystemKit
 
 /// An in-process HTTPKit server on 127.0.0.1 and a free port, stopped by `stop()`.
 public final class TestServer: @unchecked Sendable {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import SystemKit
 
 extension HTTPClient {
     /// One request of a batch.

@@ -1,3 +1,4 @@
+import SystemKit
 /// Why an outbound request failed; services map these to statuses.
 public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidURL(String)

@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import Dispatch
+import SystemKit
 
 /// The outbound calls of one event loop: non-blocking sockets in the loop's own epoll, a keep-alive pool of its
 /// own (no locks: only the loop touches it), and deadlines the loop checks between waits. It behaves like

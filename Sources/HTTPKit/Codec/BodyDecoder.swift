@@ -1,3 +1,4 @@
+import SystemKit
 /// Reads a message body framed by Content-Length, chunked coding (with trailers) or the end of the connection.
 struct BodyDecoder {
     private enum State {

@@ -1,3 +1,4 @@
+import SystemKit
 /// Scans that look at eight bytes at a time (SWAR): the JSON string reader and the header checks run over every
 /// byte of every body and head, and a byte loop spends several instructions per byte.
 enum ByteScan {

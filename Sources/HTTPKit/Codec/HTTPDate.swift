@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import Synchronization
+import SystemKit
 
 /// The `Date` field every response carries (RFC 9110 §6.6.1), as IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 /// The text is made at most once a second per stripe and copied into each response.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import SystemKit
 
 /// Finds the end of a message head (start line and fields, CRLF-terminated) in a growing buffer, remembering
 /// how far it has looked so that drip-fed input is scanned once.

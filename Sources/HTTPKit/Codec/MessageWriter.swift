@@ -1,3 +1,4 @@
+import SystemKit
 /// Serialises messages. Header names must be tokens and values free of CR, LF, NUL and other controls.
 public enum MessageWriter {
     public struct InvalidHeader: Error, Sendable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import SystemKit
 /// Why a message could not be parsed. Each maps to the status a server answers with before closing.
 public enum ParseError: Error, Sendable, Equatable, CustomStringConvertible {
     case malformed(String)

@@ -1,3 +1,4 @@
+import SystemKit
 /// An incremental, socket-free HTTP/1.1 request parser (RFC 9112). Feed it bytes with `append`, then call `next()`
 /// until it answers `.needMore`. Pipelined requests come out one at a time, in order.
 public struct RequestParser {

@@ -1,3 +1,4 @@
+import SystemKit
 /// The head and body of a response as a client receives it.
 public struct ClientResponse: Sendable {
     public var status: HTTPStatus

@@ -1,3 +1,4 @@
+import SystemKit
 /// An error a handler throws to answer with a status and a one-line JSON message `{"error":"..."}`.
 public struct HTTPError: Error, Sendable, Equatable {
     public var status: HTTPStatus

@@ -1,3 +1,4 @@
+import SystemKit
 /// An ordered list of header fields. Lookup ignores case; the original spelling and order are kept.
 public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, Equatable {
     public private(set) var fields: [(name: String, value: String)] = []
@@ -118,7 +119,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, E
     (byte >= 65 && byte <= 90) ? byte | 0x20 : byte
 }
 
-func trimOWS(_ text: Substring) -> String {
+public func trimOWS(_ text: Substring) -> String {
     var slice = text
     while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
     while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }

@@ -1,3 +1,4 @@
+import SystemKit
 /// An HTTP request method. Any RFC 9110 token is representable; the common ones have names.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String

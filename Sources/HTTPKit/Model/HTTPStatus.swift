@@ -1,3 +1,4 @@
+import SystemKit
 /// An HTTP status code with its reason phrase.
 public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public let code: Int

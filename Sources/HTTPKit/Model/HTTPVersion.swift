@@ -1,3 +1,4 @@
+import SystemKit
 /// The version of an HTTP/1.x message.
 public struct HTTPVersion: Hashable, Sendable, CustomStringConvertible {
     public let major: Int

@@ -1,3 +1,4 @@
+import SystemKit
 /// A JSON value that keeps object key order and number text, so bodies round-trip exactly.
 public enum JSON: Sendable, Equatable {
     case null

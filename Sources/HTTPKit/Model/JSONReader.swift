@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import SystemKit
 
 extension JSON {
     /// Reads one JSON text without building a tree: `body` walks it with a `JSONReader`, taking only what it needs.

@@ -1,3 +1,4 @@
+import SystemKit
 /// A complete HTTP request as the server hands it to a handler.
 public struct Request: Sendable {
     public var method: HTTPMethod

@@ -1,3 +1,4 @@
+import SystemKit
 /// A response a handler returns. The server adds `Date` (unless set), `Content-Length` or chunked framing, and `Connection`.
 public struct Response: Sendable {
     public var status: HTTPStatus

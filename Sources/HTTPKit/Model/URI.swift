@@ -1,3 +1,4 @@
+import SystemKit
 /// Splits a request target into path and query and decodes their parts.
 public enum URI {
     /// Path and query of an origin-form or absolute-form target (`http://host/p?q` gives `/p`, `q`).

@@ -1,3 +1,4 @@
+import SystemKit
 /// What a handler answers: a response now, or upstream calls to make first and what to do with their results.
 ///
 /// On the server, calls are made by the event loop itself on non-blocking sockets, so a handler that calls

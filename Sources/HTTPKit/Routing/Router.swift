@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import SystemKit
 
 /// Handles one request.
 public typealias Handler = @Sendable (Request) throws -> Response
@@ -143,7 +144,7 @@ public struct Router: Sendable {
     }
 
     /// How many routes there are; `Routed.routeIndex` is below it.
-    var routeCount: Int { routes.count }
+    public var routeCount: Int { routes.count }
 
     /// Whether any route answers with a `Reply` (and may call upstreams from the event loop).
     public var callsUpstreams: Bool { routes.contains { $0.replies } }
@@ -174,7 +175,7 @@ public struct Router: Sendable {
     public struct Routed: Sendable {
         public let reply: Reply
         public let route: String?
-        let routeIndex: Int?
+        public let routeIndex: Int?
     }
 
     private func reply(to request: Request, with handler: @escaping ReplyHandler) -> Routed {

@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import Synchronization
+import SystemKit
 
 /// One client connection. It belongs to one thread at a time: its event loop, or a worker while a blocking
 /// handler runs, which hands it back when the response is ready.

@@ -3,6 +3,7 @@ import CLinux
 @preconcurrency import Glibc
 #endif
 import Synchronization
+import SystemKit
 
 /// An epoll loop serving many connections on one thread: it reads, parses, answers non-blocking routes inline,
 /// hands blocking ones to the worker pool, writes, and enforces the timeouts.

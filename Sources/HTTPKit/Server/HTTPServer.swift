@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import Synchronization
+import SystemKit
 
 /// An HTTP/1.1 server on plain sockets: an accept thread, a few epoll loops that read, parse and write every
 /// connection without blocking, and a worker pool for handlers that block (see `Router` execution).

@@ -1,3 +1,4 @@
+import SystemKit
 /// How the server listens, what it accepts and how long it waits.
 public struct ServerConfiguration: Sendable {
     /// `::` listens dual-stack (IPv6 and IPv4-mapped); `0.0.0.0`, `127.0.0.1` or `::1` narrow it.

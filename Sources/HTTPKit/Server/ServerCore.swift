@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import Synchronization
+import SystemKit
 
 /// Shared by the loops of one server.
 final class ServerCore: Sendable {

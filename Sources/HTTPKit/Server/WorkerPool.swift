@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import SystemKit
 
 /// Threads for handlers that may block (upstream calls, sleeps). It grows while jobs wait and no thread is idle,
 /// up to `maxThreads`; a thread idle for `idleExit` seconds ends, down to `keepThreads`.

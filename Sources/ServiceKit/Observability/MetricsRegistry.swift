@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import HTTPKit
+import SystemKit
 
 /// A Prometheus registry: counters, gauges and histograms with labels, rendered in text format 0.0.4.
 public final class MetricsRegistry: Sendable {

@@ -1,3 +1,5 @@
+import HTTPKit
+import SystemKit
 /// The server's request counter (by method, route and status code) and duration histogram (by method and route).
 /// Every request updates one series of each: they are looked up by their label strings once per route, method
 /// and status, then kept in a table indexed by route and method, so answering a request hashes no labels.

@@ -1,3 +1,5 @@
+import HTTPKit
+import SystemKit
 /// An upstream service called over HTTP, with its outbound metrics.
 public struct Upstream: Sendable {
     public let name: String

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import SystemKit
 
 /// A random source shared between threads. Given a seed it repeats its sequence, so fault injection can be
 /// tested exactly (SplitMix64).

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import HTTPKit
+import SystemKit
 
 /// One setting of a service: an environment variable with a default, a description and a type.
 public struct Setting: Sendable {

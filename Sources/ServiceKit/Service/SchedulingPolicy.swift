@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import HTTPKit
+import SystemKit
 
 /// The Linux scheduling policy of the calling thread and the threads it starts afterwards (they inherit it).
 ///

@@ -8,7 +8,7 @@ import Darwin
 #endif
 
 /// A stripe index in 0..<count for the calling thread, to spread per-thread work over several locks.
-@inline(__always) func threadStripe(of count: Int) -> Int {
+@inlinable public func threadStripe(of count: Int) -> Int {
     let id = UInt64(UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))))
     return Int((id &* 0x9E37_79B9_7F4A_7C15) >> 58) % count
 }
@@ -23,7 +23,7 @@ private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
 
 /// Gives the heap memory malloc holds free back to the system (glibc keeps it otherwise); false where the C
 /// library has no way to.
-@discardableResult func releaseFreeHeapMemory() -> Bool {
+@discardableResult public func releaseFreeHeapMemory() -> Bool {
     #if canImport(Glibc)
     guard let mallocTrim else { return false }
     _ = mallocTrim(0)
@@ -34,59 +34,15 @@ private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
 }
 
 /// Monotonic time in nanoseconds.
-@inline(__always) func monotonicNanos() -> UInt64 {
+@inlinable public func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 /// Nanoseconds from `earlier` to `now`, 0 if `earlier` is later (another thread may have stamped it since).
-@inline(__always) func nanos(since earlier: UInt64, now: UInt64 = monotonicNanos()) -> UInt64 {
+@inlinable public func nanos(since earlier: UInt64, now: UInt64 = monotonicNanos()) -> UInt64 {
     now > earlier ? now - earlier : 0
-}
-
-private final class SecondsText: Sendable {
-    let cached = Lock<(seconds: Int, text: [UInt8])>((-1, []))
-}
-/// Striped by thread: every request's log line asks for the time.
-private let secondsCaches = (0..<16).map { _ in SecondsText() }
-
-/// Wall-clock time as RFC 3339 UTC with milliseconds, written without Foundation.
-func rfc3339Now() -> String {
-    var out: [UInt8] = []
-    appendRFC3339Now(to: &out)
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// Appends the time as `rfc3339Now` writes it (24 bytes); the text up to the second is kept between calls.
-func appendRFC3339Now(to out: inout some ByteSink) {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    let cache = secondsCaches[threadStripe(of: secondsCaches.count)]
-    let hit = cache.cached.withLock { cached -> Bool in
-        guard cached.seconds == ts.tv_sec else { return false }
-        cached.text.withUnsafeBufferPointer { out.append(bytes: $0) }
-        return true
-    }
-    if !hit {
-        var seconds = ts.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var text: [UInt8] = []
-        text.append(decimal: Int(parts.tm_year) + 1900, width: 4)
-        for (separator, value) in [
-            ("-", parts.tm_mon + 1), ("-", parts.tm_mday), ("T", parts.tm_hour), (":", parts.tm_min),
-            (":", parts.tm_sec),
-        ] {
-            text.append(UInt8(ascii: separator.unicodeScalars.first!))
-            text.append(decimal: Int(value), width: 2)
-        }
-        text.append(UInt8(ascii: "."))
-        cache.cached.withLock { $0 = (ts.tv_sec, text) }
-        text.withUnsafeBufferPointer { out.append(bytes: $0) }
-    }
-    out.append(decimal: Int(ts.tv_nsec / 1_000_000), width: 3)
-    out.append(UInt8(ascii: "Z"))
 }
 
 private final class ThreadBody {
@@ -119,7 +75,7 @@ public func startThread(stackSize: Int = 512 * 1024, _ body: @escaping @Sendable
 }
 
 /// The CPUs this process may run on: its affinity mask, capped by a cgroup v2 CPU quota (a container's limit).
-func availableCPUs() -> Int {
+public func availableCPUs() -> Int {
     var cpus = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     let count = Int(CLinux_affinityCPUCount())
     if count > 0 { cpus = min(cpus, count) }
@@ -135,7 +91,7 @@ func availableCPUs() -> Int {
 
 /// A small file's text (cgroup and /proc files, which report no size), read to its end but at most 64 KiB; "" when
 /// it cannot be read.
-func readSmallFile(_ path: String) -> String {
+public func readSmallFile(_ path: String) -> String {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return "" }
     defer { close(fd) }

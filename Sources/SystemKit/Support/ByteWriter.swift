@@ -1,37 +1,37 @@
 /// Something bytes are appended to: a byte array, or a `ByteWriter` over storage sized beforehand. The text
 /// writers below serve both: generic appends from a `String.UTF8View` and `String(Int)` conversions were a
 /// measurable share of every response and log line.
-protocol ByteSink {
+public protocol ByteSink {
     mutating func append(_ byte: UInt8)
     mutating func append(bytes: UnsafeBufferPointer<UInt8>)
 }
 
 extension Array: ByteSink where Element == UInt8 {
-    @inline(__always) mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
+    @inlinable public mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
         // A typed buffer: it is copied with memcpy, where a raw one is appended byte by byte.
         append(contentsOf: bytes)
     }
 }
 
 extension ByteSink {
-    @inline(__always) mutating func appendCRLF() {
+    @inlinable public mutating func appendCRLF() {
         append(0x0D)
         append(0x0A)
     }
 
     /// The UTF-8 bytes of `text`.
-    @inline(__always) mutating func append(utf8 text: String) {
+    @inlinable public mutating func append(utf8 text: String) {
         var text = text
         text.withUTF8 { append(bytes: $0) }
     }
 
     /// The bytes of a literal.
-    @inline(__always) mutating func append(literal text: StaticString) {
+    @inlinable public mutating func append(literal text: StaticString) {
         append(bytes: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// The decimal digits of `value` (with a `-` when negative), zero-padded to at least `width` (≤ 20) digits.
-    mutating func append(decimal value: Int, width: Int = 1) {
+    @inlinable public mutating func append(decimal value: Int, width: Int = 1) {
         precondition(width <= 20)
         if value < 0 { append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
@@ -62,7 +62,7 @@ extension ByteSink {
     }
 
     /// `text` as a JSON string literal, quotes included: at most `jsonBound(text)` bytes.
-    mutating func append(jsonString text: String) {
+    @inlinable public mutating func append(jsonString text: String) {
         append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
@@ -94,40 +94,42 @@ extension ByteSink {
 }
 
 /// "00", "01", … "99" as 200 bytes.
-private let digitPairs: [UInt8] = Array((0..<100).map { (n: Int) -> String in n < 10 ? "0\(n)" : "\(n)" }.joined().utf8)
+@usableFromInline let digitPairs: [UInt8] = Array(
+    (0..<100).map { (n: Int) -> String in n < 10 ? "0\(n)" : "\(n)" }.joined().utf8)
 
-@inline(__always) private func hexDigit(_ value: UInt8) -> UInt8 {
+@inlinable func hexDigit(_ value: UInt8) -> UInt8 {
     value < 10 ? 0x30 + value : 0x57 + value
 }
 
 /// The most `append(jsonString:)` writes for `text`: every byte escaped as `\u00XX`, and the quotes.
-func jsonBound(_ text: String) -> Int { 6 * text.utf8.count + 2 }
+public func jsonBound(_ text: String) -> Int { 6 * text.utf8.count + 2 }
 
 /// Writes through a pointer into storage sized beforehand, for the bytes every request produces (the response
 /// head, the log line): an append is a bounds check and a copy, where an array append also calls out to check
 /// uniqueness and capacity. Writing past the bound stops the process instead of corrupting memory.
-struct ByteWriter: ByteSink {
-    private let base: UnsafeMutablePointer<UInt8>
-    private let capacity: Int
-    private(set) var count = 0
+public struct ByteWriter: ByteSink {
+    @usableFromInline let base: UnsafeMutablePointer<UInt8>
+    @usableFromInline let capacity: Int
+    /// The bytes written so far.
+    public var count = 0
 
-    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+    @inlinable public init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
         base = buffer.baseAddress!
         capacity = buffer.count
     }
 
     /// Room for `n` more bytes, or a crash: the caller's bound was wrong.
-    @inline(__always) private func claim(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+    @inlinable func claim(_ n: Int) -> UnsafeMutablePointer<UInt8> {
         precondition(n <= capacity - count, "ByteWriter bound exceeded")
         return base + count
     }
 
-    @inline(__always) mutating func append(_ byte: UInt8) {
+    @inlinable public mutating func append(_ byte: UInt8) {
         claim(1).pointee = byte
         count += 1
     }
 
-    @inline(__always) mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
+    @inlinable public mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
         let n = bytes.count
         let target = UnsafeMutableRawPointer(claim(n)), from = UnsafeRawPointer(source)
@@ -154,14 +156,14 @@ struct ByteWriter: ByteSink {
         count += n
     }
 
-    @inline(__always) mutating func append(contentsOf bytes: [UInt8]) {
+    @inlinable public mutating func append(contentsOf bytes: [UInt8]) {
         bytes.withUnsafeBufferPointer { append(bytes: $0) }
     }
 }
 
 extension ByteWriter {
     /// Runs `write` over scratch storage of `bound` bytes (on the stack when small), then `use` over what it wrote.
-    static func withWritten<T>(
+    @inlinable public static func withWritten<T>(
         upTo bound: Int, _ write: (inout ByteWriter) throws -> Void, use: (UnsafeBufferPointer<UInt8>) throws -> T
     ) rethrows -> T {
         try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Swift.max(bound, 1)) { scratch in
@@ -174,7 +176,9 @@ extension ByteWriter {
 
 extension Array where Element == UInt8 {
     /// A new array of what `body` writes, at most `bound` bytes.
-    static func written(upTo bound: Int, _ body: (inout ByteWriter) throws -> Void) rethrows -> [UInt8] {
+    @inlinable public static func written(upTo bound: Int, _ body: (inout ByteWriter) throws -> Void) rethrows
+        -> [UInt8]
+    {
         try ByteWriter.withWritten(upTo: bound, body) { bytes in
             // Grown from empty: this allocation is specialised for bytes, where `init(unsafeUninitializedCapacity:)`
             // looks its storage type up at run time.
@@ -187,7 +191,7 @@ extension Array where Element == UInt8 {
 }
 
 /// True when every UTF-8 byte of `text` satisfies `accept`, read over contiguous storage.
-@inline(__always) func allUTF8(_ text: String, _ accept: (UInt8) -> Bool) -> Bool {
+@inlinable public func allUTF8(_ text: String, _ accept: (UInt8) -> Bool) -> Bool {
     var text = text
     return text.withUTF8 { $0.allSatisfy(accept) }
 }

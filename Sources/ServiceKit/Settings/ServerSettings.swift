@@ -1,3 +1,5 @@
+import HTTPKit
+import SystemKit
 /// The settings every service shares: listening, limits, timeouts, the client and logging.
 public enum ServerSettings {
     public static let table: [Setting] = [

@@ -4,21 +4,21 @@ import CLinux
 #endif
 
 /// An epoll instance with an eventfd to wake it from other threads.
-struct Epoll {
-    static let readable = EPOLLIN.rawValue
-    static let writable = EPOLLOUT.rawValue
-    static let error = EPOLLERR.rawValue
-    static let hangUp = EPOLLHUP.rawValue
-    static let readHangUp = EPOLLRDHUP.rawValue
-    static let edgeTriggered = EPOLLET.rawValue
+public struct Epoll {
+    public static let readable = EPOLLIN.rawValue
+    public static let writable = EPOLLOUT.rawValue
+    public static let error = EPOLLERR.rawValue
+    public static let hangUp = EPOLLHUP.rawValue
+    public static let readHangUp = EPOLLRDHUP.rawValue
+    public static let edgeTriggered = EPOLLET.rawValue
     /// Room for the events of one wait.
-    static let batch = 256
+    public static let batch = 256
 
-    let fd: Int32
-    let wakeFD: Int32
-    static let wakeToken: UInt64 = UInt64.max
+    public let fd: Int32
+    public let wakeFD: Int32
+    public static let wakeToken: UInt64 = UInt64.max
 
-    init() throws {
+    public init() throws {
         fd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard fd >= 0 else { throw SocketError.system("epoll_create1", errno) }
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
@@ -27,20 +27,20 @@ struct Epoll {
     }
 
     @discardableResult
-    func add(_ descriptor: Int32, token: UInt64, events: UInt32) -> Bool {
+    @inlinable public func add(_ descriptor: Int32, token: UInt64, events: UInt32) -> Bool {
         var event = epoll_event()
         event.events = events
         event.data.u64 = token
         return epoll_ctl(fd, EPOLL_CTL_ADD, descriptor, &event) == 0
     }
 
-    func remove(_ descriptor: Int32) {
+    @inlinable public func remove(_ descriptor: Int32) {
         var event = epoll_event()
         _ = epoll_ctl(fd, EPOLL_CTL_DEL, descriptor, &event)
     }
 
     /// Waits for events into `events` (`batch` of them at most); calls `handle(token, events)` for each.
-    func wait(
+    @inlinable public func wait(
         into events: UnsafeMutableBufferPointer<epoll_event>, timeoutMilliseconds: Int32,
         _ handle: (UInt64, UInt32) -> Void
     ) {
@@ -51,17 +51,17 @@ struct Epoll {
         }
     }
 
-    func wake() {
+    @inlinable public func wake() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
 
-    func drainWakeups() {
+    @inlinable public func drainWakeups() {
         var value: UInt64 = 0
         _ = read(wakeFD, &value, 8)
     }
 
-    func close() {
+    public func close() {
         _ = Glibc.close(wakeFD)
         _ = Glibc.close(fd)
     }

@@ -2,6 +2,8 @@
 @preconcurrency import Glibc
 #endif
 import Synchronization
+import HTTPKit
+import SystemKit
 
 /// What a service's router builder gets: its settings, logger, metrics, outbound client and readiness.
 public final class ServiceContext: Sendable {

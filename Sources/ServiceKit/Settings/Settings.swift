@@ -1,3 +1,5 @@
+import HTTPKit
+import SystemKit
 /// The parsed values of a service's settings table.
 public struct Settings: Sendable {
     public let table: [Setting]

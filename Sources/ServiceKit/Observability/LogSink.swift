@@ -3,6 +3,8 @@
 #endif
 import Dispatch
 import Synchronization
+import HTTPKit
+import SystemKit
 
 /// Collects log lines and writes them in batches from a background thread (every few milliseconds, or at once
 /// when 64 KiB are waiting), so that a busy server does not pay a system call per request. Lines stay whole.

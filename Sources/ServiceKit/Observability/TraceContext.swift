@@ -1,3 +1,5 @@
+import HTTPKit
+import SystemKit
 /// Trace identity taken from whichever tracing header arrived.
 public enum TraceContext {
     /// The trace id from `traceparent`, `x-b3-traceid` or `b3`, or "".

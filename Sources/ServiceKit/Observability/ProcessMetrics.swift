@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import HTTPKit
+import SystemKit
 
 /// The process metrics every Prometheus client library exports, read from /proc when scraped.
 enum ProcessMetrics {

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import HTTPKit
+import SystemKit
 
 /// Runs a service process: settings, `--help`, start-up line, server, request logs and metrics, signals.
 public enum ServiceRunner {

@@ -1,3 +1,5 @@
+import HTTPKit
+import SystemKit
 /// A configuration error: the process prints it and exits with status 2.
 public struct SettingError: Error, Sendable, CustomStringConvertible {
     public let variable: String

@@ -2,6 +2,8 @@
 @preconcurrency import Glibc
 #endif
 import Dispatch
+import HTTPKit
+import SystemKit
 
 /// Writes JSON lines, whole, in batches, to standard output (or any descriptor).
 public struct Logger: Sendable {

@@ -12,7 +12,7 @@ public enum ConnectError: Error, Sendable, Equatable {
 }
 
 /// A resolved socket address.
-struct SocketAddress: Sendable {
+public struct SocketAddress: Sendable {
     var family: Int32
     var bytes: [UInt8]
 }
@@ -37,7 +37,7 @@ public final class Resolver: Sendable {
     }
 
     /// The addresses of a numeric host, or of a name looked up less than `ttlNanos` ago; nil when a lookup is due.
-    func cached(host: String, port: Int) -> [SocketAddress]? {
+    public func cached(host: String, port: Int) -> [SocketAddress]? {
         let key = "\(host):\(port)"
         if let hit = cache.withLock({ $0[key] }), hit.expires > monotonicNanos() { return hit.addresses }
         if let numeric = try? Self.lookup(host: host, port: port, numericOnly: true) {
@@ -47,7 +47,7 @@ public final class Resolver: Sendable {
         return nil
     }
 
-    func resolve(host: String, port: Int, deadline: Deadline) throws -> [SocketAddress] {
+    public func resolve(host: String, port: Int, deadline: Deadline) throws -> [SocketAddress] {
         if let known = cached(host: host, port: port) { return known }
         let key = "\(host):\(port)"
         let now = monotonicNanos()
@@ -135,7 +135,9 @@ public enum Connector {
     }
 
     /// A non-blocking socket with its connection to `address` under way (`inProgress`) or already made.
-    static func startConnecting(_ address: SocketAddress) throws(ConnectError) -> (socket: Socket, inProgress: Bool) {
+    static public func startConnecting(_ address: SocketAddress) throws(ConnectError) -> (
+        socket: Socket, inProgress: Bool
+    ) {
         let fd = socket(
             address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
             0)
@@ -151,7 +153,7 @@ public enum Connector {
     }
 
     /// How a connection started by `startConnecting` ended, once its socket is writable: nil when it is made.
-    static func pendingError(_ socket: Socket) -> ConnectError? {
+    public static func pendingError(_ socket: Socket) -> ConnectError? {
         var soError: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         _ = getsockopt(socket.fd, SOL_SOCKET, SO_ERROR, &soError, &length)

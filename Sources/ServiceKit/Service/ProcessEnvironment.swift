@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import HTTPKit
+import SystemKit
 
 /// The process's arguments and environment, read without Foundation.
 public enum ProcessEnvironment {
