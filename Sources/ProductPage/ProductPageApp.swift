@@ -71,9 +71,9 @@ enum ProductPageApp {
                     + "(scripts/deploy.sh does)",
                 [("event", .string("config"))])
         }
-        let flood = settings.floodFactor
-        let footer = ProductPageHTML.Footer(version: settings.version, podName: settings.podName)
-        let invalidID = "please provide numeric product id"
+        let handlers = ProductPageHandlers(
+            backends: backends, session: session, flood: settings.floodFactor,
+            footer: ProductPageHTML.Footer(version: settings.version, podName: settings.podName))
 
         var router = Router()
         let indexPage = IndexHTML.render(
@@ -83,66 +83,14 @@ enum ProductPageApp {
         router.get("/", execution: .inline, index)
         router.get("/index.html", execution: .inline, index)
         router.get("/health", execution: .inline) { _ in .html("Product page is healthy") }
-        router.get("/static/*path", execution: .inline) { request in
-            guard let response = StaticAssets.response(for: try request.parameter("path")) else {
-                throw HTTPError(.notFound, "no static file \(request.path)")
-            }
-            return response
-        }
-        router.get(
-            "/productpage",
-            reply: { request in
-                let user = session.user(of: request.headers)
-                let headers = HeaderPropagation.outgoing(from: request.headers, endUser: .some(user))
-                return backends.flood(flood, id: Product.id, headers: headers) {
-                    backends.detailsAndReviews(id: Product.id, headers: headers) { details, reviews in
-                        var response = Response.html(
-                            ProductPageHTML.render(details: details, reviews: reviews, user: user, footer: footer))
-                        response.headers.add("Vary", "Cookie")
-                        return .response(response)
-                    }
-                }
-            })
-        router.post("/login", execution: .inline) { request in
-            let form =
-                request.headers["Content-Type"]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
-                ? URI.parseForm(request.bodyText) : []
-            let username = form.first { $0.0 == "username" }?.1 ?? request.queryValue("username") ?? ""
-            guard Session.isValidUsername(username) else {
-                throw HTTPError(.badRequest, "username must be 1 to \(Session.maxUsernameLength) printable characters")
-            }
-            var response = Response.redirect(to: redirectTarget(request))
-            response.headers.add("Set-Cookie", session.setCookie(user: username))
-            response.headers.add("Vary", "Cookie")
-            return response
-        }
-        router.get("/logout", execution: .inline) { request in
-            var response = Response.redirect(to: redirectTarget(request))
-            response.headers.add("Set-Cookie", Session.clearCookie)
-            response.headers.add("Vary", "Cookie")
-            return response
-        }
-        router.get("/api/v1/products", execution: .inline) { _ in
-            .json(bytes: JSON.array([Product.json]).bytes(.spaced))
-        }
-        router.get(
-            "/api/v1/products/:id",
-            reply: { request in
-                let id = try request.int32Parameter("id", message: invalidID)
-                return backends.details(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
-            })
-        router.get(
-            "/api/v1/products/:id/reviews",
-            reply: { request in
-                let id = try request.int32Parameter("id", message: invalidID)
-                return backends.reviews(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
-            })
-        router.get(
-            "/api/v1/products/:id/ratings",
-            reply: { request in
-                let id = try request.int32Parameter("id", message: invalidID)
-                return backends.ratings(id: id, headers: apiHeaders(request, session)) { .response(api($0)) }
-            })
+        router.get("/static/*path", execution: .inline, ProductPageHandlers.staticFile)
+        router.get("/productpage", reply: handlers.page)
+        router.post("/login", execution: .inline, handlers.login)
+        router.get("/logout", execution: .inline, ProductPageHandlers.logout)
+        router.get("/api/v1/products", execution: .inline, ProductPageHandlers.products)
+        router.get("/api/v1/products/:id", reply: handlers.productDetails)
+        router.get("/api/v1/products/:id/reviews", reply: handlers.productReviews)
+        router.get("/api/v1/products/:id/ratings", reply: handlers.productRatings)
         return router
     }
 

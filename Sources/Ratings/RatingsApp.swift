@@ -133,7 +133,7 @@ enum RatingsApp {
             throw HTTPError(.notImplemented, "Post not implemented for database backed ratings")
         }
         router.get("/ready", execution: .blocking) { _ in
-            if context.isDraining {
+            if context.isShuttingDown {
                 return .json(#"{"status":"not ready","reason":"shutting down"}"#, status: .serviceUnavailable)
             }
             return database.readiness()

@@ -15,7 +15,7 @@ public final class ServiceContext: Sendable {
     public let client: HTTPClient
     private let clientRequests: Counter
     private let clientDuration: Histogram
-    private let draining = Atomic<Bool>(false)
+    private let shuttingDown = Atomic<Bool>(false)
 
     /// `build` is the program's own version (`--version`); `version` the deployment's (`SERVICE_VERSION`).
     public init(name: String, version: String, build: String = "dev", settings: Settings, logger: Logger? = nil) {
@@ -52,7 +52,9 @@ public final class ServiceContext: Sendable {
             metrics: UpstreamMetrics(name: name, requests: clientRequests, duration: clientDuration))
     }
 
-    public var isDraining: Bool { draining.load(ordering: .relaxed) }
-    func beginDraining() { draining.store(true, ordering: .relaxed) }
+    /// SIGTERM has come: `/ready` answers 503 while the server still serves (the server's own draining, which
+    /// closes the listener, starts when `SHUTDOWN_DELAY` ends).
+    public var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
+    func beginShutdown() { shuttingDown.store(true, ordering: .relaxed) }
 
 }

@@ -37,23 +37,45 @@ public enum ServiceRunner {
         sigaddset(&blocked, SIGINT)
         pthread_sigmask(SIG_BLOCK, &blocked, nil)
         signal(SIGPIPE, SIG_IGN)
+        switch start(definition, arguments: arguments, environment: environment, errors: writeError) {
+        case .finished(let status):
+            return status
+        case .serving(let server, let context):
+            var signalNumber: Int32 = 0
+            sigwait(&blocked, &signalNumber)
+            drain(server, context, signal: signalNumber)
+            return 0
+        }
+    }
 
+    /// What `start` leaves: a server answering requests, or the exit status of a process that ends here.
+    enum Start {
+        case serving(HTTPServer, ServiceContext)
+        case finished(Int32)
+    }
+
+    /// `--help`, `--version`, the settings (status 2 when one is wrong), the router, the listening server and the
+    /// start-up line.
+    static func start(
+        _ definition: Definition, arguments: [String], environment: [String: String],
+        errors writeError: (String) -> Void
+    ) -> Start {
         let table = ServerSettings.table(with: definition.table)
         if arguments.contains("--help") || arguments.contains("-h") {
             print(
                 Settings.helpText(service: definition.name, summary: definition.summary, table: table), terminator: "")
-            return 0
+            return .finished(0)
         }
         if arguments.contains("--version") {
             print("\(definition.name) \(definition.version)")
-            return 0
+            return .finished(0)
         }
         let settings: Settings
         do {
             settings = try Settings(table: table, environment: environment, arguments: arguments)
         } catch {
             writeError("\(definition.name): \(error)\nRun \(definition.name) --help for the settings.\n")
-            return 2
+            return .finished(2)
         }
         // Before any thread starts, so that every thread of the process inherits the policy.
         let scheduling = SchedulingPolicy(rawValue: settings.string(ServerSettings.httpServerScheduling)) ?? .normal
@@ -67,17 +89,17 @@ public enum ServiceRunner {
             router = try definition.build(context)
         } catch let error as SettingError {
             writeError("\(definition.name): \(error)\n")
-            return 2
+            return .finished(2)
         } catch {
             writeError("\(definition.name): cannot start: \(error)\n")
-            return 1
+            return .finished(1)
         }
         let server = makeServer(router: router, context: context)
         do {
             try server.start()
         } catch {
             writeError("\(definition.name): cannot listen: \(error)\n")
-            return 1
+            return .finished(1)
         }
         if let schedulingRefused {
             context.logger.warning(
@@ -91,19 +113,22 @@ public enum ServiceRunner {
                 ("event", .string("start")), ("port", .int(server.port)),
                 ("event_loops", .int(server.configuration.eventLoops)), ("config", settings.json),
             ])
-        var signalNumber: Int32 = 0
-        sigwait(&blocked, &signalNumber)
-        context.beginDraining()
+        return .serving(server, context)
+    }
+
+    /// After SIGTERM or SIGINT: `/ready` at 503 and `Connection: close` on every response for `SHUTDOWN_DELAY`, then
+    /// the listener closes and in-flight requests get `SHUTDOWN_TIMEOUT`.
+    static func drain(_ server: HTTPServer, _ context: ServiceContext, signal signalNumber: Int32) {
+        context.beginShutdown()
         server.closeConnectionsAfterResponses()
         context.logger.info(
             "received \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"), draining", [("event", .string("drain"))])
-        let delay = settings.seconds(ServerSettings.shutdownDelay)
+        let delay = context.settings.seconds(ServerSettings.shutdownDelay)
         if delay > 0 { usleep(UInt32(min(delay, 3600) * 1_000_000)) }
         let clean = server.shutdown()
         context.logger.info(
             clean ? "stopped" : "stopped with requests cut off at the deadline", [("event", .string("stop"))])
         context.logger.flush()
-        return 0
     }
 
     /// The server with `/ready`, `/metrics` and a default `/health`, request logging and metrics around the router.
@@ -141,7 +166,7 @@ public enum ServiceRunner {
         }
         if router.routePattern(for: "/ready") == nil {
             router.get("/ready", execution: .inline) { _ in
-                if context.isDraining {
+                if context.isShuttingDown {
                     return .json(#"{"status":"not ready","reason":"shutting down"}"#, status: .serviceUnavailable)
                 }
                 return .json("{\"status\":\"ready\"}")
