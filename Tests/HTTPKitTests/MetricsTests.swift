@@ -73,11 +73,11 @@ import TestSupport
         var router = Router()
         router.get("/items/:id", execution: .inline) { _ in .text("item") }
         let context = try ServiceContext(testing: "metrics", table: [])
-        let (handler, _) = ServiceRunner.makeHandler(router: router, context: context)
+        let responder = ServiceRunner.makeResponder(router: router, context: context)
         func send(_ method: HTTPMethod, _ target: String) -> Int {
             guard
-                case .response(let response)? = try? handler(
-                    Request(method: method, target: target, headers: ["Host": "t"]))
+                case .response(let response) = responder.reply(
+                    to: responder.route(Request(method: method, target: target, headers: ["Host": "t"])))
             else {
                 Issue.record("expected a response")
                 return 0

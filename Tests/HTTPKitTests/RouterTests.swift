@@ -89,6 +89,43 @@ import ServiceKit
         #expect(leaf.callsUpstreams)
     }
 
+    /// The server asks once: the answer says where the handler runs, names the route, and runs the handler only
+    /// when its reply is asked for.
+    @Test func routingDecidesOnceAndRunsTheHandlerWhenAsked() {
+        let calls = Lock(0)
+        var router = Router()
+        router.get("/inline/:id", execution: .inline) { _ in
+            calls.withLock { $0 += 1 }
+            return .text("inline")
+        }
+        router.get("/blocking") { _ in .text("blocking") }
+        router.post("/blocking") { _ in .text("posted") }
+        let inline = router.route(Request(method: .get, target: "/inline/7"))
+        #expect(inline.execution == .inline && inline.route == "/inline/:id" && inline.routeIndex == 0)
+        #expect(calls.withLock { $0 } == 0)
+        #expect(inline.reply().resolved(with: .shared).bodyText == "inline")
+        #expect(calls.withLock { $0 } == 1)
+        let blocking = router.route(Request(method: .post, target: "/blocking"))
+        #expect(blocking.execution == .blocking && blocking.routeIndex == 2)
+        let refused = router.route(Request(method: .delete, target: "/blocking"))
+        #expect(refused.execution == .inline && refused.route == "/blocking" && refused.routeIndex == 1)
+        #expect(refused.reply().resolved(with: .shared).status.code == 405)
+        let unknown = router.route(Request(method: .get, target: "/nowhere"))
+        #expect(unknown.execution == .inline && unknown.route == nil && unknown.routeIndex == nil)
+    }
+
+    @Test func aSecondRouteForTheSameMethodAndPatternStopsTheBuild() async {
+        var router = Router()
+        router.get("/a") { _ in .text("get") }
+        router.post("/a") { _ in .text("post") }  // another method: fine
+        #expect(router.respond(to: Request(method: .post, target: "/a")).bodyText == "post")
+        await #expect(processExitsWith: .failure) {
+            var router = Router()
+            router.get("/a") { _ in .text("one") }
+            router.get("/a") { _ in .text("two") }
+        }
+    }
+
     @Test func thrownHTTPErrorBecomesOneLineJSON() {
         var router = Router()
         router.get("/x") { _ in throw HTTPError(.conflict, "it \"clashed\"") }

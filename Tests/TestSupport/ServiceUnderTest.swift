@@ -15,7 +15,7 @@ public final class ServiceUnderTest: @unchecked Sendable {
     public let mode: TestMode
     /// The service's context (router and live modes; the process has its own).
     public let context: ServiceContext?
-    private let handler: ReplyHandler?
+    private let responder: ServiceResponder?
     private let server: HTTPServer?
     private let process: ServiceProcess?
     private let client = HTTPClient()
@@ -35,18 +35,18 @@ public final class ServiceUnderTest: @unchecked Sendable {
             let router = try definition.build(context)
             self.context = context
             if mode == .router {
-                handler = ServiceRunner.makeHandler(router: router, context: context).0
+                responder = ServiceRunner.makeResponder(router: router, context: context)
                 server = nil
             } else {
                 let server = ServiceRunner.makeServer(router: router, context: context)
                 try server.start()
-                handler = nil
+                responder = nil
                 self.server = server
             }
             process = nil
         case .process:
             context = nil
-            handler = nil
+            responder = nil
             server = nil
             process = try ServiceProcess(definition.name, environment)
         }
@@ -63,10 +63,10 @@ public final class ServiceUnderTest: @unchecked Sendable {
 
     /// Sends the request and returns the response; a service that cannot be reached is a 599 with the reason.
     public func respond(to request: Request) -> Response {
-        if let handler {
+        if let responder {
             var request = request
             request.remoteAddress = "127.0.0.1"
-            return Reply.catching { try handler(request) }.resolved(with: context?.client ?? .shared)
+            return responder.reply(to: responder.route(request)).resolved(with: context?.client ?? .shared)
         }
         let target = request.path + (request.query.isEmpty ? "" : "?" + request.query)
         do {

@@ -9,11 +9,10 @@ public final class TestServer: @unchecked Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     public init(
-        configure: (inout ServerConfiguration) -> Void = { _ in },
-        offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
+        configure: (inout ServerConfiguration) -> Void = { _ in }, execution: Router.Execution = .blocking,
         handler: @escaping Handler
     ) throws {
-        server = HTTPServer(configuration: Self.loopback(configure), handler: handler, offload: offload)
+        server = HTTPServer(configuration: Self.loopback(configure), execution: execution, handler: handler)
         try server.start()
     }
 
@@ -22,9 +21,7 @@ public final class TestServer: @unchecked Sendable {
     public init(configure: (inout ServerConfiguration) -> Void = { _ in }, client: HTTPClient = .shared, router: Router)
         throws
     {
-        server = HTTPServer(
-            configuration: Self.loopback(configure), client: client, replyHandler: { router.reply(to: $0).reply },
-            offload: { router.execution(for: &$0) == .blocking })
+        server = HTTPServer(configuration: Self.loopback(configure), client: client, responder: router)
         try server.start()
     }
 

@@ -20,9 +20,6 @@ public struct Request: Sendable {
     public var route: String?
     /// The peer's address as text.
     public var remoteAddress: String = ""
-    /// The handler the router resolved for this request, once it has, and the index of its route.
-    var handler: ReplyHandler?
-    var routeIndex: Int?
 
     public init(
         method: HTTPMethod, target: String, version: HTTPVersion = .http1_1,

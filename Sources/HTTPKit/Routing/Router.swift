@@ -9,6 +9,17 @@ public typealias Handler = @Sendable (Request) throws -> Response
 /// Handles one request that may call upstreams first (see `Reply`).
 public typealias ReplyHandler = @Sendable (Request) throws -> Reply
 
+/// What a server asks of each request, once: `route` decides where it is answered and by what (on the event loop,
+/// as it arrives); `reply(to:)` answers it, on the thread that decision named.
+public protocol Responder: Sendable {
+    func route(_ request: consuming Request) -> Router.Routed
+    func reply(to routed: Router.Routed) -> Reply
+}
+
+extension Responder {
+    public func reply(to routed: Router.Routed) -> Reply { routed.reply() }
+}
+
 /// Wraps the handling of every request: it may change the request, change the response, or answer itself
 /// without calling `next`. The first middleware added is the outermost.
 public typealias Middleware = @Sendable (_ request: Request, _ next: Handler) throws -> Response
@@ -16,7 +27,7 @@ public typealias Middleware = @Sendable (_ request: Request, _ next: Handler) th
 /// Method and path-pattern routing: `/reviews/:id` captures `id`, a final `*rest` captures the remaining path.
 /// Unknown paths get 404, a known path with another method 405 and `Allow`; HEAD falls back to GET and OPTIONS
 /// is answered from the routes. The matched pattern is set as `request.route`.
-public struct Router: Sendable {
+public struct Router: Responder {
     /// Where a handler runs. `inline` handlers run on the event loop and must never block (no I/O, no sleep):
     /// constant replies and in-memory work. `blocking` handlers (the default) run on the worker pool.
     public enum Execution: Sendable {
@@ -93,6 +104,10 @@ public struct Router: Sendable {
             if part.hasPrefix("*") { return .rest(String(part.dropFirst())) }
             return .literal(Array(part.utf8))
         }
+        // Two routes for one method and pattern: the second could never answer. Refused when the router is built.
+        precondition(
+            !routes.contains { $0.method == method && $0.pattern == pattern },
+            "route \(method) \(pattern) is added twice")
         routes.append(
             Route(
                 index: routes.count, method: method, pattern: pattern, segments: segments, execution: execution,
@@ -133,16 +148,6 @@ public struct Router: Sendable {
         if blocking { middlewareBlocks = true }
     }
 
-    /// Where this request's handler would run. Unknown paths and 405/OPTIONS answers run inline. The handler
-    /// is resolved here, once, and kept in the request, so that answering it needs no second match.
-    public func execution(for request: inout Request) -> Execution {
-        let (handler, route) = resolve(&request)
-        request.handler = handler
-        if middlewareBlocks { return .blocking }
-        guard let route else { return .inline }
-        return route.replies && !middleware.isEmpty ? .blocking : route.execution
-    }
-
     /// How many routes there are; `Routed.routeIndex` is below it.
     public var routeCount: Int { routes.count }
 
@@ -157,32 +162,54 @@ public struct Router: Sendable {
     /// Answers a request, making any upstream calls on this thread; a thrown `HTTPError` becomes its response,
     /// any other error a 500.
     public func respond(to request: Request, client: HTTPClient = .shared) -> Response {
-        reply(to: request).reply.resolved(with: client)
+        route(request).reply().resolved(with: client)
     }
 
-    /// The reply, with the route that matched. Errors thrown now become responses; the steps that follow are
-    /// caught where they run (`Reply.catching`).
-    public func reply(to request: Request) -> Routed {
-        // A request that went through `execution(for:)` is answered as it is, without a copy.
-        if let handler = request.handler { return reply(to: request, with: handler) }
-        var request = request
-        let handler = resolve(&request).handler
-        return reply(to: request, with: handler)
+    /// The server's one question per request: the route is matched once, and the answer says where the handler
+    /// runs and runs it when asked. The request keeps only what it is (its route pattern and parameters).
+    public func route(_ request: consuming Request) -> Routed {
+        let (handler, route, routeIndex) = resolve(&request)
+        let execution: Execution =
+            if middlewareBlocks {
+                .blocking
+            } else if let route {
+                route.replies && !middleware.isEmpty ? .blocking : route.execution
+            } else {
+                .inline
+            }
+        return Routed(
+            execution: execution, route: request.route, routeIndex: routeIndex, request: request, handler: handler,
+            middleware: middleware)
     }
 
-    /// A reply with the pattern of the route that matched and the index of a route with that pattern (for 405
-    /// and OPTIONS answers too: the path matched, the method did not).
+    /// A routed request: where its handler runs, the pattern and index of the route that matched (for 405 and
+    /// OPTIONS answers too: the path matched, the method did not), and the request with its parameters.
     public struct Routed: Sendable {
-        public let reply: Reply
+        public let execution: Execution
         public let route: String?
         public let routeIndex: Int?
+        public let request: Request
+        let handler: ReplyHandler
+        let middleware: [Middleware]
+
+        public init(
+            execution: Execution, route: String?, routeIndex: Int?, request: Request, handler: @escaping ReplyHandler,
+            middleware: [Middleware] = []
+        ) {
+            self.execution = execution
+            self.route = route
+            self.routeIndex = routeIndex
+            self.request = request
+            self.handler = handler
+            self.middleware = middleware
+        }
+
+        /// Runs the handler on this thread; errors it throws now are responses, later steps catch their own.
+        public func reply() -> Reply { Router.run(handler, request, middleware) }
     }
 
-    private func reply(to request: Request, with handler: @escaping ReplyHandler) -> Routed {
-        guard !middleware.isEmpty else {
-            return Routed(
-                reply: Reply.catching { try handler(request) }, route: request.route, routeIndex: request.routeIndex)
-        }
+    static func run(_ handler: @escaping ReplyHandler, _ request: Request, _ middleware: [Middleware]) -> Reply {
+        guard !middleware.isEmpty else { return Reply.catching { try handler(request) } }
         var chain: Handler = { request in
             do { return try handler(request).resolved(with: .shared) } catch let error as HTTPError {
                 return error.response
@@ -192,13 +219,12 @@ public struct Router: Sendable {
             let inner = chain
             chain = { try outer($0, inner) }
         }
-        let response = Reply.catching { .response(try chain(request)) }.resolved(with: .shared)
-        return Routed(reply: .response(response), route: request.route, routeIndex: request.routeIndex)
+        return .response(Reply.catching { .response(try chain(request)) }.resolved(with: .shared))
     }
 
     /// Finds the handler, and the route when one matched, and fills in `route` and `parameters`: one pass over
     /// the routes. A HEAD request falls back to the GET route of its path.
-    func resolve(_ request: inout Request) -> (handler: ReplyHandler, route: Route?) {
+    func resolve(_ request: inout Request) -> (handler: ReplyHandler, route: Route?, routeIndex: Int?) {
         typealias Match = (route: Route, parameters: [(name: String, value: String?)])
         let method = request.method
         let (exact, fallback, found, firstMatched) = Self.withBytes(of: request.path) {
@@ -217,26 +243,28 @@ public struct Router: Sendable {
             }
             return (nil, fallback, allowed, firstMatched)
         }
-        if let (route, parameters) = exact ?? fallback { return (bind(route, parameters, &request), route) }
+        if let (route, parameters) = exact ?? fallback {
+            return (bind(route, parameters, &request), route, route.index)
+        }
         var allowed = found
         guard !allowed.isEmpty else {
             let notFound = self.notFound
-            return ({ .response(try notFound($0)) }, nil)
+            return ({ .response(try notFound($0)) }, nil, nil)
         }
         request.route = firstMatched?.pattern
-        request.routeIndex = firstMatched?.index
+        let routeIndex = firstMatched?.index
         if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
         allowed.append(.options)
         let allow = allowed.map(\.rawValue).joined(separator: ", ")
         if request.method == .options {
-            return ({ _ in .response(Response(status: .noContent, headers: ["Allow": allow])) }, nil)
+            return ({ _ in .response(Response(status: .noContent, headers: ["Allow": allow])) }, nil, routeIndex)
         }
         return (
             { request in
                 throw HTTPError(
                     .methodNotAllowed, "method \(request.method) not allowed for \(request.path)",
                     headers: ["Allow": allow])
-            }, nil
+            }, nil, routeIndex
         )
     }
 
@@ -244,7 +272,6 @@ public struct Router: Sendable {
         -> ReplyHandler
     {
         request.route = route.pattern
-        request.routeIndex = route.index
         var decoded: [(name: String, value: String)] = []
         decoded.reserveCapacity(parameters.count)
         for (name, value) in parameters {

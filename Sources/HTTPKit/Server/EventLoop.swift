@@ -228,14 +228,11 @@ final class EventLoop: @unchecked Sendable {
         case .request(var request):
             move(connection, .requestParsed)
             request.remoteAddress = connection.peer
-            let reply: Reply
-            if core.offload(&request) {
-                let request = request
-                reply = .blocking { [core] in try core.handler(request) }
-            } else {
-                reply = Reply.catching { try core.handler(request) }
-            }
-            return proceed(connection, request, reply)
+            let routed = core.responder.route(request)
+            let reply =
+                routed.execution == .blocking
+                ? .blocking { [core] in core.responder.reply(to: routed) } : core.responder.reply(to: routed)
+            return proceed(connection, routed.request, reply)
         case .expectContinue:
             connection.queue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
             return true

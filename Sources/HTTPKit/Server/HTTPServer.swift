@@ -15,33 +15,31 @@ public final class HTTPServer: Sendable {
     private let acceptLoopDone = Atomic<Bool>(false)
     private let nextToken = Atomic<UInt64>(1)
 
-    /// A server whose handler answers each request with a response; a thrown `HTTPError` is its response, any
-    /// other error a 500.
+    /// A server whose handler answers each request with a response, where `execution` says; a thrown `HTTPError`
+    /// is its response, any other error a 500.
     /// - Parameters:
-    ///   - offload: true for requests whose handler may block; they run on the worker pool. The default sends
-    ///     every request there, which is always safe.
+    ///   - execution: `.blocking` (the default, always safe) runs the handler on the worker pool; `.inline` on the
+    ///     event loop, for a handler that never blocks.
     ///   - onReject: called for every request answered by the server itself (parse errors, limits, timeouts,
     ///     connection limit) with the status and a reason, for logs and metrics.
     public convenience init(
-        configuration: ServerConfiguration, handler: @escaping Handler,
-        offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
+        configuration: ServerConfiguration, execution: Router.Execution = .blocking, handler: @escaping Handler,
         onReject: @escaping @Sendable (HTTPStatus, String) -> Void = { _, _ in }
     ) {
         self.init(
-            configuration: configuration, replyHandler: { .response(try handler($0)) }, offload: offload,
+            configuration: configuration, responder: HandlerResponder(execution: execution, handler: handler),
             onReject: onReject)
     }
 
-    /// A server whose answers may call upstreams: the loops make those calls themselves, with `client`'s
-    /// configuration; replies finished on a worker use `client` itself.
+    /// A server that asks `responder` once per request where and how it is answered (a `Router`, say); answers
+    /// may call upstreams: the loops make those calls themselves, with `client`'s configuration; replies finished on
+    /// a worker use `client` itself.
     public init(
-        configuration: ServerConfiguration, client: HTTPClient = .shared, replyHandler: @escaping ReplyHandler,
-        offload: @escaping @Sendable (inout Request) -> Bool = { _ in true },
+        configuration: ServerConfiguration, client: HTTPClient = .shared, responder: some Responder,
         onReject: @escaping @Sendable (HTTPStatus, String) -> Void = { _, _ in }
     ) {
         self.configuration = configuration
-        core = ServerCore(
-            configuration: configuration, client: client, handler: replyHandler, offload: offload, onReject: onReject)
+        core = ServerCore(configuration: configuration, client: client, responder: responder, onReject: onReject)
     }
 
     /// The bound port, once started.
@@ -137,5 +135,18 @@ public final class HTTPServer: Sendable {
                 limits: configuration.limits)
             loop.submit(connection, evicts: atLimit)
         }
+    }
+}
+
+/// One handler for every request, run where `execution` says.
+struct HandlerResponder: Responder {
+    let execution: Router.Execution
+    let handler: Handler
+
+    func route(_ request: consuming Request) -> Router.Routed {
+        let handler = self.handler
+        return Router.Routed(
+            execution: execution, route: nil, routeIndex: nil, request: request,
+            handler: { .response(try handler($0)) })
     }
 }

@@ -7,10 +7,10 @@ import SystemKit
 /// Shared by the loops of one server.
 final class ServerCore: Sendable {
     let configuration: ServerConfiguration
-    let handler: ReplyHandler
+    /// Decides, once per request, where it is answered and what answers it.
+    let responder: any Responder
     /// Makes the calls of replies that are finished on a worker.
     let client: HTTPClient
-    let offload: @Sendable (inout Request) -> Bool
     let onReject: @Sendable (HTTPStatus, String) -> Void
     let pool: WorkerPool
     let open = Atomic<Int>(0)
@@ -25,13 +25,12 @@ final class ServerCore: Sendable {
     let stopping = Atomic<Bool>(false)
 
     init(
-        configuration: ServerConfiguration, client: HTTPClient, handler: @escaping ReplyHandler,
-        offload: @escaping @Sendable (inout Request) -> Bool, onReject: @escaping @Sendable (HTTPStatus, String) -> Void
+        configuration: ServerConfiguration, client: HTTPClient, responder: any Responder,
+        onReject: @escaping @Sendable (HTTPStatus, String) -> Void
     ) {
         self.configuration = configuration
         self.client = client
-        self.handler = handler
-        self.offload = offload
+        self.responder = responder
         self.onReject = onReject
         pool = WorkerPool(maxThreads: configuration.maxConnections)
     }

@@ -134,14 +134,13 @@ public enum ServiceRunner {
     /// The server with `/ready`, `/metrics` and a default `/health`, request logging and metrics around the router.
     public static func makeServer(router: Router, context: ServiceContext) -> HTTPServer {
         let configuration = ServerSettings.serverConfiguration(context.settings, callsUpstreams: router.callsUpstreams)
-        let (handler, final) = makeHandler(router: router, context: context)
+        let responder = makeResponder(router: router, context: context)
         let rejected = context.metrics.counter(
             "http_server_rejected_total", "Requests the server answered itself (parse errors, limits, timeouts)",
             labels: ["code"])
         let logger = context.logger
         let server = HTTPServer(
-            configuration: configuration, client: context.client, replyHandler: handler,
-            offload: { final.execution(for: &$0) == .blocking }
+            configuration: configuration, client: context.client, responder: responder
         ) { status, reason in
             rejected.increment([String(status.code)])
             logger.warning("rejected: \(reason)", [("status", .int(status.code))])
@@ -158,8 +157,8 @@ public enum ServiceRunner {
         return server
     }
 
-    /// The handler with runtime routes, logging and metrics, and the final router (for execution lookups).
-    public static func makeHandler(router: Router, context: ServiceContext) -> (ReplyHandler, Router) {
+    /// The router with the runtime routes, as a responder that logs and counts every request it answers.
+    public static func makeResponder(router: Router, context: ServiceContext) -> ServiceResponder {
         var router = router
         if router.routePattern(for: "/health") == nil {
             router.get("/health", execution: .inline) { _ in .json("{\"status\":\"\(context.name) is healthy\"}") }
@@ -178,32 +177,9 @@ public enum ServiceRunner {
                 Response(status: .ok, contentType: MetricsRegistry.contentType, body: metrics.render())
             }
         }
-        let logger = context.logger
-        let frozen = router
-        let recorder = RequestMetrics(registry: metrics, routeCount: frozen.routeCount)
-        let handler: ReplyHandler = { request in
-            let start = monotonicNanos()
-            let routed = frozen.reply(to: request)
-            let route = routed.route ?? "unmatched", routeIndex = routed.routeIndex
-            let method = request.method, path = request.path, remote = request.remoteAddress
-            let requestID = request.headers["x-request-id"] ?? "", traceID = TraceContext.traceID(request.headers)
-            @Sendable func finish(_ response: Response) -> Response {
-                let seconds = Double(nanos(since: start)) / 1e9
-                recorder.record(
-                    method: method, route: route, routeIndex: routeIndex, status: response.status.code, seconds: seconds
-                )
-                logger.logRequest(
-                    method: method.rawValue, route: route, path: path, status: response.status.code,
-                    durationMicros: Int(seconds * 1e6),
-                    bytes: response.body.count, requestID: requestID, traceID: traceID, remote: remote
-                )
-                return response
-            }
-            // A response now is finished in place; only a reply with more steps needs `finish` kept as a closure.
-            if case .response(let response) = routed.reply { return .response(finish(response)) }
-            return routed.reply.map(finish)
-        }
-        return (handler, frozen)
+        return ServiceResponder(
+            router: router, logger: context.logger,
+            recorder: RequestMetrics(registry: metrics, routeCount: router.routeCount))
     }
 
     public static func writeError(_ text: String) {
