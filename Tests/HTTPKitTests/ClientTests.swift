@@ -69,9 +69,9 @@ import TestSupport
         func url(_ text: String) throws -> HTTPClient.URL { try HTTPClient.URL(text) }
         let start = Deadline.now
         let results = client.perform([
-            HTTPClient.Call(.get, try url(server.baseURL + "/sleep/1000"), deadline: deadline),
+            HTTPClient.Call(.get, try url(server.baseURL + "/sleep/2000"), deadline: deadline),
             HTTPClient.Call(.get, try url(server.baseURL + "/blocking/two"), deadline: deadline),
-            HTTPClient.Call(.get, try url("http://127.0.0.1:\(silent.port)/"), deadline: .after(seconds: 1.2)),
+            HTTPClient.Call(.get, try url("http://127.0.0.1:\(silent.port)/"), deadline: .after(seconds: 2.2)),
             HTTPClient.Call(.get, try url("http://127.0.0.1:\(refusedPort)/"), deadline: deadline),
         ])
         let elapsed = secondsSince(start)
@@ -79,8 +79,8 @@ import TestSupport
         #expect((try? results[1].get().bodyText) == "two")
         #expect(throws: HTTPClientError.timedOut("127.0.0.1:\(silent.port)")) { try results[2].get() }
         #expect(throws: HTTPClientError.connectionRefused("127.0.0.1:\(refusedPort)")) { try results[3].get() }
-        // One after the other they would take 2.2 s.
-        #expect(elapsed >= 1.15 && elapsed < 2, "took \(elapsed)s")
+        // At once: 2.2 s (the silent peer's deadline); one after the other: 4.2 s.
+        #expect(elapsed >= 2.15 && elapsed < 3.6, "took \(elapsed)s")
     }
 
     @Test func aBatchRetriesAPooledConnectionTheServerClosed() throws {
