@@ -18,7 +18,7 @@ CHECK_SCOPE=smoke passed=0 failed=0
 # expect LABEL EXPECTED ACTUAL: a check that ACTUAL contains EXPECTED.
 expect() {
     [[ "$3" == *"$2"* ]]
-    expect "$1" $? "expected «$2», got «${3:0:200}»"
+    check "$1" $? "expected «$2», got «${3:0:200}»"
 }
 fetch() { curl -s --max-time 15 -w '\n%{http_code}' "$@" 2>&1; }
 
