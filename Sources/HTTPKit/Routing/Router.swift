@@ -192,18 +192,6 @@ public struct Router: Responder {
         let handler: ReplyHandler
         let middleware: [Middleware]
 
-        public init(
-            execution: Execution, route: String?, routeIndex: Int?, request: Request, handler: @escaping ReplyHandler,
-            middleware: [Middleware] = []
-        ) {
-            self.execution = execution
-            self.route = route
-            self.routeIndex = routeIndex
-            self.request = request
-            self.handler = handler
-            self.middleware = middleware
-        }
-
         /// Runs the handler on this thread; errors it throws now are responses, later steps catch their own.
         public func reply() -> Reply { Router.run(handler, request, middleware) }
     }

@@ -147,6 +147,6 @@ struct HandlerResponder: Responder {
         let handler = self.handler
         return Router.Routed(
             execution: execution, route: nil, routeIndex: nil, request: request,
-            handler: { .response(try handler($0)) })
+            handler: { .response(try handler($0)) }, middleware: [])
     }
 }
