@@ -531,7 +531,8 @@ def header_limits(suite):
     low, high = 1, 200  # the most extra fields Envoy lets through, found by bisection
     while low < high:
         middle = (low + high + 1) // 2
-        if from_envoy(send(middle)) and send(middle)[0] == 431:
+        answer = send(middle)
+        if answer[0] == 431 and from_envoy(answer):
             high = middle - 1
         else:
             low = middle
