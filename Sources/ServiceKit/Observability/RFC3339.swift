@@ -4,11 +4,22 @@
 import HTTPKit
 import SystemKit
 
-private final class SecondsText: Sendable {
-    let cached = Lock<(seconds: Int, text: [UInt8])>((-1, []))
+/// The text up to the second, `2026-12-08T04:51:07.`: every request's log line asks for the time.
+private let rfc3339Seconds = SecondText { seconds in
+    var time = time_t(seconds)
+    var parts = tm()
+    gmtime_r(&time, &parts)
+    var text: [UInt8] = []
+    text.append(decimal: Int(parts.tm_year) + 1900, width: 4)
+    for (separator, value) in [
+        ("-", parts.tm_mon + 1), ("-", parts.tm_mday), ("T", parts.tm_hour), (":", parts.tm_min), (":", parts.tm_sec),
+    ] {
+        text.append(UInt8(ascii: separator.unicodeScalars.first!))
+        text.append(decimal: Int(value), width: 2)
+    }
+    text.append(UInt8(ascii: "."))
+    return text
 }
-/// Striped by thread: every request's log line asks for the time.
-private let secondsCaches = (0..<16).map { _ in SecondsText() }
 
 /// Wall-clock time as RFC 3339 UTC with milliseconds, written without Foundation.
 func rfc3339Now() -> String {
@@ -21,29 +32,7 @@ func rfc3339Now() -> String {
 func appendRFC3339Now(to out: inout some ByteSink) {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
-    let cache = secondsCaches[threadStripe(of: secondsCaches.count)]
-    let hit = cache.cached.withLock { cached -> Bool in
-        guard cached.seconds == ts.tv_sec else { return false }
-        cached.text.withUnsafeBufferPointer { out.append(bytes: $0) }
-        return true
-    }
-    if !hit {
-        var seconds = ts.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var text: [UInt8] = []
-        text.append(decimal: Int(parts.tm_year) + 1900, width: 4)
-        for (separator, value) in [
-            ("-", parts.tm_mon + 1), ("-", parts.tm_mday), ("T", parts.tm_hour), (":", parts.tm_min),
-            (":", parts.tm_sec),
-        ] {
-            text.append(UInt8(ascii: separator.unicodeScalars.first!))
-            text.append(decimal: Int(value), width: 2)
-        }
-        text.append(UInt8(ascii: "."))
-        cache.cached.withLock { $0 = (ts.tv_sec, text) }
-        text.withUnsafeBufferPointer { out.append(bytes: $0) }
-    }
+    rfc3339Seconds.append(ts.tv_sec, to: &out)
     out.append(decimal: Int(ts.tv_nsec / 1_000_000), width: 3)
     out.append(UInt8(ascii: "Z"))
 }
