@@ -69,7 +69,7 @@ def version_of(html):
         return "v2"
     if 'style="color:red"' in html:
         return "v3"
-    return "v1" if "Book Reviews" in html or "reviews" in html else None
+    return "v1" if "Book Reviews" in html else None
 
 
 def stats(admin, pattern):

@@ -159,7 +159,6 @@ fi
 DETAILS_AT=(DETAILS_HOSTNAME=127.0.0.1 DETAILS_SERVICE_PORT="$DETAILS_PORT")
 RATINGS_AT=(RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$RATINGS_PORT")
 REVIEWS_AT=(REVIEWS_ENDPOINTS="127.0.0.1:$REVIEWS_V1_PORT,127.0.0.1:$REVIEWS_V2_PORT,127.0.0.1:$REVIEWS_V3_PORT")
-REVIEWS_RATINGS_AT=("${RATINGS_AT[@]}" "${RATINGS_AT[@]}" "${RATINGS_AT[@]}")
 ETCD_AT=("$(IFS=,; echo "${ETCD_URLS[*]}")")
 if [ $MESH = 1 ]; then
     ratings_version=v1
@@ -170,13 +169,9 @@ if [ $MESH = 1 ]; then
         --zipkin "$MESH_ZIPKIN_ADDRESS" --sampling "$MESH_TRACE_SAMPLING" --ratings-version "$ratings_version" \
         || fail "could not configure the mesh"
     source "$STATE_DIR/mesh/ports.sh"
-    rv=${ratings_version^^}; rv=${rv//-/_}
     DETAILS_AT=(DETAILS_HOSTNAME=127.0.0.1 DETAILS_SERVICE_PORT="$MESH_PRODUCTPAGE_V1_DETAILS")
     RATINGS_AT=(RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$MESH_PRODUCTPAGE_V1_RATINGS")
     REVIEWS_AT=(REVIEWS_HOSTNAME=127.0.0.1 REVIEWS_SERVICE_PORT="$MESH_PRODUCTPAGE_V1_REVIEWS")
-    REVIEWS_RATINGS_AT=(RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$MESH_REVIEWS_V1_RATINGS"
-        RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$MESH_REVIEWS_V2_RATINGS"
-        RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="$MESH_REVIEWS_V3_RATINGS")
     ETCD_AT=("http://127.0.0.1:$MESH_STORAGE_APP_V1_ETCD_SERVICE")
 fi
 
@@ -188,9 +183,10 @@ start() {
 start details "$DETAILS_PORT" details HTTP_SERVER_HOST=127.0.0.1 HOSTNAME=details-v1-local
 start ratings "$RATINGS_PORT" ratings HTTP_SERVER_HOST=127.0.0.1 "${RATINGS_SETTINGS[@]}"
 for v in 1 2 3; do
-    port_var=REVIEWS_V${v}_PORT
+    port_var=REVIEWS_V${v}_PORT ratings_var=RATINGS_PORT
+    [ $MESH = 1 ] && ratings_var=MESH_REVIEWS_V${v}_RATINGS   # in the mesh, each reviews calls its own sidecar
     start "reviews-v$v" "${!port_var}" reviews HTTP_SERVER_HOST=127.0.0.1 SERVICE_VERSION=v$v HOSTNAME=reviews-v$v-local \
-        "${REVIEWS_RATINGS_AT[@]:$(( (v - 1) * 2 )):2}"
+        RATINGS_HOSTNAME=127.0.0.1 RATINGS_SERVICE_PORT="${!ratings_var}"
 done
 start productpage "$PRODUCTPAGE_PORT" productpage HTTP_SERVER_HOST=127.0.0.1 HOSTNAME=productpage-v1-local \
     "${DETAILS_AT[@]}" "${RATINGS_AT[@]}" "${REVIEWS_AT[@]}"
